@@ -1,0 +1,123 @@
+"""Clients for the three databases of a workspace, wherever the servers are.
+
+Server URLs come from the user (``DOJO_*_URL``, see :mod:`dbdojo.settings`) or, by default,
+from the servers ``dojo up`` started (their URLs are recorded in ``.dojo/state.json`` under
+``services.<name>.url``). Everything that talks to a database gets its client here.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
+
+from dbdojo.paths import state_dir
+from dbdojo.settings import user_urls
+from dbdojo.workspace import Workspace, current
+
+if TYPE_CHECKING:
+    import psycopg
+    import pymongo.database
+    import redis
+
+LABELS = {"postgres": "PostgreSQL", "mongo": "MongoDB", "redis": "Redis"}
+
+
+class ServiceDown(RuntimeError):
+    """A database the kit needs is not reachable; the message says which and how to start it."""
+
+    def __init__(self, service: str, detail: str = "") -> None:
+        self.service = service
+        label = LABELS[service]
+        reason = f": {detail}" if detail else ""
+        super().__init__(
+            f"{label} is not running{reason}. Start the databases with `dojo up` "
+            f"(or check {label}'s URL with `dojo status`)."
+        )
+
+
+class NotSeeded(RuntimeError):
+    """The server runs but the workspace's database has not been created yet."""
+
+
+def recorded_urls() -> dict[str, str]:
+    """URLs of the servers ``dojo up`` started, from the state file."""
+    path = state_dir() / "state.json"
+    if not path.exists():
+        return {}
+    services = json.loads(path.read_text()).get("services", {})
+    return {name: info["url"] for name, info in services.items() if info.get("url")}
+
+
+def server_url(service: str) -> str:
+    """The server URL of ``service``: the user's own first, else the kit's embedded server."""
+    url = user_urls().get(service) or recorded_urls().get(service)
+    if not url:
+        raise ServiceDown(service, "no server has been started and no URL is configured")
+    return url
+
+
+def _with_path(url: str, path: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
+
+
+def postgres_url(ws: Workspace | None = None) -> str:
+    return _with_path(server_url("postgres"), "/" + (ws or current()).database)
+
+
+def redis_url(ws: Workspace | None = None) -> str:
+    ws = ws or current()
+    base = server_url("redis")
+    if ws.name == "main" and urlsplit(base).path.strip("/"):
+        return base  # the database the user chose in their URL
+    return _with_path(base, f"/{ws.redis_db}")
+
+
+def pg_connect(ws: Workspace | None = None, **kwargs) -> psycopg.Connection:
+    """A psycopg connection to the workspace's database (autocommit unless told otherwise)."""
+    import psycopg
+
+    kwargs.setdefault("autocommit", True)
+    kwargs.setdefault("connect_timeout", 5)
+    try:
+        return psycopg.connect(postgres_url(ws), **kwargs)
+    except psycopg.OperationalError as exc:
+        if "does not exist" in str(exc):
+            raise NotSeeded(f"{exc}. Load the dataset with `dojo seed`.") from exc
+        raise ServiceDown("postgres", str(exc).strip().splitlines()[0]) from exc
+
+
+def mongo_client(**kwargs) -> pymongo.MongoClient:
+    import pymongo
+
+    kwargs.setdefault("serverSelectionTimeoutMS", 3000)
+    kwargs.setdefault("tz_aware", True)
+    client: pymongo.MongoClient = pymongo.MongoClient(server_url("mongo"), **kwargs)
+    return client
+
+
+def mongo_db(ws: Workspace | None = None, **kwargs) -> pymongo.database.Database:
+    """The workspace's MongoDB database. Raises ServiceDown if the server does not answer."""
+    import pymongo.errors
+
+    client = mongo_client(**kwargs)
+    try:
+        client.admin.command("ping")
+    except pymongo.errors.PyMongoError as exc:
+        raise ServiceDown("mongo", str(exc).splitlines()[0][:200]) from exc
+    return client[(ws or current()).database]
+
+
+def redis_client(ws: Workspace | None = None, **kwargs) -> redis.Redis:
+    """A redis-py client on the workspace's logical database (str responses by default)."""
+    import redis
+
+    kwargs.setdefault("decode_responses", True)
+    kwargs.setdefault("socket_connect_timeout", 3)
+    client = redis.Redis.from_url(redis_url(ws), **kwargs)
+    try:
+        client.ping()
+    except redis.ConnectionError as exc:
+        raise ServiceDown("redis", str(exc)) from exc
+    return client

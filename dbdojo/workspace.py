@@ -1,0 +1,94 @@
+"""Workspaces: a named, independent copy of the seeded data in each of the three databases.
+
+The learner's everyday workspace is ``main``. A notebook or lab may ask for its own (so labs do
+not disturb each other), the test suite uses one per worker, and the answer checker uses the
+``edge_*`` workspaces that hold the edge-case variants of the dataset.
+
+Naming, the contract every other module relies on:
+
+==============  =====================  =====================  ==============================
+workspace       PostgreSQL database    MongoDB database       Redis logical database
+==============  =====================  =====================  ==============================
+``main``        ``dojo``               ``dojo``               0 (or the db in the user's URL)
+``<name>``      ``dojo_<name>``        ``dojo_<name>``        allocated from the registry
+==============  =====================  =====================  ==============================
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from dbdojo.paths import state_dir
+
+MAIN = "main"
+ENV_VAR = "DOJO_WORKSPACE"
+REDIS_DATABASES = 64  # the embedded Redis is started with this many logical databases
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
+
+
+@dataclass(frozen=True)
+class Workspace:
+    name: str
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise ValueError(
+                f"workspace name {self.name!r}: use lowercase letters, digits and _ "
+                "(start with a letter, at most 41 characters)"
+            )
+
+    @property
+    def database(self) -> str:
+        """The PostgreSQL and MongoDB database name."""
+        return "dojo" if self.name == MAIN else f"dojo_{self.name}"
+
+    @property
+    def redis_db(self) -> int:
+        return 0 if self.name == MAIN else _redis_db_for(self.name)
+
+
+def slug(text: str) -> str:
+    """A valid workspace name made from free text (a notebook's file name, say)."""
+    cleaned = re.sub(r"[^a-z0-9_]+", "_", text.lower()).strip("_") or "ws"
+    if not cleaned[0].isalpha():
+        cleaned = f"w{cleaned}"
+    return cleaned[:41]
+
+
+def current() -> Workspace:
+    """The workspace named by ``DOJO_WORKSPACE``, else ``main``."""
+    return Workspace(os.environ.get(ENV_VAR) or MAIN)
+
+
+@contextmanager
+def _registry() -> Iterator[dict[str, int]]:
+    path = state_dir() / "workspaces.json"
+    with open(state_dir() / "workspaces.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        data: dict[str, int] = json.loads(path.read_text()) if path.exists() else {}
+        yield data
+        path.write_text(json.dumps(data, indent=1, sort_keys=True))
+
+
+def _redis_db_for(name: str) -> int:
+    """A stable logical-database number per workspace; the last one holds the snapshot."""
+    with _registry() as registry:
+        if name not in registry:
+            used = set(registry.values())
+            free = [i for i in range(1, REDIS_DATABASES - 1) if i not in used]
+            if not free:
+                raise RuntimeError(
+                    "no free Redis logical database for a new workspace: "
+                    "drop some with `dojo reset --drop-workspaces`"
+                )
+            registry[name] = free[0]
+        return registry[name]
+
+
+SNAPSHOT_REDIS_DB = REDIS_DATABASES - 1
