@@ -1,8 +1,67 @@
 """dbdojo: a hands-on database course kit.
 
-In a notebook, ``%load_ext dbdojo`` connects everything (see :mod:`dbdojo.notebook`).
+In a notebook, ``%load_ext dbdojo`` connects everything (see :mod:`dbdojo.notebook`), and
+``import dbdojo as dojo`` gives a small API, loaded only when first used so that
+``import dbdojo`` stays light:
+
+- ``dojo.reset()``: restore the current workspace to the seeded data;
+- ``dojo.workspace(name, fresh=True)``: switch the notebook to another workspace;
+- ``dojo.check(id, answer)`` and ``dojo.hint(id)``: the labs' checker;
+- ``dojo.expect_error(...)``: a block that must fail with a database error.
 """
 
 from __future__ import annotations
 
+import importlib
+import sys
+import types
+from typing import Any
+
+import dbdojo.workspace as _workspace_module
+
 __version__ = "0.1.0"
+
+_LAZY = {
+    "reset": "dbdojo.notebook.api",
+    "expect_error": "dbdojo.notebook.errors",
+    "check": "dbdojo.checking",
+    "hint": "dbdojo.checking",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dbdojo' has no attribute {name!r}")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise AttributeError(f"dojo.{name} is not available yet ({module}: {exc})") from exc
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext dbdojo``: connect %sql, ``pg``, ``db`` and ``r`` to the current workspace."""
+    from dbdojo.notebook.extension import load_ipython_extension as load
+
+    load(ipython)
+
+
+class _CallableWorkspaceModule(types.ModuleType):
+    """``dbdojo.workspace`` is both the workspace module and ``dojo.workspace(name)``.
+
+    The submodule attribute shadows any function of that name on the package, so the module
+    itself is made callable; everything it defines keeps working unchanged.
+    """
+
+    def __call__(self, name: str, fresh: bool = True) -> Any:
+        from dbdojo.notebook.api import use_workspace
+
+        return use_workspace(name, fresh=fresh)
+
+
+_workspace_module.__class__ = _CallableWorkspaceModule
+workspace = sys.modules["dbdojo.workspace"]

@@ -16,11 +16,269 @@ def main() -> None:
 
 # --- servers: up, down, status, doctor, logs, env, lab (dbdojo.services) -------------------
 
+_SERVICE = click.Choice(["postgres", "mongo", "redis"])
+
+
+def _clear_errors(func):
+    """Turn the kit's expected errors (a bad URL, a server that would not start) into a
+    one-paragraph message and exit status 1 instead of a traceback."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from dbdojo.procs import StartFailed
+        from dbdojo.settings import BadURL
+
+        try:
+            return func(*args, **kwargs)
+        except (BadURL, StartFailed, LookupError) as exc:
+            raise click.ClickException(str(exc).strip("'\"")) from exc
+
+    return wrapper
+
+
+@main.command()
+@click.option(
+    "--docker",
+    is_flag=True,
+    help="Run the servers with docker compose (docker-compose.yml) instead of embedded ones. "
+    "Needs Docker; not exercised by the tests on machines without it.",
+)
+@click.option("--only", "only", multiple=True, type=_SERVICE, help="Start only this service.")
+@_clear_errors
+def up(docker: bool, only: tuple[str, ...]) -> None:
+    """Start the databases (or adopt those already running) and record their URLs.
+
+    A service whose URL you set (DOJO_POSTGRES_URL, DOJO_MONGO_URL, DOJO_REDIS_URL, or .env)
+    is not started: your server is used instead.
+    """
+    from dbdojo.services import report
+
+    if not report.show_outcomes(report.run_up(only or None, docker=docker), "up"):
+        raise SystemExit(1)
+
+
+@main.command()
+@click.option("--only", "only", multiple=True, type=_SERVICE, help="Stop only this service.")
+@_clear_errors
+def down(only: tuple[str, ...]) -> None:
+    """Stop the servers the kit started (exactly those processes); data is kept."""
+    from dbdojo.services import manager, report
+
+    report.show_outcomes(manager.down(only or None), "down")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@_clear_errors
+def status(as_json: bool) -> None:
+    """Each database: backend, version, URL (password hidden), healthy, pid; probed now."""
+    from dbdojo.services import manager, report
+
+    rows = manager.status()
+    report.show_status(rows, as_json)
+    if not all(row.healthy for row in rows):
+        raise SystemExit(1)
+
+
+@main.command()
+@_clear_errors
+def doctor() -> None:
+    """Check what the kit needs (binaries, ports, permissions, URLs) and say how to fix it."""
+    from dbdojo.services import doctor as checks
+    from dbdojo.services import report
+
+    if not report.show_checks(checks.run_checks()):
+        raise SystemExit(1)
+
+
+@main.command()
+@click.argument("service", type=_SERVICE)
+@click.option("-n", "lines", default=40, show_default=True, help="How many last lines.")
+@click.option("-f", "follow", is_flag=True, help="Keep printing new lines (Ctrl-C stops).")
+@_clear_errors
+def logs(service: str, lines: int, follow: bool) -> None:
+    """Show the log of a server the kit started."""
+    from dbdojo.services import manager, report
+
+    report.show_log(manager.log_file(service), lines, follow)
+
+
+@main.command()
+@_clear_errors
+def env() -> None:
+    """Print the database URLs as shell exports: eval "$(dojo env)"."""
+    from dbdojo.services import manager
+
+    for line in manager.env_lines():
+        click.echo(line)
+
+
+@main.command()
+@click.option(
+    "--port", default=8888, show_default=True, help="JupyterLab's port (or the next free)."
+)
+@click.option("--no-browser", is_flag=True, help="Do not open a browser.")
+@_clear_errors
+def lab(port: int, no_browser: bool) -> None:
+    """Start the databases, load the dataset if needed, and open JupyterLab on notebooks/.
+
+    As root, JupyterLab needs --allow-root: the kit passes it and says so.
+    """
+    from dbdojo.services import lab as jupyter
+
+    jupyter.run(port=port, open_browser=not no_browser)
+
 
 # --- data: seed, reset (dbdojo.dataset) ----------------------------------------------------
 
 
 # --- exercises: exercises, grade, hint, progress, build (dbdojo.checking) -------------------
+
+
+def _exercise_errors(func):
+    """Show exercise and connection problems as one clear line (exit 2), not a traceback."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from dbdojo.checking.model import ExerciseError
+        from dbdojo.connect import NotSeeded, ServiceDown
+
+        try:
+            return func(*args, **kwargs)
+        except (ExerciseError, ServiceDown, NotSeeded) as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable list.")
+@click.option("--solutions", is_flag=True, help="Include reference solutions (instructor source).")
+@_exercise_errors
+def exercises(as_json: bool, solutions: bool) -> None:
+    """List every exercise of the labs (id, lab, kind, title)."""
+    from dbdojo.checking.commands import list_exercises
+
+    raise SystemExit(list_exercises(as_json, solutions))
+
+
+@main.command()
+@click.argument("exercise_id", required=False)
+@click.option(
+    "--answer",
+    "answers",
+    multiple=True,
+    required=True,
+    type=click.Path(),
+    help="Answer file (text, or a submitted .ipynb); repeat to grade several.",
+)
+@click.option("--reference", help="Compare with this reference (a file or the text) instead.")
+@click.option(
+    "--kind",
+    type=click.Choice(["sql", "mongo", "redis", "python"]),
+    default="sql",
+    show_default=True,
+    help="With --reference: what the answer is.",
+)
+@click.option(
+    "--ordered/--unordered",
+    default=None,
+    help="With --reference: does order matter "
+    "(default: detected from the reference's ORDER BY / $sort).",
+)
+@click.option("--collection", help="With --reference --kind mongo: the pipeline's collection.")
+@click.option("--json", "as_json", is_flag=True, help="Feedback as JSON.")
+@_exercise_errors
+def grade(exercise_id, answers, reference, kind, ordered, collection, as_json) -> None:
+    """Grade answer files with the notebook's engine: exit 0 when all pass, 1 when not."""
+    from dbdojo.checking import commands, discovery
+
+    if bool(exercise_id) == bool(reference):
+        raise click.UsageError("give an EXERCISE_ID or --reference REF (one of the two)")
+    if reference:
+        ex = commands.adhoc_exercise(reference, kind, ordered, collection)
+    else:
+        ex = discovery.find(exercise_id)
+    from pathlib import Path
+
+    raise SystemExit(commands.grade(ex, [Path(a) for a in answers], as_json))
+
+
+@main.command()
+@click.argument("exercise_id")
+@_exercise_errors
+def hint(exercise_id: str) -> None:
+    """Show one more hint for an exercise."""
+    from dbdojo.checking.api import hint as show_hint
+
+    show_hint(exercise_id)
+
+
+@main.command()
+@_exercise_errors
+def progress() -> None:
+    """Your progress per lab (DOJO_LEARNER or the OS user)."""
+    from dbdojo.checking.commands import show_progress
+
+    show_progress()
+
+
+@main.group()
+def build() -> None:
+    """Build course artefacts."""
+
+
+@build.command("student")
+@click.option("--out", type=click.Path(), help="Default: build/student/.")
+@_exercise_errors
+def build_student(out: str | None) -> None:
+    """Write learner versions of every lab: solutions removed, results kept as digests."""
+    from pathlib import Path
+
+    from dbdojo.checking.commands import build as run_build
+
+    run_build(Path(out) if out else None)
+
+
+# --- notebooks: run-notebook (dbdojo.notebook) --------------------------------------------
+
+
+@main.command("run-notebook")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--workspace",
+    "-w",
+    default="author",
+    show_default=True,
+    help="Workspace to run in (reset to the seeded data first).",
+)
+@click.option("--no-reset", is_flag=True, help="Run on the workspace's data as it is.")
+@click.option("--timeout", default=600, show_default=True, help="Seconds allowed per cell.")
+def run_notebook(paths: tuple[str, ...], workspace: str, no_reset: bool, timeout: int) -> None:
+    """Run notebooks top to bottom and store their outputs (authors: before committing).
+
+    Each runs in a new kernel against WORKSPACE, strictly (a failing cell or query stops it and
+    leaves the file unchanged), so the stored outputs are what the tests will compare.
+    """
+    from pathlib import Path
+
+    from dbdojo.notebook.execute import run_and_store
+    from dbdojo.workspace import Workspace
+
+    failed = 0
+    for name in paths:
+        run, problem = run_and_store(
+            Path(name), Workspace(workspace), reset=not no_reset, timeout=timeout
+        )
+        if run is None:
+            failed += 1
+            click.echo(f"✘ {name}: not stored, a cell failed:\n{problem}", err=True)
+        else:
+            click.echo(f"✔ {name}: outputs stored ({run.seconds:.1f} s)")
+    if failed:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

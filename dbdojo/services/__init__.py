@@ -1,0 +1,43 @@
+"""The database services the kit runs, by name, in the order ``dojo`` shows them.
+
+Service modules are imported on first use (``dojo --help`` stays instant, and ``state`` can
+import ``services.base`` without pulling in every server).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dbdojo.services.base import Service
+
+ORDER = ("postgres", "mongo", "redis")
+
+
+def load(name: str) -> Service:
+    """The service ``name``; raises ImportError (with the reason) if its module is missing."""
+    if name == "postgres":
+        from dbdojo.services.postgres import PostgresService
+
+        return PostgresService()
+    if name == "redis":
+        from dbdojo.services.redis import RedisService
+
+        return RedisService()
+    if name == "mongo":
+        from dbdojo.services.mongo import MongoService
+
+        return MongoService()
+    raise KeyError(f"unknown service {name!r}: choose one of {', '.join(ORDER)}")
+
+
+def registry() -> tuple[dict[str, Service], dict[str, str]]:
+    """All services this install can run, and why the others cannot (name -> reason)."""
+    available: dict[str, Service] = {}
+    missing: dict[str, str] = {}
+    for name in ORDER:
+        try:
+            available[name] = load(name)
+        except ImportError as exc:
+            missing[name] = f"{exc} (reinstall the kit: `pip install -e '.[embedded]'`)"
+    return available, missing

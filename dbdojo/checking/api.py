@@ -1,0 +1,45 @@
+"""What notebooks call: ``dojo.check(id, answer)`` and ``dojo.hint(id)``."""
+
+from __future__ import annotations
+
+import os
+
+from dbdojo.checking import discovery, progress
+from dbdojo.checking.engine import Checker
+from dbdojo.checking.verdict import NOT_ANSWERED, CheckFailed, Verdict
+
+
+def strict() -> bool:
+    return os.environ.get("DOJO_STRICT") == "1"
+
+
+def check(exercise_id: str, answer: str, *, show: bool = True) -> Verdict:
+    """Check ``answer`` against exercise ``exercise_id``, record the attempt, show feedback.
+
+    With ``DOJO_STRICT=1`` a check that does not pass raises CheckFailed (not answered yet never
+    raises)."""
+    from dbdojo.checking import feedback
+
+    ex = discovery.find(exercise_id)
+    verdict = Checker().check(ex, answer)
+    if verdict.status != NOT_ANSWERED:
+        progress.record_attempt(ex.id, verdict.status)
+    if show:
+        feedback.show(verdict)
+    if strict() and verdict.status not in ("passed", NOT_ANSWERED):
+        raise CheckFailed(verdict)
+    return verdict
+
+
+def hint(exercise_id: str, *, show: bool = True) -> list[str]:
+    """Reveal one more hint of ``exercise_id``; return the hints shown so far."""
+    from dbdojo.checking import feedback
+
+    ex = discovery.find(exercise_id)
+    if not ex.hints:
+        shown: list[str] = []
+    else:
+        shown = ex.hints[: progress.next_hint(ex.id, len(ex.hints))]
+    if show:
+        feedback.show_hints(ex, shown)
+    return shown

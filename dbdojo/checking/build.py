@@ -1,0 +1,82 @@
+"""``dojo build student``: learner versions of the labs, with every solution removed and the
+expected results kept only as per-row digests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from dbdojo.checking.discovery import lab_paths, read_lab, student_dir
+from dbdojo.checking.engine import Checker
+from dbdojo.checking.model import Exercise
+from dbdojo.checking.sqltext import normalized_text
+from dbdojo.paths import labs_dir
+
+SOLUTION_TAG = "dojo-solution"
+
+
+class LeakError(RuntimeError):
+    """A cell outside the answer cells repeats a solution."""
+
+
+def student_metadata(ex: Exercise, checker: Checker) -> dict[str, Any]:
+    meta = {"exercise": ex.id, "title": ex.title, "kind": ex.kind, "starter": ex.starter}
+    meta.update(hints=ex.hints, options=ex.options)
+    if ex.kind != "sql-plan":  # plans are checked by a predicate, not against a result
+        meta["expected"] = checker.expectation(ex).to_dict()
+    return meta
+
+
+def solutions(ex: Exercise) -> list[str]:
+    return [normalized_text(s) for s in [ex.reference or "", *ex.wrong] if normalized_text(s)]
+
+
+def student_notebook(path: Path, checker: Checker) -> nbformat.NotebookNode:
+    """The learner version of the lab at ``path``."""
+    nb = nbformat.read(path, as_version=4)
+    exercises = {ex.id: ex for ex in read_lab(path).exercises}
+    secrets = [s for ex in exercises.values() for s in solutions(ex)]
+    kept = []
+    for index, cell in enumerate(nb.cells):
+        if SOLUTION_TAG in cell.metadata.get("tags", []):
+            continue
+        dojo = cell.metadata.get("dojo", {})
+        if "exercise" in dojo:
+            ex = exercises[dojo["exercise"]]
+            cell.source = f"%%check {ex.id}\n{ex.starter}"
+            cell.metadata["dojo"] = student_metadata(ex, checker)
+        elif any(s in normalized_text(cell.source) for s in secrets if len(s) > 12):
+            raise LeakError(
+                f"{path.name} cell {index} repeats a solution: tag it {SOLUTION_TAG!r} "
+                "(instructor only) or rephrase it"
+            )
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+        kept.append(cell)
+    nb.cells = kept
+    nb.metadata.setdefault("dojo", {})["student"] = True
+    return nb
+
+
+def build_student(
+    out: Path | None = None,
+    source: Path | None = None,
+    checker: Checker | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> list[Path]:
+    """Write the student version of every lab in ``source`` (default labs/) into ``out``."""
+    out = out or student_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    checker = checker or Checker()
+    written = []
+    for path in lab_paths(source or labs_dir()):
+        progress(path.name)
+        nb = student_notebook(path, checker)
+        target = out / path.name
+        nbformat.write(nb, target)
+        written.append(target)
+    return written

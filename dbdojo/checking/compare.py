@@ -1,0 +1,118 @@
+"""Compare an answer's result with a reference digest and say what differs, never what is
+expected."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from dbdojo.checking.normalize import display
+from dbdojo.checking.result import Digest, Mapping, ResultSet, Rules
+
+EXAMPLES = 3
+
+
+@dataclass
+class Comparison:
+    ok: bool
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    extra_examples: list[str] = field(default_factory=list)
+
+
+def _names(names: list[str] | set[str]) -> str:
+    return ", ".join(sorted(names)) if isinstance(names, set) else ", ".join(names)
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def match_columns(expected: Digest, answer: ResultSet) -> tuple[Mapping, Comparison | None]:
+    """Map the reference's columns onto the answer's: by name, else by position with a note."""
+    want, got = expected.columns, answer.columns
+    if expected.documents:
+        missing, extra = set(want) - set(got), set(got) - set(want)
+        if not missing and not extra:
+            return None, None
+        problems = []
+        if missing:
+            problems.append(f"missing fields: {_names(missing)}")
+        if extra:
+            tip = " (leave _id out with a projection: {'_id': 0})" if "_id" in extra else ""
+            problems.append(f"extra fields: {_names(extra)}{tip}")
+        return None, Comparison(
+            False, ["the documents have the wrong fields: " + "; ".join(problems)]
+        )
+    if len(set(got)) == len(got) and set(got) == set(want):
+        return {name: got.index(name) for name in want}, None
+    if len(got) == len(want):
+        renamed = [f"{g} (expected name: {w})" for g, w in zip(got, want, strict=True) if g != w]
+        note = f"columns compared by position; named differently: {', '.join(renamed)}"
+        return {name: i for i, name in enumerate(want)}, Comparison(True, notes=[note])
+    missing = [w for w in want if w not in got]
+    extra = [g for g in got if g not in want]
+    detail = f"expected {len(want)} columns ({_names(want)}), got {len(got)} ({_names(got)})"
+    parts = [detail]
+    if missing:
+        parts.append(f"missing: {_names(missing)}")
+    if extra:
+        parts.append(f"extra: {_names(extra)}")
+    return None, Comparison(False, ["wrong columns: " + "; ".join(parts)])
+
+
+def compare(expected: Digest, answer: ResultSet, rules: Rules) -> Comparison:
+    """Rows as multisets (duplicates count), then order when the reference orders."""
+    mapping, verdict = match_columns(expected, answer)
+    if verdict is not None and not verdict.ok:
+        return verdict
+    notes = verdict.notes if verdict else []
+    names = expected.columns
+    keys = [rules.row_key(answer, row, names, mapping) for row in answer.rows]
+    want, got = Counter(expected.rows), Counter(keys)
+    missing, extra = want - got, got - want
+    noun = expected.noun
+    if missing or extra:
+        problems = []
+        if missing:
+            problems.append(f"{_plural(sum(missing.values()), noun)} missing")
+        if extra:
+            problems.append(f"{_plural(sum(extra.values()), noun)} that should not be there")
+        count = f"you returned {_plural(len(keys), noun)}, {expected.count} expected"
+        return Comparison(
+            False,
+            [", ".join(problems) + f" ({count})"],
+            notes,
+            _examples(answer, keys, extra, names, mapping),
+        )
+    if rules.ordered and expected.order is not None:
+        order = [rules.order_key(answer, row, names, mapping) for row in answer.rows]
+        if order != expected.order:
+            pairs = zip(order, expected.order, strict=True)
+            first = next(i for i, (a, b) in enumerate(pairs) if a != b)
+            by = f" (sorted by {', '.join(rules.order_by)})" if rules.order_by else ""
+            return Comparison(
+                False,
+                [f"right {noun}s, wrong order{by}: the first misplaced one is {noun} {first + 1}"],
+                notes,
+            )
+    return Comparison(True, notes=notes)
+
+
+def _examples(
+    answer: ResultSet, keys: list[str], extra: Counter, names: list[str], mapping: Mapping
+) -> list[str]:
+    shown: list[str] = []
+    for row, key in zip(answer.rows, keys, strict=True):
+        if extra.get(key) and len(shown) < EXAMPLES:
+            shown.append(display(_as_shown(answer, row, names, mapping)))
+            extra[key] -= 1
+    return shown
+
+
+def _as_shown(answer: ResultSet, row: Any, names: list[str], mapping: Mapping) -> Any:
+    if answer.documents:
+        return row
+    assert mapping is not None
+    return {n: row[mapping[n]] for n in names}

@@ -1,0 +1,225 @@
+"""The checking engine: run the answer and the reference (or read the stored digests) on the
+learner's workspace and the edge-case workspaces, compare, and return a Verdict."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from dbdojo.checking import plan as plans
+from dbdojo.checking.compare import compare
+from dbdojo.checking.model import MONGO_KINDS, Exercise
+from dbdojo.checking.normalize import digits_for
+from dbdojo.checking.result import Digest, ResultSet, Rules, digest
+from dbdojo.checking.runners import AnswerError
+from dbdojo.checking.sqltext import normalized_text, order_by_items
+from dbdojo.checking.verdict import ERROR, FAILED, NOT_ANSWERED, PASSED, Verdict
+from dbdojo.connect import NotSeeded
+from dbdojo.workspace import SNAPSHOT_REDIS_DB, Workspace, current
+
+MAIN = "main"
+SINGLE_RUN_KINDS = ("redis", "python")  # they do not read a workspace's data
+
+
+class ReferenceFailed(RuntimeError):
+    """The exercise's own reference does not run: an authoring bug."""
+
+
+def default_edges() -> list[Workspace]:
+    """The dataset's edge-case workspaces (none until the dataset provides them)."""
+    try:
+        from dbdojo.dataset import edge_workspaces
+    except ImportError:
+        return []
+    return list(edge_workspaces())
+
+
+@dataclass
+class Expectation:
+    rules: Rules
+    targets: dict[str, Digest]
+    skipped: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ordered": self.rules.ordered,
+            "order_by": self.rules.order_by,
+            "digits": self.rules.digits,
+            "targets": {name: d.to_dict() for name, d in self.targets.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, ex: Exercise, data: dict[str, Any]) -> Expectation:
+        rules = Rules(ex.id, data["digits"], data["ordered"], data.get("order_by"))
+        targets = {n: Digest.from_dict(d) for n, d in data["targets"].items()}
+        return cls(rules, targets)
+
+
+def not_answered(ex: Exercise, answer: str) -> bool:
+    body = normalized_text(answer)
+    return not body or body == normalized_text(ex.starter)
+
+
+class Checker:
+    """Checks answers on ``workspace`` (default: the current one) and the edge workspaces."""
+
+    def __init__(
+        self,
+        workspace: Workspace | None = None,
+        edges: list[Workspace] | None = None,
+        redis_source: int = SNAPSHOT_REDIS_DB,
+    ) -> None:
+        self.workspace = workspace or current()
+        self._edges = edges
+        self.redis_source = redis_source
+
+    @property
+    def edges(self) -> list[Workspace]:
+        if self._edges is None:
+            self._edges = default_edges()
+        return self._edges
+
+    def targets(self, ex: Exercise) -> dict[str, Workspace]:
+        found = {MAIN: self.workspace}
+        if ex.kind not in SINGLE_RUN_KINDS and ex.options.get("edge", True):
+            found.update({ws.name: ws for ws in self.edges})
+        return found
+
+    # -- running ------------------------------------------------------------------------------
+
+    def run(self, ex: Exercise, source: str, ws: Workspace) -> ResultSet:
+        """Run ``source`` as an answer to ``ex`` on ``ws`` (any kind but sql-plan)."""
+        from dbdojo.checking.runners import mongo, python, redis, sql
+
+        timeout, options = ex.timeout, ex.options
+        if ex.kind == "sql":
+            return sql.run_query(source, ws, options, timeout)
+        if ex.kind == "sql-ddl":
+            return sql.run_ddl(source, ws, options, timeout)
+        if ex.kind in MONGO_KINDS:
+            return mongo.run(source, ws, options, timeout)
+        if ex.kind == "redis":
+            prefix = options.get("prefix", f"{ex.id}:")
+            return redis.run(source, options, timeout, prefix, self.redis_source)
+        if ex.kind == "python":
+            return python.run(source, options)
+        raise ValueError(f"{ex.id}: unknown kind {ex.kind!r}")
+
+    def rules(self, ex: Exercise, reference: ResultSet) -> Rules:
+        """Comparison rules: tolerance, and order as the options say or the reference does."""
+        auto_keys: list[str] | None = reference.order_by
+        auto_ordered = reference.ordered
+        if ex.kind == "sql" and ex.reference is not None:
+            items = order_by_items(ex.reference)
+            auto_ordered = items is not None
+            auto_keys = _column_names(items or [], reference.columns)
+        ordered = ex.options.get("ordered", auto_ordered)
+        keys = ex.options.get("order_by", auto_keys if ordered else None)
+        if keys and not set(keys) <= set(reference.columns):
+            keys = None  # sorted by something not in the output: the whole sequence must match
+        tolerance = ex.options.get("tolerance")
+        return Rules(ex.id, digits_for(tolerance), bool(ordered), keys or None)
+
+    def expectation(self, ex: Exercise) -> Expectation:
+        """Digests of the reference's results on every target (or the stored ones)."""
+        if ex.reference is None:
+            if ex.expected is None:
+                raise ReferenceFailed(f"{ex.id} has neither a reference solution nor digests")
+            return Expectation.from_dict(ex, ex.expected)
+        results: dict[str, ResultSet] = {}
+        skipped: list[str] = []
+        for name, ws in self.targets(ex).items():
+            try:
+                results[name] = self.run(ex, ex.reference, ws)
+            except (AnswerError, NotSeeded) as exc:
+                if name == MAIN:
+                    message = f"the reference solution of {ex.id} fails: {exc}"
+                    raise ReferenceFailed(message) from exc
+                skipped.append(name)
+        rules = self.rules(ex, results[MAIN])
+        return Expectation(rules, {n: digest(r, rules) for n, r in results.items()}, skipped)
+
+    # -- checking -----------------------------------------------------------------------------
+
+    def check(self, ex: Exercise, answer: str) -> Verdict:
+        if not_answered(ex, answer):
+            return Verdict(ex.id, NOT_ANSWERED, "not answered yet: write your answer in the cell")
+        if ex.kind == "sql-plan":
+            return self.check_plan(ex, answer)
+        try:
+            expected = self.expectation(ex)
+        except ReferenceFailed as exc:
+            return Verdict(ex.id, ERROR, f"cannot check this exercise: {exc}")
+        notes: list[str] = []
+        for name, ws in self.targets(ex).items():
+            if name not in expected.targets:
+                continue
+            try:
+                result = self.run(ex, answer, ws)
+            except NotSeeded:
+                notes.append(f"edge-case data {name!r} is not loaded (`dojo seed` loads it)")
+                continue
+            except AnswerError as exc:
+                return self._error(ex, exc, name)
+            outcome = compare(expected.targets[name], result, expected.rules)
+            notes += [n for n in outcome.notes if n not in notes]
+            if not outcome.ok:
+                return Verdict(
+                    ex.id,
+                    FAILED,
+                    _where(name) + outcome.problems[0],
+                    outcome.problems[1:],
+                    notes,
+                    outcome.extra_examples,
+                    hint=_edge_hint(name) or f"dojo.hint({ex.id!r}) gives a hint",
+                    target=name,
+                )
+        return Verdict(ex.id, PASSED, "correct", notes=notes)
+
+    def check_plan(self, ex: Exercise, answer: str) -> Verdict:
+        from dbdojo.checking.runners import sql
+
+        try:
+            tree = sql.explain(answer, self.workspace, ex.options, ex.timeout)
+        except AnswerError as exc:
+            return self._error(ex, exc, MAIN)
+        problems = plans.check(tree, ex.options["plan"])
+        if problems:
+            return Verdict(
+                ex.id,
+                FAILED,
+                problems[0],
+                problems[1:],
+                [f"your plan: {plans.outline(tree)}"],
+                hint=f"dojo.hint({ex.id!r}) gives a hint",
+            )
+        return Verdict(ex.id, PASSED, "correct", notes=[f"plan: {plans.outline(tree)}"])
+
+    def _error(self, ex: Exercise, exc: AnswerError, target: str) -> Verdict:
+        hint = exc.hint or f"dojo.hint({ex.id!r}) gives a hint"
+        return Verdict(ex.id, ERROR, _where(target) + str(exc), hint=hint, target=target)
+
+
+def _column_names(items: list[str], columns: list[str]) -> list[str] | None:
+    names = []
+    for item in items:
+        if item.isdigit() and 0 < int(item) <= len(columns):
+            names.append(columns[int(item) - 1])
+        elif item in columns:
+            names.append(item)
+        else:
+            return None
+    return names
+
+
+def _where(target: str) -> str:
+    return "" if target == MAIN else f"right on the main data, not on the edge case {target!r}: "
+
+
+def _edge_hint(target: str) -> str:
+    if target == MAIN:
+        return ""
+    return (
+        "the edge-case data has NULLs, ties, duplicates, empty groups and orphans: "
+        "a query can be right by accident on the main data"
+    )

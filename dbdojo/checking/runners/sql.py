@@ -1,0 +1,94 @@
+"""Run SQL answers inside a transaction that is always rolled back."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+
+from dbdojo.checking.result import MAX_ROWS, ResultSet
+from dbdojo.checking.runners import AnswerError
+from dbdojo.checking.sqltext import split_statements
+from dbdojo.connect import pg_connect
+from dbdojo.workspace import Workspace
+
+
+@contextmanager
+def rolled_back(ws: Workspace, timeout: float, setup: str | None) -> Iterator[psycopg.Cursor]:
+    """A cursor in a transaction with a statement timeout; nothing it does is kept."""
+    with pg_connect(ws, autocommit=False) as conn:
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f"SET LOCAL statement_timeout = {max(1, int(timeout * 1000))}")
+                if setup:
+                    _execute(cur, setup, timeout, "the exercise's setup")
+                yield cur
+        finally:
+            conn.rollback()
+
+
+def _execute(cur: psycopg.Cursor, sql: str, timeout: float, what: str = "") -> None:
+    for statement in split_statements(sql):
+        try:
+            cur.execute(statement.encode())  # bytes: never parsed for %s placeholders
+        except psycopg.errors.QueryCanceled as exc:
+            raise AnswerError(
+                f"stopped after {timeout:g} s (statement_timeout): the query runs too long",
+                "look for a missing join condition (a cross join) or an unbounded recursion",
+                timeout=True,
+            ) from exc
+        except psycopg.errors.ActiveSqlTransaction as exc:
+            raise AnswerError(
+                f"PostgreSQL: {exc.diag.message_primary}",
+                "answers run inside a transaction that is rolled back: leave out "
+                "CONCURRENTLY / VACUUM and similar commands",
+            ) from exc
+        except psycopg.Error as exc:
+            raise _database_error(exc, what) from exc
+
+
+def _database_error(exc: psycopg.Error, what: str) -> AnswerError:
+    diag = exc.diag
+    message = diag.message_primary or str(exc).strip().splitlines()[0]
+    if diag.message_detail:
+        message += f" ({diag.message_detail})"
+    prefix = f"PostgreSQL error in {what}" if what else "PostgreSQL error"
+    return AnswerError(f"{prefix}: {message}", diag.message_hint or "")
+
+
+def _fetch(cur: psycopg.Cursor, noun: str = "row") -> ResultSet:
+    if cur.description is None:
+        raise AnswerError("the last statement returns no rows: end with a query (SELECT ...)")
+    rows = cur.fetchmany(MAX_ROWS + 1)
+    if len(rows) > MAX_ROWS:
+        raise AnswerError(f"more than {MAX_ROWS:,} rows: the answer is meant to be much smaller")
+    return ResultSet([d.name for d in cur.description], [tuple(r) for r in rows], noun=noun)
+
+
+def run_query(source: str, ws: Workspace, options: dict[str, Any], timeout: float) -> ResultSet:
+    """Kind ``sql``: run the statements, return the last one's rows."""
+    with rolled_back(ws, timeout, options.get("setup")) as cur:
+        _execute(cur, source, timeout)
+        return _fetch(cur)
+
+
+def run_ddl(source: str, ws: Workspace, options: dict[str, Any], timeout: float) -> ResultSet:
+    """Kind ``sql-ddl``: run the DDL, then the author's catalog probe."""
+    with rolled_back(ws, timeout, options.get("setup")) as cur:
+        _execute(cur, source, timeout)
+        _execute(cur, options["probe"], timeout, "the catalog check after your DDL")
+        return _fetch(cur, noun="catalog row")
+
+
+def explain(source: str, ws: Workspace, options: dict[str, Any], timeout: float) -> dict:
+    """Kind ``sql-plan``: run the statements, then return the JSON plan of the author's query."""
+    with rolled_back(ws, timeout, options.get("setup")) as cur:
+        _execute(cur, source, timeout)
+        _execute(cur, "EXPLAIN (FORMAT JSON) " + options["query"], timeout, "the EXPLAIN")
+        (plan,) = cur.fetchone() or (None,)
+        if isinstance(plan, str):
+            plan = json.loads(plan)
+        return plan[0]["Plan"]

@@ -1,0 +1,122 @@
+"""Just enough SQL lexing for the checker: comments, statements, a top-level ORDER BY."""
+
+from __future__ import annotations
+
+import re
+
+_TOKEN = re.compile(
+    r"""
+    (?P<comment>--[^\n]*|/\*.*?\*/)
+    |(?P<string>'(?:[^']|'')*'|\$(?P<tag>[A-Za-z_]*)\$.*?\$(?P=tag)\$)
+    |(?P<ident>"(?:[^"]|"")*")
+    |(?P<word>[A-Za-z_][A-Za-z0-9_$]*)
+    |(?P<number>\d+(?:\.\d*)?)
+    |(?P<space>\s+)
+    |(?P<other>.)
+    """,
+    re.S | re.X,
+)
+
+_CLAUSE_END = {"limit", "offset", "fetch", "for", "union", "intersect", "except"}
+
+
+def tokens(sql: str) -> list[tuple[str, str]]:
+    """(kind, text) tokens, comments and whitespace dropped."""
+    out = []
+    for m in _TOKEN.finditer(sql):
+        kind = m.lastgroup if m.lastgroup != "tag" else "string"
+        if kind in {"comment", "space"}:
+            continue
+        if m.group("string") is not None:
+            kind = "string"
+        out.append((kind or "other", m.group()))
+    return out
+
+
+def strip_comments(sql: str) -> str:
+    return " ".join(text for _, text in tokens(sql))
+
+
+def split_statements(sql: str) -> list[str]:
+    """Statements separated by top-level semicolons (strings and comments respected)."""
+    statements, start = [], 0
+    for m in _TOKEN.finditer(sql):
+        if m.lastgroup == "other" and m.group() == ";":
+            statements.append(sql[start : m.start()])
+            start = m.end()
+    statements.append(sql[start:])
+    return [s.strip() for s in statements if strip_comments(s).strip()]
+
+
+def order_by_items(sql: str) -> list[str] | None:
+    """The items of the last statement's top-level ORDER BY, or None when it does not order."""
+    statements = split_statements(sql)
+    if not statements:
+        return None
+    toks = tokens(statements[-1])
+    depth, start = 0, None
+    for i, (kind, text) in enumerate(toks):
+        if text == "(":
+            depth += 1
+        elif text == ")":
+            depth -= 1
+        elif (
+            depth == 0
+            and kind == "word"
+            and text.lower() == "order"
+            and i + 1 < len(toks)
+            and toks[i + 1][1].lower() == "by"
+        ):
+            start = i + 2
+        elif depth == 0 and start is not None and kind == "word" and text.lower() in _CLAUSE_END:
+            if text.lower() in {"union", "intersect", "except"}:
+                start = None  # that ORDER BY belonged to a branch
+            else:
+                return _split_items(toks[start:i])
+    return _split_items(toks[start:]) if start is not None else None
+
+
+def _split_items(toks: list[tuple[str, str]]) -> list[str]:
+    items, current, depth = [], [], 0
+    for kind, text in toks:
+        if text == "(":
+            depth += 1
+        elif text == ")":
+            depth -= 1
+        if text == "," and depth == 0:
+            items.append(current)
+            current = []
+        else:
+            current.append((kind, text))
+    items.append(current)
+    return [_item_name(item) for item in items if item]
+
+
+_MODIFIERS = {"asc", "desc", "nulls", "first", "last"}
+
+
+def _item_name(item: list[tuple[str, str]]) -> str:
+    """An ORDER BY item without ASC/DESC/NULLS: a column name when simple, else its text."""
+    while item and item[-1][0] == "word" and item[-1][1].lower() in _MODIFIERS:
+        item = item[:-1]
+    if len(item) >= 3 and item[-2][1] == ".":
+        item = item[-1:]  # t.col -> col
+    if len(item) == 1:
+        kind, text = item[0]
+        if kind == "ident":
+            return text[1:-1].replace('""', '"')
+        if kind == "word":
+            return text.lower()
+        return text
+    return " ".join(text for _, text in item)
+
+
+def normalized_text(source: str, comment_prefixes: tuple[str, ...] = ("--", "#")) -> str:
+    """Source with comment lines and all whitespace removed, for "not answered yet"."""
+    lines = []
+    for line in source.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith(comment_prefixes):
+            continue
+        lines.append(stripped)
+    return re.sub(r"\s+", "", "".join(lines))

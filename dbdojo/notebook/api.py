@@ -1,0 +1,51 @@
+"""``dojo.reset()`` and ``dojo.workspace()``: the notebook's handle on its workspace."""
+
+from __future__ import annotations
+
+import os
+
+from dbdojo.notebook.extension import session
+from dbdojo.workspace import ENV_VAR, Workspace, current
+
+SUFFIX_ENV = "DOJO_WORKSPACE_SUFFIX"
+"""Appended to names given to ``dojo.workspace()``: the tests give each worker its own copy."""
+
+
+def _reset_data(ws: Workspace) -> None:
+    try:
+        from dbdojo.dataset import reset as reset_dataset
+    except ImportError as exc:
+        raise RuntimeError(f"resetting needs the dataset module (dbdojo.dataset): {exc}") from exc
+    reset_dataset(ws)
+
+
+def reset() -> Workspace:
+    """Restore the current workspace's three databases to the seeded data and reconnect."""
+    ws = current()
+    active = session()
+    if active is not None:
+        active.close()
+    _reset_data(ws)
+    print("Your workspace is back to the seeded data (PostgreSQL, MongoDB, Redis).")
+    if active is not None:
+        active.connect(ws)
+    return ws
+
+
+def use_workspace(name: str, fresh: bool = True) -> Workspace:
+    """Switch this notebook (``%sql``, ``pg``, ``db``, ``r``) to workspace ``name``.
+
+    ``fresh`` first restores it to the seeded data, so the notebook starts from a known state.
+    """
+    ws = Workspace(name + os.environ.get(SUFFIX_ENV, ""))
+    active = session()
+    if active is not None:
+        active.close()
+    if fresh:
+        _reset_data(ws)
+    os.environ[ENV_VAR] = ws.name
+    state = "a fresh copy of the dataset" if fresh else "its data as you left it"
+    print(f"Using workspace {name}: {state}.")
+    if active is not None:
+        active.connect(ws)
+    return ws

@@ -1,0 +1,98 @@
+"""What running notebooks under the tests needs: the checkout's servers up and seeded (once,
+under a file lock shared by the xdist workers), one workspace per worker, reset before each
+notebook, and the environment the kernels inherit (``DOJO_WORKSPACE``, ``DOJO_STRICT=1``).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+from dbdojo.paths import state_dir
+from dbdojo.workspace import ENV_VAR, Workspace
+
+LOCK_FILE = "notebook-tests.lock"
+_ready: set[str] = set()
+
+
+class NotReady(RuntimeError):
+    """The servers could not be started or seeded for the notebook runs."""
+
+
+def worker() -> str:
+    """The xdist worker id (``gw0``…), or ``solo`` without xdist."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "solo")
+
+
+def worker_workspace() -> Workspace:
+    """The workspace this test worker runs notebooks in: ``nb_gw0`` and so on."""
+    return Workspace(f"nb_{worker()}")
+
+
+def kernel_env(ws: Workspace) -> dict[str, str]:
+    """Variables a notebook kernel needs under the tests (added to the base environment)."""
+    return {
+        ENV_VAR: ws.name,
+        "DOJO_STRICT": "1",
+        "DOJO_WORKSPACE_SUFFIX": f"_{worker()}",  # dojo.workspace("x") -> x_gw0
+    }
+
+
+@contextmanager
+def environ(values: Mapping[str, str]) -> Iterator[None]:
+    """Temporarily make ``os.environ`` exactly ``values`` (a kernel inherits it at start)."""
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@contextmanager
+def _exclusive(name: str) -> Iterator[None]:
+    with open(state_dir() / name, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def ensure_servers() -> None:
+    """Start this checkout's servers (``dojo up``), reusing what already runs."""
+    if "servers" in _ready:
+        return
+    from dbdojo.services import manager
+
+    with _exclusive(LOCK_FILE):
+        failed = [o for o in manager.up() if not o.ok]
+    if failed:
+        reasons = "; ".join(f"{o.service}: {o.action} ({o.detail})" for o in failed)
+        raise NotReady(f"the notebook tests need all three databases: {reasons} (`dojo doctor`)")
+    _ready.add("servers")
+
+
+def ensure_seeded() -> None:
+    """Servers up and the dataset seeded at the default scale (learners' scale), once."""
+    if "seeded" in _ready:
+        return
+    ensure_servers()
+    try:
+        from dbdojo.dataset.seed import ensure_seeded as seed_if_needed
+    except ImportError as exc:
+        raise NotReady(f"seeding needs dbdojo.dataset.seed.ensure_seeded ({exc})") from exc
+    with _exclusive(LOCK_FILE):
+        seed_if_needed()
+    _ready.add("seeded")
+
+
+def fresh_workspace(ws: Workspace) -> None:
+    """Restore ``ws`` to the seeded data in all three databases."""
+    ensure_seeded()
+    try:
+        from dbdojo.dataset import reset
+    except ImportError as exc:
+        raise NotReady(f"resetting needs dbdojo.dataset.reset ({exc})") from exc
+    reset(ws)

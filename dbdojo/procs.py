@@ -1,0 +1,285 @@
+"""Processes the kit starts: as whom, whether a pid is still ours, stopping it, free ports.
+
+Servers outlive the ``dojo`` command that started them, so the kit identifies them later by
+pid *and* start time *and* a marker in the command line: after a reboot the pid may belong to
+someone else, and the kit must never signal a process it did not start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+UNPRIVILEGED_USER = "nobody"
+_CREATE_TIME_SLACK = 1.0  # seconds; psutil's create_time is rounded to clock ticks
+
+
+class StartFailed(RuntimeError):
+    """A server did not come up; the message says which, why, and ends with its log."""
+
+
+@dataclass(frozen=True)
+class RunAs:
+    """The unprivileged account servers run as when the kit itself runs as root."""
+
+    name: str
+    uid: int
+    gid: int
+
+    def subprocess_kwargs(self) -> dict:
+        return {"user": self.uid, "group": self.gid, "extra_groups": []}
+
+
+def run_as() -> RunAs | None:
+    """Whom servers run as: ``None`` (the current user) unless we are root.
+
+    PostgreSQL refuses to run as root, and a database server has no business being root.
+    ``DOJO_RUN_AS`` names another account than ``nobody``.
+    """
+    if os.geteuid() != 0:
+        return None
+    name = os.environ.get("DOJO_RUN_AS", UNPRIVILEGED_USER)
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError as exc:
+        raise StartFailed(
+            f"running as root, the kit starts servers as the unprivileged user {name!r}, "
+            "which does not exist: create it or set DOJO_RUN_AS to an existing user"
+        ) from exc
+    return RunAs(name, entry.pw_uid, entry.pw_gid)
+
+
+def can_reach(path: Path, user: RunAs | None, mode: str = "x") -> bool:
+    """Whether ``user`` can access ``path`` (``x``: enter/execute, ``w``: write), asked of the
+    kernel as that user, so every parent directory's permissions count."""
+    if user is None:
+        flags = {"x": os.X_OK, "w": os.W_OK, "r": os.R_OK}[mode]
+        return os.access(path, flags)
+    result = subprocess.run(
+        ["test", f"-{mode}", str(path)], check=False, **user.subprocess_kwargs()
+    )
+    return result.returncode == 0
+
+
+def give_to(path: Path, user: RunAs | None) -> None:
+    """Make ``path`` (recursively) owned by ``user``, so a server running as it can use it."""
+    if user is None:
+        return
+    os.chown(path, user.uid, user.gid)
+    if path.is_dir():
+        for root, dirs, files in os.walk(path):
+            for name in (*dirs, *files):
+                os.chown(os.path.join(root, name), user.uid, user.gid, follow_symlinks=False)
+
+
+def run(
+    cmd: Sequence[str], user: RunAs | None, *, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run a short command as ``user``, capturing its output (never raises on failure)."""
+    kwargs = user.subprocess_kwargs() if user else {}
+    return subprocess.run(
+        list(cmd),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        stdin=subprocess.DEVNULL,
+        cwd="/",
+        **kwargs,
+    )
+
+
+_children: dict[int, subprocess.Popen] = {}
+
+
+def spawn(cmd: Sequence[str], log_file: Path, user: RunAs | None, cwd: Path | None = None) -> int:
+    """Start a long-running process that outlives the ``dojo`` command; return its pid.
+
+    It gets its own session (a Ctrl-C or a closed terminal does not reach it), no stdin, and
+    its output appended to ``log_file``. For servers that daemonize themselves, prefer
+    :func:`run` and read their pid file.
+    """
+    kwargs = user.subprocess_kwargs() if user else {}
+    with open(log_file, "ab") as log:
+        proc = subprocess.Popen(
+            list(cmd),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=cwd or "/",
+            start_new_session=True,
+            close_fds=True,
+            **kwargs,
+        )
+    _children[proc.pid] = proc  # kept so a child that dies while we live can be reaped
+    return proc.pid
+
+
+def started_at(pid: int) -> float | None:
+    """The start time of process ``pid`` (seconds since the epoch), or None if it is gone."""
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            _reap(pid)
+            return None
+        return proc.create_time()
+    except psutil.Error:
+        return None
+
+
+def is_ours(pid: int | None, started: float | None, marker: str) -> bool:
+    """Whether ``pid`` is alive and still the process the kit started: same start time and
+    ``marker`` in its command line. A reused pid or a zombie is not ours."""
+    if not pid:
+        return False
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            _reap(pid)
+            return False
+        if started is not None and abs(proc.create_time() - started) > _CREATE_TIME_SLACK:
+            return False
+        return marker in " ".join(proc.cmdline())
+    except psutil.Error:
+        return False
+
+
+def _reap(pid: int) -> None:
+    child = _children.pop(pid, None)
+    if child is not None:
+        child.poll()
+        return
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def stop(
+    pid: int | None,
+    started: float | None,
+    marker: str,
+    *,
+    sig: int = signal.SIGTERM,
+    timeout: float = 30,
+) -> bool:
+    """Stop process ``pid`` if it is ours: ``sig``, then SIGKILL after ``timeout`` seconds.
+
+    Returns False if there was nothing of ours to stop (already gone, or the pid now belongs
+    to someone else, which is left alone).
+    """
+    if not is_ours(pid, started, marker):
+        return False
+    assert pid is not None
+    try:
+        proc = psutil.Process(pid)
+        proc.send_signal(sig)
+        if not _wait_gone(proc, timeout):
+            proc.kill()
+            _wait_gone(proc, 5)
+    except psutil.NoSuchProcess:
+        pass
+    _reap(pid)
+    return True
+
+
+def _wait_gone(proc: psutil.Process, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                _reap(proc.pid)
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether nothing listens on ``host:port`` (so a server of ours can bind it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on now, chosen by the kernel."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def port_owner(port: int) -> str | None:
+    """Who listens on ``port`` ("pid 123 postgres (user nobody)"), if the system tells us."""
+    try:
+        conns = psutil.net_connections(kind="tcp")
+    except psutil.Error:
+        return None
+    for conn in conns:
+        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port:
+            if conn.pid is None:
+                return "another user's process (run as root to see which)"
+            try:
+                proc = psutil.Process(conn.pid)
+                return f"pid {conn.pid} {proc.name()} (user {proc.username()})"
+            except psutil.Error:
+                return f"pid {conn.pid}"
+    return None
+
+
+def processes_in(directory: Path) -> list[psutil.Process]:
+    """Live processes whose working directory is ``directory`` (a server's leftovers)."""
+    target = str(directory)
+    found = []
+    for proc in psutil.process_iter(["cwd", "status"]):
+        if proc.info.get("cwd") == target and proc.info.get("status") != psutil.STATUS_ZOMBIE:
+            found.append(proc)
+    return found
+
+
+def mirror_tree(source: Path, target: Path) -> Path:
+    """Copy ``source`` to ``target`` (hard links where possible) unless already there.
+
+    Used when the unprivileged server user cannot reach binaries inside a private directory
+    (a virtual environment under /root, say).
+    """
+    if target.exists():
+        return target
+    staging = target.with_name(target.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+
+    def link_or_copy(src: str, dst: str) -> None:
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    shutil.copytree(source, staging, symlinks=True, copy_function=link_or_copy)
+    staging.rename(target)
+    return target
+
+
+def tail(path: Path | str | None, lines: int = 20) -> str:
+    """The last ``lines`` lines of a log file (empty if there is none)."""
+    if not path or not Path(path).exists():
+        return ""
+    with open(path, "rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        fh.seek(max(0, size - 64 * 1024))
+        text = fh.read().decode(errors="replace")
+    return "\n".join(text.splitlines()[-lines:])

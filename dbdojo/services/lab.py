@@ -1,0 +1,71 @@
+"""``dojo lab``: the databases up, the dataset loaded if needed, JupyterLab on ``notebooks/``."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+
+from rich.console import Console
+
+from dbdojo import procs
+from dbdojo.paths import notebooks_dir, project_root
+from dbdojo.services import report
+
+console = Console(highlight=False)
+
+
+def _jupyter() -> str:
+    jupyter = shutil.which("jupyter-lab")
+    if jupyter is None:
+        raise LookupError(
+            "JupyterLab is not installed in this environment: `pip install -e '.[lab]'` "
+            "(or open notebooks/ in any Jupyter you have after `dojo up`)"
+        )
+    return jupyter
+
+
+def _seed() -> None:
+    try:
+        from dbdojo.dataset.seed import ensure_seeded
+    except ImportError as exc:
+        raise LookupError(
+            f"the dataset loader is not available ({exc}); the servers are up, but the "
+            "course data cannot be loaded: reinstall the kit (`pip install -e .`)"
+        ) from exc
+    ensure_seeded()
+
+
+def command(port: int, token: str, open_browser: bool) -> list[str]:
+    """The JupyterLab command line (``--allow-root`` when run as root)."""
+    cmd = [
+        _jupyter(),
+        f"--notebook-dir={notebooks_dir()}",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        f"--IdentityProvider.token={token}",
+    ]
+    if not open_browser:
+        cmd.append("--no-browser")
+    if os.geteuid() == 0:
+        cmd.append("--allow-root")
+    return cmd
+
+
+def run(port: int, open_browser: bool) -> None:
+    """Start everything, then hand this process over to JupyterLab."""
+    _jupyter()  # before starting servers: say what is missing first
+    if not report.show_outcomes(report.run_up(None, docker=False), "up"):
+        raise procs.StartFailed("a database did not start (see above); `dojo doctor` may say why")
+    _seed()
+    token = secrets.token_urlsafe(24)
+    port = port if procs.port_free(port) else procs.free_port()
+    cmd = command(port, token, open_browser)
+    if os.geteuid() == 0:
+        console.print(
+            "[yellow]Running as root: JupyterLab refuses that unless told, so the kit passes "
+            "--allow-root.[/]"
+        )
+    console.print(f"JupyterLab: http://127.0.0.1:{port}/lab?token={token}")
+    os.environ["DOJO_HOME"] = str(project_root())  # kernels find this checkout's servers
+    os.execv(cmd[0], cmd)

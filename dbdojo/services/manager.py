@@ -1,0 +1,206 @@
+"""``dojo up``/``down``/``status``/``logs``/``env`` over the registry of services.
+
+Backend order per service: the user's own URL (nothing to start), else a server the kit runs
+(embedded binary, else a system one), or ``--docker`` (docker compose).
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+
+from dbdojo import procs, services, settings, state
+from dbdojo.connect import LABELS
+from dbdojo.services.base import Health, ServerRecord
+from dbdojo.services.local import mask
+
+LOCAL_BACKENDS = ("embedded", "system", "emulator")
+
+
+@dataclass
+class Outcome:
+    """What ``up`` or ``down`` did for one service."""
+
+    service: str
+    action: str  # started, running, user URL, stopped, not running, unavailable, failed
+    record: ServerRecord | None = None
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.action not in ("failed", "unavailable")
+
+
+@dataclass
+class Row:
+    """One line of ``dojo status``: the truth, probed just now."""
+
+    service: str
+    backend: str
+    version: str
+    url: str
+    healthy: bool
+    pid: int | None
+    detail: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def selected(only: Iterable[str] | None) -> list[str]:
+    names = list(only or services.ORDER)
+    unknown = [n for n in names if n not in services.ORDER]
+    if unknown:
+        raise KeyError(f"unknown service {unknown[0]!r}: choose from {', '.join(services.ORDER)}")
+    return [n for n in services.ORDER if n in names]
+
+
+def user_urls() -> dict[str, str]:
+    """The user's own URLs (raises settings.BadURL), leaving out a URL that is just the kit's
+    own server exported by ``eval "$(dojo env)"``: that one is still the kit's to manage."""
+    recorded = state.records()
+    return {
+        name: url
+        for name, url in settings.user_urls().items()
+        if not (name in recorded and recorded[name].url == url)
+    }
+
+
+def up(
+    only: Iterable[str] | None = None,
+    *,
+    docker: bool = False,
+    on_service: Callable[[str], None] | None = None,
+) -> list[Outcome]:
+    """Start (or adopt) the servers of the chosen services and record them."""
+    names = selected(only)
+    own = user_urls()
+    if docker:
+        from dbdojo.services import docker as compose
+
+        return compose.up([n for n in names if n not in own]) + [_user(n, own) for n in own]
+    available, missing = services.registry()
+    outcomes = []
+    for name in names:
+        if on_service:
+            on_service(name)
+        if name in own:
+            outcomes.append(_user(name, own))
+        elif name in missing:
+            outcomes.append(Outcome(name, "unavailable", detail=missing[name]))
+        else:
+            outcomes.append(_start(available[name], name))
+    return outcomes
+
+
+def _user(name: str, own: dict[str, str]) -> Outcome:
+    return Outcome(name, "user URL", detail=f"using your {settings.ENV_VARS[name]}, not starting")
+
+
+def _start(service, name: str) -> Outcome:
+    with state.locked():
+        previous = state.get_record(name)
+        if previous and previous.backend not in LOCAL_BACKENDS:
+            previous = None  # a docker record: the local server starts from its own data
+        was_running = bool(previous and previous.pid and _process_alive(previous))
+        try:
+            record = service.start(previous)
+        except (procs.StartFailed, OSError) as exc:
+            return Outcome(name, "failed", detail=str(exc))
+        state.put_record(record)
+    adopted = was_running and previous is not None and record.pid == previous.pid
+    action = "running" if adopted else "started"
+    moved = previous and previous.port and record.port != previous.port
+    detail = f"port {previous.port} was taken, now on {record.port}" if moved else ""
+    return Outcome(name, action, record, detail)
+
+
+def _process_alive(record: ServerRecord) -> bool:
+    return procs.is_ours(record.pid, record.extra.get("started"), marker="")
+
+
+def down(only: Iterable[str] | None = None) -> list[Outcome]:
+    """Stop exactly the servers the kit started (by pid); records are kept for the next up."""
+    names = selected(only)
+    available, _ = services.registry()
+    outcomes = []
+    with state.locked():
+        records = state.records()
+        docker_names = [n for n in names if n in records and records[n].backend == "docker"]
+        if docker_names:
+            from dbdojo.services import docker as compose
+
+            outcomes += compose.down(docker_names)
+        for name in names:
+            record = records.get(name)
+            if name in docker_names:
+                continue
+            if not record or not record.pid or name not in available:
+                outcomes.append(Outcome(name, "not running", record))
+                continue
+            available[name].stop(record)
+            record.pid = None
+            state.put_record(record)
+            outcomes.append(Outcome(name, "stopped", record))
+    return outcomes
+
+
+def status(only: Iterable[str] | None = None) -> list[Row]:
+    """Every service as it is now: each recorded or user URL is probed for real."""
+    names = selected(only)
+    own = user_urls()
+    records = state.records()
+    available, missing = services.registry()
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        return list(pool.map(lambda n: _row(n, own, records, available, missing), names))
+
+
+def _row(name, own, records, available, missing) -> Row:
+    if name in missing:
+        return Row(name, "-", "", "", False, None, missing[name])
+    service = available[name]
+    if name in own:
+        health = service.probe(own[name])
+        return Row(name, "url", health.version, mask(own[name]), health.healthy, None, _why(health))
+    record = records.get(name)
+    if record is None:
+        return Row(name, "-", "", "", False, None, "not started: run `dojo up`")
+    if record.backend in LOCAL_BACKENDS and not record.pid:
+        return Row(name, record.backend, record.version, mask(record.url), False, None, "stopped")
+    health = service.probe(record.url)
+    detail = _why(health)
+    if record.pid and not _process_alive(record):
+        detail = f"process {record.pid} is gone: run `dojo up`"
+    healthy = health.healthy and not (record.pid and not _process_alive(record))
+    version = health.version or record.version
+    return Row(name, record.backend, version, mask(record.url), healthy, record.pid, detail)
+
+
+def _why(health: Health) -> str:
+    return "" if health.healthy else health.detail or "does not answer"
+
+
+def env_lines() -> list[str]:
+    """``export DOJO_*_URL=...`` lines for the servers in use (the user's or the kit's)."""
+    from dbdojo.connect import recorded_urls
+
+    urls = {**recorded_urls(), **settings.user_urls()}
+    return [
+        f"export {settings.ENV_VARS[name]}={shlex.quote(urls[name])}"
+        for name in services.ORDER
+        if name in urls
+    ]
+
+
+def log_file(service: str) -> str:
+    """The log file of a service the kit started (raises LookupError saying what to do)."""
+    selected([service])
+    record = state.get_record(service)
+    if record is None or not record.log_file:
+        raise LookupError(
+            f"{LABELS[service]} has no log: the kit has not started it "
+            "(a server at your own URL or in docker keeps its own logs). Run `dojo up`."
+        )
+    return record.log_file

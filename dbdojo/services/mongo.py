@@ -1,0 +1,192 @@
+"""MongoDB run by the kit: a ``mongod`` on PATH, else the mongoeco emulator.
+
+A real ``mongod`` runs as a single-node replica set (``rs0``) so that transactions work. Where
+there is none (these machines), the kit starts :mod:`dbdojo.services.mongo_emulator`, a
+MongoDB-compatible server that pymongo reaches over a normal ``mongodb://`` URL; what it does
+not do is listed in ``notebooks/MONGODB-EMULATOR.md`` and in :mod:`dbdojo.services.mongo_gaps`.
+
+Snapshots and restores (``build_snapshot``, ``restore``, ...) live in
+:mod:`dbdojo.mongo_snapshots` and are re-exported here.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import shutil
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dbdojo import procs
+from dbdojo.mongo_snapshots import build_snapshot, drop, restore, snapshots
+from dbdojo.services import mongo_control
+from dbdojo.services.base import Health, ServerRecord, Service
+from dbdojo.services.local import choose_port, port_clash, server_home, wait_until
+
+if TYPE_CHECKING:
+    import pymongo
+
+__all__ = [
+    "LIMITS_DOC",
+    "MongoService",
+    "build_snapshot",
+    "describe",
+    "drop",
+    "restore",
+    "snapshots",
+]
+
+EMULATOR_MODULE = "dbdojo.services.mongo_emulator"
+LIMITS_DOC = "notebooks/MONGODB-EMULATOR.md"
+REPLICA_SET = "rs0"
+START_TIMEOUT = 180  # the emulator loads its snapshots before it answers
+
+
+def emulator_available() -> str | None:
+    """Why the emulator cannot run here, or None if it can."""
+    if sys.version_info < (3, 13):
+        return (
+            "the MongoDB emulator (mongoeco) needs Python >= 3.13, this is Python "
+            f"{sys.version_info.major}.{sys.version_info.minor}: use a Python 3.13 virtual "
+            "environment, install MongoDB (`mongod` on PATH), or set DOJO_MONGO_URL"
+        )
+    if importlib.util.find_spec("mongoeco") is None:
+        return "mongoeco is not installed: `pip install 'mongoeco[wire]>=4.11'`"
+    return None
+
+
+def mongoeco_version() -> str:
+    try:
+        return importlib.metadata.version("mongoeco")
+    except importlib.metadata.PackageNotFoundError:
+        return "?"
+
+
+def describe(client: pymongo.MongoClient) -> dict[str, Any]:
+    """Which MongoDB ``client`` talks to, for a notebook's banner.
+
+    ``{"kind": "mongodb" | "emulator", "version": ..., "label": ..., "limits_doc": ...}``
+    (``limits_doc`` is None on a real MongoDB). Uses ``buildInfo``: ``server_info()`` fails on
+    the emulator.
+    """
+    info = client.admin.command("buildInfo")
+    version = str(info.get("version", "?"))
+    if info.get("gitVersion") == "mongoeco":
+        emu = mongoeco_version()
+        short = ".".join(emu.split(".")[:2])
+        return {
+            "kind": "emulator",
+            "version": emu,
+            "dialect": version,
+            "label": f"mongoeco {short} emulator (not a real MongoDB)",
+            "limits_doc": LIMITS_DOC,
+        }
+    return {
+        "kind": "mongodb",
+        "version": version,
+        "dialect": version,
+        "label": f"MongoDB {version}",
+        "limits_doc": None,
+    }
+
+
+class MongoService(Service):
+    name = "mongo"
+    label = "MongoDB"
+    stop_timeout: float = 30  # seconds between SIGTERM and SIGKILL
+
+    def backends(self) -> list[tuple[str, str | None]]:
+        found: list[tuple[str, str | None]] = []
+        if mongod := shutil.which("mongod"):
+            found.append(("system", mongod))
+        if emulator_available() is None:
+            found.append(("emulator", sys.executable))
+        return found
+
+    def start(self, previous: ServerRecord | None) -> ServerRecord:
+        if previous and self._running(previous):
+            return previous
+        backends = dict(self.backends())
+        if "system" in backends:
+            from dbdojo.services.mongo_real import start_mongod
+
+            return start_mongod(self, Path(str(backends["system"])), previous)
+        if "emulator" in backends:
+            return self._start_emulator(previous)
+        raise procs.StartFailed(f"no MongoDB server can run here: {emulator_available()}")
+
+    def _running(self, record: ServerRecord) -> bool:
+        marker = record.extra.get("marker", "")
+        if not procs.is_ours(record.pid, record.extra.get("started"), marker):
+            return False
+        if record.backend == "emulator":
+            return mongo_control.answers(record.extra["control"])
+        return self.probe(record.url).healthy
+
+    def _start_emulator(self, previous: ServerRecord | None) -> ServerRecord:
+        user = _emulator_user()
+        home = server_home(self.name, user)
+        (home / "snapshots").mkdir(exist_ok=True)
+        procs.give_to(home / "snapshots", user)
+        control, log_file = home / "control.sock", home / "emulator.log"
+        marker = f"--home {home}"
+        for attempt in range(3):
+            port = choose_port(previous if attempt == 0 else None)
+            cmd = [sys.executable, "-m", EMULATOR_MODULE, "--port", str(port), *marker.split()]
+            control.unlink(missing_ok=True)
+            pid = procs.spawn(cmd, log_file, user)
+            started = procs.started_at(pid)
+            if wait_until(
+                lambda pid=pid: mongo_control.answers(control) or procs.started_at(pid) is None,
+                timeout=START_TIMEOUT,
+                interval=0.05,
+            ) and mongo_control.answers(control):
+                url = f"mongodb://127.0.0.1:{port}/?directConnection=true"
+                return ServerRecord(
+                    service=self.name,
+                    backend="emulator",
+                    url=url,
+                    version=f"mongoeco {mongoeco_version()} (MongoDB 8.0 dialect)",
+                    pid=pid,
+                    port=port,
+                    data_dir=str(home),
+                    log_file=str(log_file),
+                    extra={"started": started, "marker": marker, "control": str(control)},
+                )
+            procs.stop(pid, started, marker, timeout=5)
+            if not port_clash(log_file):
+                break
+        raise procs.StartFailed(
+            f"the MongoDB emulator did not start.\n--- {log_file} ---\n{procs.tail(log_file)}"
+        )
+
+    def stop(self, record: ServerRecord) -> None:
+        # The emulator saves changed databases on SIGTERM; a busy one only sees the signal when
+        # idle, so procs.stop escalates to SIGKILL after the timeout (snapshots are safe).
+        marker = record.extra.get("marker", "")
+        procs.stop(record.pid, record.extra.get("started"), marker, timeout=self.stop_timeout)
+
+    def probe(self, url: str) -> Health:
+        import pymongo
+        import pymongo.errors
+
+        try:
+            with pymongo.MongoClient(url, serverSelectionTimeoutMS=2000) as client:
+                info = describe(client)
+        except pymongo.errors.PyMongoError as exc:
+            return Health(False, detail=str(exc).splitlines()[0][:200])
+        return Health(True, version=info["label"])
+
+
+def _emulator_user() -> procs.RunAs | None:
+    """The unprivileged server user, if it can run this Python and import the kit; else the
+    current user (the emulator is a Python program of ours, not a foreign binary)."""
+    user = procs.run_as()
+    if user is None:
+        return None
+    package = Path(__file__).resolve().parents[1]
+    needed = [Path(sys.executable), package, Path(importlib.util.find_spec("mongoeco").origin)]
+    if all(procs.can_reach(path, user, "r") for path in needed):
+        return user
+    return None

@@ -1,0 +1,50 @@
+"""The kit's side of the emulator's control socket (see :mod:`dbdojo.services.mongo_emulator`)."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+from typing import Any
+
+
+class ControlError(RuntimeError):
+    """The emulator refused or failed a control request; the message says why."""
+
+    def __init__(self, message: str, kind: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class MissingSnapshot(LookupError):
+    """There is no snapshot of that name; the message lists the ones there are."""
+
+
+def request(path: Path | str, op: str, *, timeout: float = 300, **args: Any) -> dict[str, Any]:
+    """Send one control request to the emulator listening on ``path`` and return its reply.
+
+    Raises ConnectionError if nothing listens there, ControlError if the emulator says no.
+    """
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(str(path))
+        sock.sendall(json.dumps({"op": op, **args}).encode() + b"\n")
+        with sock.makefile("rb") as reader:
+            line = reader.readline()
+    if not line:
+        raise ConnectionError(f"the MongoDB emulator closed its control socket {path}")
+    reply: dict[str, Any] = json.loads(line)
+    if not reply.pop("ok", False):
+        error = str(reply.get("error", reply))
+        if reply.get("type") == MissingSnapshot.__name__:
+            raise MissingSnapshot(error)
+        raise ControlError(f"MongoDB emulator: {error}", str(reply.get("type", "")))
+    return reply
+
+
+def answers(path: Path | str) -> bool:
+    """Whether an emulator answers on ``path`` now."""
+    try:
+        return bool(request(path, "status", timeout=2).get("ready"))
+    except (OSError, ControlError, ValueError):
+        return False

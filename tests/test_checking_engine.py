@@ -1,0 +1,206 @@
+"""The engine on real servers: every kind, edge cases, timeouts, rollback, stored digests.
+
+Uses the small fixture workspaces of tests/fixtures/checking (a main-like and an edge one)."""
+
+from __future__ import annotations
+
+import pytest
+
+from dbdojo.checking.engine import Checker, Expectation
+from dbdojo.checking.model import Exercise
+from tests.fixtures.checking import require_servers, workspaces
+
+SPEND = (
+    "SELECT customer_id, sum(total) AS spent FROM orders WHERE status = 'delivered' "
+    "GROUP BY customer_id ORDER BY spent DESC, customer_id"
+)
+
+
+@pytest.fixture(scope="module")
+def checker(request) -> Checker:
+    require_servers(request)
+    fx = workspaces()
+    return Checker(fx.main, [fx.edge], fx.redis_source)
+
+
+def ex(kind: str, reference: str, starter: str = "-- your answer", **options) -> Exercise:
+    return Exercise(
+        f"t.{kind}",
+        "test",
+        kind,
+        starter=starter,
+        hints=["h"],
+        reference=reference,
+        options=options,
+    )
+
+
+def student(exercise: Exercise, checker: Checker) -> Exercise:
+    """The same exercise as a student build holds it: digests, no reference."""
+    expected = checker.expectation(exercise).to_dict()
+    return Exercise(
+        exercise.id,
+        exercise.title,
+        exercise.kind,
+        exercise.starter,
+        exercise.hints,
+        exercise.options,
+        reference=None,
+        expected=expected,
+    )
+
+
+def test_reference_passes_and_starter_is_not_answered(checker):
+    spend = ex("sql", SPEND)
+    assert checker.check(spend, SPEND).passed
+    verdict = checker.check(spend, "-- your answer\n")
+    assert verdict.status == "not-answered" and "not answered yet" in verdict.message
+
+
+def test_wrong_filter_reports_missing_and_extra_rows(checker):
+    verdict = checker.check(ex("sql", SPEND), SPEND.replace("WHERE status = 'delivered' ", ""))
+    assert verdict.status == "failed"
+    assert "1 row missing" in verdict.message and "should not be there" in verdict.message
+
+
+def test_right_rows_wrong_order(checker):
+    answer = SPEND.replace("ORDER BY spent DESC, customer_id", "ORDER BY customer_id")
+    verdict = checker.check(ex("sql", SPEND), answer)
+    assert "right rows, wrong order" in verdict.message
+
+
+def test_a_query_right_by_accident_fails_on_the_edge_data(checker):
+    count = ex("sql", "SELECT count(*) AS n FROM customers")
+    verdict = checker.check(count, "SELECT count(city) AS n FROM customers")  # NULL city in edge
+    assert verdict.status == "failed" and verdict.target.endswith("_edge")
+    assert "right on the main data" in verdict.message
+
+
+def test_database_error_is_shown_with_its_message(checker):
+    verdict = checker.check(ex("sql", SPEND), "SELECT nope FROM orders")
+    assert verdict.status == "error" and 'column "nope" does not exist' in verdict.message
+
+
+def test_long_query_is_stopped(checker):
+    verdict = checker.check(ex("sql", "SELECT 1 AS x", timeout=0.5), "SELECT pg_sleep(3) AS x")
+    assert verdict.status == "error" and "statement_timeout" in verdict.message
+
+
+def test_answers_never_change_the_data(checker):
+    answer = "DELETE FROM orders; SELECT customer_id, 0 AS spent FROM customers"
+    assert not checker.check(ex("sql", SPEND), answer).passed
+    assert checker.check(ex("sql", SPEND), SPEND).passed  # the orders are all still there
+
+
+def test_ddl_checked_through_the_catalog(checker):
+    probe = (
+        "SELECT column_name::text, data_type::text, is_nullable::text "
+        "FROM information_schema.columns WHERE table_name = 'notes' "
+        "UNION ALL SELECT contype::text, NULL, NULL FROM pg_constraint "
+        "WHERE conrelid = to_regclass('notes')"
+    )
+    ddl = ex("sql-ddl", "CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL)", probe=probe)
+    assert checker.check(
+        ddl, "create table notes (body text not null, id integer primary key)"
+    ).passed
+    assert not checker.check(ddl, "CREATE TABLE notes (id int, body text)").passed
+    verdict = checker.check(ddl, "CREATE TABLE other (id int)")
+    assert "missing" in verdict.message
+
+
+def test_plan_predicate_on_the_json_plan(checker):
+    plan = ex(
+        "sql-plan",
+        "CREATE INDEX ON orders (status)",
+        query="SELECT order_id FROM orders WHERE status = 'x'",
+        setup="SET LOCAL enable_seqscan = off",
+        plan={"avoids": [{"Node Type": "Seq Scan", "Relation Name": "orders"}]},
+    )
+    assert checker.check(plan, "CREATE INDEX ON orders (status)").passed
+    verdict = checker.check(plan, "CREATE INDEX ON orders (total)")
+    assert verdict.status == "failed" and "Seq Scan on orders" in verdict.message
+    assert any("your plan" in n for n in verdict.notes)
+
+
+def test_mongo_find_compares_documents(checker):
+    ref = 'db.orders.find({"status": "delivered"}, {"_id": 0, "order_id": 1, "total": 1})'
+    find = ex("mongo-query", ref, starter="db.orders.find({})")
+    assert checker.check(
+        find, ref.replace('"order_id": 1, "total": 1', '"total": 1, "order_id": 1')
+    ).passed
+    assert (
+        "_id"
+        in checker.check(
+            find, 'db.orders.find({"status": "delivered"}, {"order_id": 1, "total": 1})'
+        ).message
+    )
+    assert not checker.check(
+        find, 'db.orders.find({}, {"_id": 0, "order_id": 1, "total": 1})'
+    ).passed
+    assert checker.check(find, "db.orders.find({})").status == "not-answered"
+
+
+def test_mongo_sort_detected_and_bare_filter_accepted(checker):
+    ref = 'db.orders.find({"status": "delivered"}, {"_id": 0, "order_id": 1}).sort("order_id", -1)'
+    find = ex("mongo-query", ref, collection="orders", projection={"_id": 0, "order_id": 1})
+    assert "wrong order" in checker.check(find, ref.replace("-1)", "1)")).message
+    unordered = ex(
+        "mongo-query",
+        '{"status": "delivered"}',
+        collection="orders",
+        projection={"_id": 0, "order_id": 1},
+    )
+    assert checker.check(unordered, '{"status": {"$eq": "delivered"}}').passed
+
+
+def test_mongo_pipeline(checker):
+    ref = '[{"$group": {"_id": "$status", "n": {"$sum": 1}}}, {"$sort": {"_id": 1}}]'
+    pipeline = ex("mongo-pipeline", ref, starter="[]", collection="orders")
+    assert checker.check(pipeline, ref).passed
+    assert not checker.check(pipeline, ref.replace('{"$sum": 1}', '{"$sum": "$total"}')).passed
+
+
+REDIS_REF = (
+    "def solve(r, prefix):\n"
+    "    r.set(prefix + 'seen', 1, ex=100)\n"
+    "    r.zincrby('leaderboard:drivers', 1, 'd1')\n"
+    "    return r.zscore('leaderboard:drivers', 'd1')\n"
+)
+
+
+def test_redis_return_value_keys_and_ttl(checker):
+    task = ex("redis", REDIS_REF, keys=["leaderboard:drivers"])
+    assert checker.check(task, REDIS_REF).passed
+    no_ttl = checker.check(task, REDIS_REF.replace(", ex=100", ""))
+    assert not no_ttl.passed and any("ttl=False" in e for e in no_ttl.examples)
+    assert not checker.check(
+        task, REDIS_REF.replace("return r.zscore('leaderboard:drivers', 'd1')", "return 6.5")
+    ).passed
+
+
+def test_python_function_cases(checker):
+    task = ex("python", "def solve(x):\n    return x * 2", cases=[[1], [2.5]])
+    assert checker.check(task, "def solve(y):\n    return y + y").passed
+    assert not checker.check(task, "def solve(x):\n    return x + 1").passed
+    assert "ZeroDivisionError" in checker.check(task, "def solve(x):\n    return 1 / 0").message
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        SPEND,
+        SPEND.replace("WHERE status = 'delivered' ", ""),
+        SPEND.replace("ORDER BY spent DESC, customer_id", "ORDER BY customer_id"),
+        SPEND.replace("sum(total) AS spent", "sum(total)::float8 AS spent"),
+        SPEND.replace("AS spent", "AS s"),
+        "SELECT 1 AS customer_id",
+    ],
+)
+def test_stored_digests_give_the_same_verdict_as_the_live_reference(checker, answer):
+    live = ex("sql", SPEND)
+    frozen = student(live, checker)
+    assert frozen.reference is None and isinstance(
+        Expectation.from_dict(frozen, frozen.expected), Expectation
+    )
+    a, b = checker.check(live, answer), checker.check(frozen, answer)
+    assert (a.status, a.message, a.notes) == (b.status, b.message, b.notes)

@@ -1,0 +1,49 @@
+"""Every exercise in labs/*.ipynb, discovered automatically: valid metadata, the reference
+passes (main and edge-case data), every planted wrong answer fails, the starter is "not
+answered yet". Labs other engineers add are covered without touching this file."""
+
+from __future__ import annotations
+
+import pytest
+
+from dbdojo.checking import discovery
+from dbdojo.checking.engine import Checker
+from dbdojo.checking.model import problems
+from tests.fixtures.checking import dataset_checker
+
+LABS = discovery.labs()
+EXERCISES = [ex for lab in LABS for ex in lab.exercises]
+WRONG = [(ex, i) for ex in EXERCISES for i in range(len(ex.wrong))]
+
+
+@pytest.fixture(scope="module")
+def lab_checker(request) -> Checker:
+    return dataset_checker(request)
+
+
+def test_labs_exist_and_ids_are_unique():
+    assert EXERCISES, "no exercises found in labs/*.ipynb"
+    discovery.exercises()  # raises on a duplicate id
+
+
+@pytest.mark.parametrize("lab", LABS, ids=lambda lab: lab.path.name)
+def test_exercise_metadata_is_valid(lab):
+    assert [p for ex in lab.exercises for p in problems(ex, lab.id)] == []
+
+
+@pytest.mark.parametrize("ex", EXERCISES, ids=lambda ex: ex.id)
+def test_reference_passes(ex, lab_checker):
+    verdict = lab_checker.check(ex, ex.reference)
+    assert verdict.passed, verdict.text()
+
+
+@pytest.mark.parametrize("ex, index", WRONG, ids=lambda v: v.id if hasattr(v, "id") else f"w{v}")
+def test_planted_wrong_answer_fails(ex, index, lab_checker):
+    verdict = lab_checker.check(ex, ex.wrong[index])
+    assert verdict.status in ("failed", "error"), f"wrong answer {index} passes:\n{ex.wrong[index]}"
+
+
+@pytest.mark.parametrize("ex", EXERCISES, ids=lambda ex: ex.id)
+def test_starter_is_not_answered_yet(ex):
+    verdict = Checker(edges=[]).check(ex, ex.starter)  # decided before any database is used
+    assert verdict.status == "not-answered"

@@ -1,0 +1,99 @@
+"""docker-compose.yml: valid for a real compose parser, and seeded like the embedded path."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from dbdojo.paths import datasets_dir, project_root
+
+COMPOSE = project_root() / "docker-compose.yml"
+PASSWORDS = {
+    "DOJO_POSTGRES_PASSWORD": "pg-secret",
+    "DOJO_MONGO_PASSWORD": "mongo-secret",
+    "DOJO_REDIS_PASSWORD": "redis-secret",
+}
+
+
+def compose_config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        pytest.fail(
+            "docker-compose is missing: the compose file is validated with its `config` "
+            "command, which needs no Docker daemon (`apt install docker-compose`)"
+        )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DOJO_")}
+    return subprocess.run(
+        [binary, "-f", str(COMPOSE), "config"],
+        capture_output=True,
+        text=True,
+        env={**clean, **env},
+        cwd=project_root(),
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def resolved() -> dict:
+    result = compose_config(PASSWORDS)
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)
+
+
+def test_compose_file_is_valid(resolved):
+    assert set(resolved["services"]) == {"postgres", "mongo", "redis"}
+
+
+def test_passwords_have_no_default():
+    result = compose_config({})
+    assert result.returncode != 0
+    assert "DOJO_POSTGRES_PASSWORD" in result.stderr
+
+
+def test_passwords_come_from_the_environment(resolved):
+    services = resolved["services"]
+    assert services["postgres"]["environment"]["POSTGRES_PASSWORD"] == "pg-secret"
+    assert services["mongo"]["environment"]["MONGO_INITDB_ROOT_PASSWORD"] == "mongo-secret"
+    assert "redis-secret" in services["redis"]["command"]
+
+
+def test_bound_to_localhost_with_health_checks(resolved):
+    for name, service in resolved["services"].items():
+        assert service.get("healthcheck", {}).get("test"), f"{name} has no health check"
+        for port in service["ports"]:
+            host_ip = port["host_ip"] if isinstance(port, dict) else port.split(":")[0]
+            assert host_ip == "127.0.0.1", f"{name} is published beyond localhost: {port}"
+
+
+def test_versions_and_mongo_replica_set(resolved):
+    services = resolved["services"]
+    assert services["postgres"]["image"].endswith("pg18")
+    assert services["mongo"]["image"] == "mongo:8"
+    entrypoint = " ".join(services["mongo"]["entrypoint"])
+    assert "--replSet rs0" in entrypoint
+    assert "rs.initiate" in " ".join(services["mongo"]["healthcheck"]["test"])
+    assert "--databases" in services["redis"]["command"]
+
+
+def test_postgres_runs_the_same_schema_scripts_as_the_embedded_path(resolved):
+    scripts = sorted(p.name for p in (datasets_dir() / "postgres").glob("*.sql"))
+    assert scripts, f"no schema scripts in {datasets_dir() / 'postgres'}"
+    mounted = {}
+    for volume in resolved["services"]["postgres"]["volumes"]:
+        source, target = (
+            (volume["source"], volume["target"])
+            if isinstance(volume, dict)
+            else (
+                volume.split(":")[0],
+                volume.split(":")[1],
+            )
+        )
+        if target.startswith("/docker-entrypoint-initdb.d/"):
+            mounted[target.rsplit("/", 1)[1]] = source
+    assert sorted(mounted) == scripts, "compose must name every datasets/postgres/*.sql"
+    for name, source in mounted.items():
+        assert os.path.samefile(source, datasets_dir() / "postgres" / name)

@@ -1,0 +1,163 @@
+"""The MongoDB service on its emulator backend: real processes, real pymongo clients."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pymongo
+import pytest
+
+from dbdojo import procs, state
+from dbdojo.services.base import ServerRecord
+from dbdojo.services.mongo import MongoService, describe, emulator_available
+from dbdojo.workspace import Workspace
+
+pytestmark = pytest.mark.skipif(  # a skip that says what is missing, never hides a failure
+    emulator_available() is not None, reason=f"no MongoDB emulator: {emulator_available()}"
+)
+
+
+class Running:
+    """An emulator of a throwaway checkout state directory, started for one test module."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self.service = MongoService()
+        self.record: ServerRecord | None = None
+
+    def start(self) -> ServerRecord:
+        self.record = self.service.start(state.get_record("mongo"))
+        state.put_record(self.record)
+        return self.record
+
+    def stop(self) -> None:
+        if self.record and self.record.pid:
+            self.service.stop(self.record)
+            self.record.pid = None
+            state.put_record(self.record)
+
+    def client(self) -> pymongo.MongoClient:
+        assert self.record is not None
+        return pymongo.MongoClient(self.record.url, serverSelectionTimeoutMS=3000)
+
+
+def running_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    """Start an emulator with its own state dir (and no user URL); stop it afterwards."""
+    state_dir = tmp_path_factory.mktemp("dojo_state")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DOJO_STATE_DIR", str(state_dir))
+        mp.delenv("DOJO_MONGO_URL", raising=False)
+        emulator = Running(state_dir)
+        emulator.start()
+        try:
+            yield emulator
+        finally:
+            emulator.stop()
+
+
+emulator = pytest.fixture(scope="module")(running_emulator)
+
+
+def test_start_round_trip_and_describe(emulator: Running) -> None:
+    record = emulator.record
+    assert record is not None and record.backend == "emulator"
+    assert procs.is_ours(record.pid, record.extra["started"], record.extra["marker"])
+    with emulator.client() as client:
+        coll = client.roundtrip.things
+        coll.insert_one({"_id": 1, "name": "Ada", "tags": ["x", "y"]})
+        assert coll.find_one({"tags": "y"}) == {"_id": 1, "name": "Ada", "tags": ["x", "y"]}
+        info = describe(client)
+    assert info["kind"] == "emulator"
+    assert info["label"].startswith("mongoeco 4.11") and "not a real MongoDB" in info["label"]
+    assert info["limits_doc"] == "notebooks/MONGODB-EMULATOR.md"
+    assert (Path(__file__).parents[1] / info["limits_doc"]).is_file()
+    health = emulator.service.probe(record.url)
+    assert health.healthy and "emulator" in health.version
+
+
+def test_probe_of_nothing_is_unhealthy() -> None:
+    port = procs.free_port()
+    health = MongoService().probe(f"mongodb://127.0.0.1:{port}/?serverSelectionTimeoutMS=300")
+    assert not health.healthy and health.detail
+
+
+def test_start_adopts_the_running_server(emulator: Running) -> None:
+    assert emulator.record is not None
+    again = emulator.service.start(emulator.record)
+    assert again.pid == emulator.record.pid and again.port == emulator.record.port
+
+
+def test_clean_restart_keeps_changed_data(emulator: Running) -> None:
+    from dbdojo import mongo_snapshots
+
+    mongo_snapshots.build_snapshot("svc_base", lambda db: db.items.insert_many([{"n": 1}]))
+    ws = Workspace("svc_clean")
+    mongo_snapshots.restore(ws, "svc_base")
+    with emulator.client() as client:
+        client[ws.database].items.insert_one({"n": 2})
+        client.scratch.notes.insert_one({"kept": True})  # a database no snapshot knows
+    emulator.stop()
+    emulator.start()
+    with emulator.client() as client:
+        assert sorted(d["n"] for d in client[ws.database].items.find()) == [1, 2]
+        assert client.scratch.notes.count_documents({"kept": True}) == 1
+
+
+def test_kill_9_then_start_recovers_workspaces_from_snapshots(emulator: Running) -> None:
+    from dbdojo import mongo_snapshots
+
+    mongo_snapshots.build_snapshot("svc_crash", lambda db: db.items.insert_many([{"n": 7}]))
+    ws = Workspace("svc_crash")
+    mongo_snapshots.restore(ws, "svc_crash")
+    with emulator.client() as client:
+        client[ws.database].items.insert_one({"n": 8})  # lost in a crash: documented
+    assert emulator.record is not None
+    old_pid = emulator.record.pid
+    assert old_pid is not None
+    os.kill(old_pid, signal.SIGKILL)
+    assert _gone(old_pid)
+    record = emulator.start()
+    assert record.pid != old_pid
+    with emulator.client() as client:
+        assert [d["n"] for d in client[ws.database].items.find()] == [7]
+
+
+def test_taken_port_moves_to_another(emulator: Running) -> None:
+    assert emulator.record is not None
+    emulator.stop()
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", emulator.record.port or 0))
+        squatter.listen()
+        record = emulator.start()
+        assert record.port != squatter.getsockname()[1]
+    with emulator.client() as client:
+        assert client.admin.command("ping")["ok"] == 1
+
+
+def test_stop_kills_an_emulator_that_ignores_sigterm(emulator: Running) -> None:
+    record = emulator.record
+    assert record is not None and record.pid
+    os.kill(record.pid, signal.SIGSTOP)  # like a busy server: SIGTERM is not acted on
+    service = MongoService()
+    service.stop_timeout = 1
+    began = time.monotonic()
+    service.stop(record)
+    assert _gone(record.pid)
+    assert time.monotonic() - began < 10
+    record.pid = None
+    state.put_record(record)
+    emulator.start()
+
+
+def _gone(pid: int, timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if procs.started_at(pid) is None:
+            return True
+        time.sleep(0.05)
+    return False
