@@ -16,10 +16,10 @@ database an exact copy of one.
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from dbdojo.connect import ServiceDown, mongo_client, server_url
 from dbdojo.services.mongo_control import MissingSnapshot

@@ -84,7 +84,7 @@ def strings(node) -> list[str]:
 def distinctive_tokens(ex: Exercise, visible: str) -> set[str]:
     """Tokens of the solution that the learner's visible material does not contain."""
     words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]{3,}|'[^']+'|\"[^\"]+\"", ex.reference or ""))
-    return {w for w in words if w not in visible}
+    return {w for w in words if w not in visible and w.strip("'\"") not in visible}
 
 
 def allowed_names(built: Path) -> str:

@@ -131,7 +131,7 @@ def test_reset_all_restores_every_workspace(emulator: Running, shop: str) -> Non
 
 
 def test_missing_snapshot_says_which_exist(emulator: Running, shop: str) -> None:
-    with pytest.raises(mongo_snapshots.MissingSnapshot, match="no MongoDB snapshot 'nope'.*shop"):
+    with pytest.raises(mongo_snapshots.MissingSnapshot, match=r"no MongoDB snapshot 'nope'.*shop"):
         mongo_snapshots.restore(Workspace("snap_missing"), "nope")
     assert "shop" in mongo_snapshots.snapshots()
 
@@ -182,8 +182,15 @@ def test_emulator_not_started_by_the_kit_is_refused(
 
     port = procs.free_port()
     foreign = subprocess.Popen(
-        [sys.executable, "-m", "dbdojo.services.mongo_emulator", "--port", str(port)]
-        + ["--home", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "dbdojo.services.mongo_emulator",
+            "--port",
+            str(port),
+            "--home",
+            str(tmp_path),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -9,11 +9,10 @@ from typing import Any
 
 import nbformat
 
-from dbdojo.checking.discovery import lab_paths, read_lab, student_dir
+from dbdojo.checking.discovery import default_labs_dir, lab_paths, read_lab, student_dir
 from dbdojo.checking.engine import Checker
 from dbdojo.checking.model import Exercise
 from dbdojo.checking.sqltext import normalized_text
-from dbdojo.paths import labs_dir
 
 SOLUTION_TAG = "dojo-solution"
 
@@ -73,7 +72,7 @@ def build_student(
     out.mkdir(parents=True, exist_ok=True)
     checker = checker or Checker()
     written = []
-    for path in lab_paths(source or labs_dir()):
+    for path in lab_paths(source or default_labs_dir()):
         progress(path.name)
         nb = student_notebook(path, checker)
         target = out / path.name

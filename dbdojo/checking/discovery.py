@@ -53,13 +53,19 @@ def read_lab(path: Path) -> Lab:
     return lab
 
 
+def default_labs_dir() -> Path:
+    """``DOJO_LABS_DIR`` (another course's labs, tests), else the checkout's ``labs/``."""
+    env = os.environ.get("DOJO_LABS_DIR")
+    return Path(env) if env else labs_dir()
+
+
 def lab_paths(directory: Path) -> list[Path]:
     return sorted(p for p in directory.glob("*.ipynb") if not p.name.startswith("."))
 
 
 def labs(directory: Path | None = None) -> list[Lab]:
     """Every lab in ``directory`` (default: the checkout's ``labs/``)."""
-    return [read_lab(p) for p in lab_paths(directory or labs_dir())]
+    return [read_lab(p) for p in lab_paths(directory or default_labs_dir())]
 
 
 def exercises(directory: Path | None = None) -> list[Exercise]:
@@ -78,10 +84,7 @@ def exercises(directory: Path | None = None) -> list[Exercise]:
 
 def search_dirs() -> list[Path]:
     """Where ``find`` looks: ``DOJO_LABS_DIR``, the working directory, labs/, the student build."""
-    dirs = []
-    if env := os.environ.get("DOJO_LABS_DIR"):
-        dirs.append(Path(env))
-    dirs += [Path.cwd(), labs_dir(), student_dir()]
+    dirs = [default_labs_dir(), Path.cwd(), labs_dir(), student_dir()]
     unique: list[Path] = []
     for d in dirs:
         if d.is_dir() and d.resolve() not in [u.resolve() for u in unique]:

@@ -40,7 +40,7 @@ def _geo_near_meters(db: Database) -> bool:
     out = db.places.aggregate(
         [{"$geoNear": {"near": {"type": "Point", "coordinates": [0, 0]}, "distanceField": "d"}}]
     )
-    far = [d["d"] for d in out if d["_id"] == "far"][0]
+    far = next(d["d"] for d in out if d["_id"] == "far")
     return 100_000 < far < 120_000
 
 
@@ -58,9 +58,7 @@ def _distinct_missing(db: Database) -> bool:
 def _bucket_default(db: Database) -> bool:
     db.t.insert_many([{"v": 1}, {"v": 5}])
     out = list(
-        db.t.aggregate(
-            [{"$bucket": {"groupBy": "$v", "boundaries": [0, 10], "default": "other"}}]
-        )
+        db.t.aggregate([{"$bucket": {"groupBy": "$v", "boundaries": [0, 10], "default": "other"}}])
     )
     return out == [{"_id": 0, "count": 2}]
 
@@ -188,15 +186,18 @@ def _covered(db: Database) -> bool:
     db.t.insert_one({"a": 1})
     db.t.create_index("a")
     plan = db.t.find({"a": 1}, {"_id": 0, "a": 1}).explain()
-    return plan.get("executionStats", {}).get("totalDocsExamined", -1) == 0 or "PROJECTION_COVERED" in str(plan)
+    return plan.get("executionStats", {}).get(
+        "totalDocsExamined", -1
+    ) == 0 or "PROJECTION_COVERED" in str(plan)
 
 
 def _coll_mod(db: Database) -> bool:
     db.create_collection("v")
     db.command("collMod", "v", validator={"$jsonSchema": {"required": ["a"]}})
-    return "validator" in db.command("listCollections", filter={"name": "v"})["cursor"][
-        "firstBatch"
-    ][0]["options"]
+    return (
+        "validator"
+        in db.command("listCollections", filter={"name": "v"})["cursor"]["firstBatch"][0]["options"]
+    )
 
 
 def _hint(db: Database) -> bool:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import importlib.util
 import platform
+import re
 import shutil
+import socket
+from functools import cache
 from pathlib import Path
 
 from dbdojo import procs, state
@@ -75,7 +78,7 @@ class RedisService(Service):
         # a server of ours may run unrecorded (its `dojo up` killed): its port is in the config
         known_port = previous.port if previous and previous.port else _conf_port(conf)
         if known_port and self._ours(_read_pid(pidfile), known_port):
-            return self._record(backend, password, known_port, pidfile, home)
+            return self._record(backend, binary, password, known_port, pidfile, home)
         pidfile.unlink(missing_ok=True)  # stale: its process is gone or is someone else's
         for attempt in range(3):
             port = choose_port(previous if attempt == 0 else None)
@@ -84,10 +87,12 @@ class RedisService(Service):
             procs.give_to(conf, user)
             result = procs.run([str(binary), str(conf)], user)
             if result.returncode == 0 and wait_until(
-                lambda port=port: self._ours(_read_pid(pidfile), port) and self._answers(port),
+                lambda port=port: (
+                    self._ours(_read_pid(pidfile), port) and self._answers(port, password)
+                ),
                 timeout=15,
             ):
-                return self._record(backend, password, port, pidfile, home)
+                return self._record(backend, binary, password, port, pidfile, home)
             if not port_clash(log_file):
                 break
         raise procs.StartFailed(
@@ -116,26 +121,41 @@ class RedisService(Service):
         # Valkey and Redis rename their process to "valkey-server 127.0.0.1:<port>".
         return procs.is_ours(pid, None, f"127.0.0.1:{port}")
 
-    def _answers(self, port: int) -> bool:
-        return self.probe(self._url(state.secret(self.name), port)).healthy
+    @staticmethod
+    def _answers(port: int, password: str) -> bool:
+        """AUTH + PING in the wire protocol: readiness without loading a client library
+        (`dojo up` stays quick; `dojo status` probes with redis-py)."""
+        request = f"AUTH default {password}\r\nPING\r\n".encode()
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+                sock.sendall(request)
+                reply = b""
+                while reply.count(b"\r\n") < 2:
+                    chunk = sock.recv(256)
+                    if not chunk:
+                        break
+                    reply += chunk
+        except OSError:
+            return False
+        return reply == b"+OK\r\n+PONG\r\n"
 
     @staticmethod
     def _url(password: str, port: int) -> str:
         return f"redis://default:{password}@127.0.0.1:{port}"
 
     def _record(
-        self, backend: str, password: str, port: int, pidfile: Path, home: Path
+        self, backend: str, binary: Path, password: str, port: int, pidfile: Path, home: Path
     ) -> ServerRecord:
-        url = self._url(password, port)
-        health = self.probe(url)
         pid = _read_pid(pidfile)
-        if not health.healthy or pid is None:
-            raise procs.StartFailed(f"Redis on port {port} does not answer: {health.detail}")
+        if pid is None or not self._answers(port, password):
+            raise procs.StartFailed(
+                f"Redis on port {port} does not answer:\n{procs.tail(home / 'server.log')}"
+            )
         return ServerRecord(
             service=self.name,
             backend=backend,
-            url=url,
-            version=health.version,
+            url=self._url(password, port),
+            version=binary_version(binary),
             pid=pid,
             port=port,
             data_dir=str(home),
@@ -159,6 +179,14 @@ class RedisService(Service):
         if "valkey_version" in info:
             return Health(True, version=f"Valkey {info['valkey_version']}")
         return Health(True, version=f"Redis {info.get('redis_version', '?')}")
+
+
+@cache
+def binary_version(binary: Path) -> str:
+    """``Valkey server v=9.1.2 ...`` -> ``Valkey 9.1.2`` (``Redis 7.0.15`` for redis-server)."""
+    out = procs.run([str(binary), "--version"], None, timeout=20).stdout
+    match = re.match(r"(\w+) server v=(\S+)", out)
+    return f"{match.group(1)} {match.group(2)}" if match else out.strip()
 
 
 def _conf_port(conf: Path) -> int | None:

@@ -44,7 +44,8 @@ def show_outcomes(outcomes: list[manager.Outcome], verb: str) -> bool:
         style = _STYLE.get(outcome.action, "")
         where = ""
         if outcome.record and verb == "up":
-            where = f" {outcome.record.version} on port {outcome.record.port}"
+            rec = outcome.record
+            where = f" on 127.0.0.1:{rec.port} ({rec.version}, {rec.backend})"
         detail = f" ({escape(outcome.detail)})" if outcome.detail else ""
         line = f"[{style}]{outcome.action:>11}[/] {LABELS[outcome.service]}{where}{detail}"
         (console if outcome.ok else err_console).print(line)

@@ -1,0 +1,223 @@
+"""PostgreSQL: build a template database aside, swap it in atomically, clone workspaces from it.
+
+Databases on the server:
+
+- ``dojo_template`` holds the seeded dataset (``dojo_template_edge_<variant>`` the edge cases);
+  nobody connects to it; every workspace is a clone (``CREATE DATABASE ... TEMPLATE``).
+- ``dojo_build`` (``dojo_build_<variant>``) is where a seed loads; only a complete build is
+  renamed to the template, in one transaction with the old template's rename, so a seed killed
+  at any point leaves the previous template usable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from dbdojo.connect import ServiceDown, server_url
+from dbdojo.dataset.generate import GENERATOR_VERSION, Dataset
+from dbdojo.dataset.pgbinary import HEADER, TRAILER
+from dbdojo.paths import datasets_dir
+
+if TYPE_CHECKING:
+    import psycopg
+    import psycopg.sql
+
+MAIN = "main"
+COPY_CHUNK_ROWS = 500_000
+BEFORE_LOAD = ["01_schema.sql"]
+VECTOR_FILE = "02_vector.sql"
+AFTER_LOAD = ["03_constraints.sql", "04_indexes.sql", "05_comments.sql"]
+Report = Callable[[str, int], None]  # (what, rows just loaded)
+
+
+def template_name(dataset: str = MAIN) -> str:
+    """``dojo_template`` for the main dataset, ``dojo_template_<name>`` for an edge variant."""
+    return "dojo_template" if dataset == MAIN else f"dojo_template_{dataset}"
+
+
+def build_name(dataset: str = MAIN) -> str:
+    return "dojo_build" if dataset == MAIN else f"dojo_build_{dataset}"
+
+
+def connect(dbname: str = "postgres", **kwargs) -> psycopg.Connection:
+    """A connection to any database of the kit's PostgreSQL server (autocommit)."""
+    import psycopg
+
+    kwargs.setdefault("autocommit", True)
+    kwargs.setdefault("connect_timeout", 5)
+    try:
+        return psycopg.connect(server_url("postgres"), dbname=dbname, **kwargs)
+    except psycopg.OperationalError as exc:
+        raise ServiceDown("postgres", str(exc).strip().splitlines()[0]) from exc
+
+
+@contextmanager
+def admin() -> Iterator[psycopg.Connection]:
+    with connect("postgres") as conn:
+        yield conn
+
+
+def exists(conn: psycopg.Connection, dbname: str) -> bool:
+    return (
+        conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
+        is not None
+    )
+
+
+def drop(conn: psycopg.Connection, dbname: str) -> None:
+    from psycopg import sql
+
+    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+
+
+def has_vector(conn: psycopg.Connection) -> bool:
+    row = conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'").fetchone()
+    return row is not None
+
+
+def run_sql_file(conn: psycopg.Connection, name: str) -> None:
+    conn.execute((datasets_dir() / "postgres" / name).read_text())
+
+
+def copy_table(
+    conn: psycopg.Connection, data: Dataset, table: str, vector: bool, report: Report
+) -> None:
+    """Binary COPY of one table, encoded in chunks so memory stays flat at any scale."""
+    columns = ", ".join(name for name, _, _ in data.columns(table, vector))
+    total = data.rows(table)
+    with conn.cursor().copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.write(HEADER)
+        for start in range(0, total, COPY_CHUNK_ROWS):
+            stop = min(start + COPY_CHUNK_ROWS, total)
+            chunk = data.encode(table, start, stop, vector)
+            copy.write(chunk)
+            if digest is not None:
+                digest.update(chunk if vector else data.encode(table, start, stop, True))
+            report(table, stop - start)
+        copy.write(TRAILER)
+
+
+def metadata(data: Dataset, **extra: str) -> dict[str, str]:
+    """What is recorded about a seeded dataset (the checksum is added while loading)."""
+    return {
+        "scale": data.scale.name,
+        "seed": str(data.seed),
+        "generator_version": GENERATOR_VERSION,
+        **extra,
+    }
+
+
+def build_template(
+    data: Dataset,
+    meta: dict[str, str],
+    dataset: str = MAIN,
+    report: Report = lambda what, rows: None,
+) -> dict[str, str]:
+    """Load ``data`` into a fresh build database, finish it, swap it in as the template.
+
+    Returns ``meta`` with the data's checksum, as recorded in the template.
+    """
+    from psycopg import sql
+
+    build, template = build_name(dataset), template_name(dataset)
+    with admin() as conn:
+        drop(conn, build)
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE template0 ENCODING 'UTF8'").format(
+                sql.Identifier(build)
+            )
+        )
+    with connect(build) as conn:
+        run_sql_file(conn, BEFORE_LOAD[0])
+        vector = has_vector(conn)
+        if vector:
+            run_sql_file(conn, VECTOR_FILE)
+        digest = hashlib.sha256()
+        for table in data.tables:
+            digest.update(table.encode())
+            copy_table(conn, data, table, vector, report, digest)
+        meta = {**meta, "checksum": digest.hexdigest()}
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO dataset_info VALUES (%s, %s)", list(meta.items()))
+        for name in AFTER_LOAD:
+            run_sql_file(conn, name)
+            report(name, 0)
+        conn.execute("VACUUM (ANALYZE)")
+        report("VACUUM (ANALYZE)", 0)
+    with admin() as conn:
+        conn.execute(
+            sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                sql.Identifier(build), sql.Literal(json.dumps(meta, sort_keys=True))
+            )
+        )
+        swap_in(conn, build, template)
+    return meta
+
+
+def swap_in(conn: psycopg.Connection, new: str, target: str) -> None:
+    """Rename ``new`` to ``target`` atomically; the previous ``target`` is dropped afterwards."""
+    import psycopg.errors
+
+    old = f"{target}_old"
+    drop(conn, old)
+    for attempt in range(5):  # a client may reconnect between terminate and rename: retry
+        try:
+            with conn.transaction():
+                if exists(conn, target):
+                    terminate(conn, target)
+                    conn.execute(_rename(target, old))
+                conn.execute(_rename(new, target))
+            break
+        except psycopg.errors.ObjectInUse:
+            if attempt == 4:
+                raise
+            time.sleep(0.05)
+    drop(conn, old)
+
+
+def _rename(old: str, new: str) -> psycopg.sql.Composed:
+    from psycopg import sql
+
+    return sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+        sql.Identifier(old), sql.Identifier(new)
+    )
+
+
+def terminate(conn: psycopg.Connection, dbname: str) -> None:
+    conn.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = %s AND pid <> pg_backend_pid()",
+        (dbname,),
+    )
+
+
+def template_meta(conn: psycopg.Connection, dataset: str = MAIN) -> dict[str, str] | None:
+    """What the template holds (scale, seed, checksum ...), or None when nothing is seeded."""
+    row = conn.execute(
+        "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+        (template_name(dataset),),
+    ).fetchone()
+    if row is None or not row[0]:
+        return None
+    return json.loads(row[0])
+
+
+def clone(
+    conn: psycopg.Connection, template: str, target: str, strategy: str = "FILE_COPY"
+) -> None:
+    """Replace database ``target`` by a fresh copy of ``template``."""
+    from psycopg import sql
+
+    fresh = f"{target}_new"
+    drop(conn, fresh)
+    conn.execute(
+        sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY {}").format(
+            sql.Identifier(fresh), sql.Identifier(template), sql.SQL(strategy)
+        )
+    )
+    swap_in(conn, fresh, target)

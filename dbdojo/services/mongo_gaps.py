@@ -1,0 +1,65 @@
+"""What the MongoDB emulator (mongoeco 4.11) does not do like MongoDB, for notebooks and labs.
+
+Measured with ``python -m dbdojo.services.mongo_probe``; explained, with MongoDB's documented
+behaviour, in ``notebooks/MONGODB-EMULATOR.md``. A cell that needs one of these calls
+:func:`requires_real_mongodb` first, which stops it with a friendly message on the emulator.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pymongo
+
+LIMITS_DOC = "notebooks/MONGODB-EMULATOR.md"
+
+EMULATOR_GAPS: dict[str, str] = {
+    "$graphLookup": "the $graphLookup stage is not supported (recursive lookups over a tree)",
+    "$out": "the $out stage is not supported ($merge works)",
+    "change_streams": "watch() / $changeStream is not supported",
+    "explain": "explain() has no MongoDB queryPlanner/executionStats (no IXSCAN, no "
+    "totalDocsExamined), so index choice and covered queries cannot be shown",
+    "covered_queries": "covered queries cannot be demonstrated: explain() has no executionStats",
+    "$centerSphere": "$geoWithin supports only $geometry Polygon and legacy $box, not "
+    "$centerSphere",
+    "$near_maxDistance": "$near ignores $maxDistance (returns far points too)",
+    "$geoNear": "$geoNear needs an explicit key and computes planar distances in degrees, "
+    "not meters on a sphere",
+    "distinct_missing": "distinct() includes None for documents that lack the field",
+    "$bucket_default": "$bucket emits an empty default bucket when no document falls in it",
+    "one_arg_round": "one-argument $round / $trunc (the expression only, no place) is "
+    "rejected: write [expr, 0]",
+    "text_score_projection": "a projection holding only {$meta: 'textScore'} drops the other "
+    "fields (MongoDB keeps them)",
+    "collMod": "the collMod command is not supported (change a validator by recreating the "
+    "collection)",
+    "list_databases_decimal": "list_database_names() fails once any database holds a "
+    "Decimal128 value",
+    "server_info": "server_info() fails; use client.admin.command('buildInfo')",
+}
+
+
+class RequiresRealMongoDB(RuntimeError):
+    """A cell needs a MongoDB feature the emulator lacks; the message says what to do."""
+
+
+def is_emulator(client: pymongo.MongoClient) -> bool:
+    return client.admin.command("buildInfo").get("gitVersion") == "mongoeco"
+
+
+def requires_real_mongodb(feature: str, client: pymongo.MongoClient | None = None) -> None:
+    """Raise RequiresRealMongoDB if ``client`` (default: the kit's) is the emulator and
+    ``feature`` (a key of EMULATOR_GAPS) is one it lacks; do nothing on a real MongoDB."""
+    if feature not in EMULATOR_GAPS:
+        raise KeyError(f"unknown emulator gap {feature!r}: one of {', '.join(EMULATOR_GAPS)}")
+    if client is None:
+        from dbdojo.connect import mongo_client
+
+        client = mongo_client()
+    if is_emulator(client):
+        raise RequiresRealMongoDB(
+            f"This cell needs a real MongoDB: on the emulator, {EMULATOR_GAPS[feature]}. "
+            f"The text explains the real result; to run it, point DOJO_MONGO_URL at a MongoDB "
+            f"7/8 (Docker: `dojo up --docker`, or Atlas). See {LIMITS_DOC}."
+        )

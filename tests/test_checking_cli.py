@@ -1,0 +1,139 @@
+"""``dojo exercises``, ``grade``, ``hint``, ``progress`` and the ``%%check`` magic, on a lab
+written into a temporary labs directory (``DOJO_LABS_DIR``) over the fixture workspaces."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+from click.testing import CliRunner
+
+from dbdojo.checking.authoring import exercise_cells, new_lab
+from dbdojo.cli import main
+from tests.fixtures.checking import require_servers, workspaces
+
+REF = "SELECT city, count(*) AS n FROM customers GROUP BY city ORDER BY city"
+WRONG = (
+    "SELECT city, count(*) AS n FROM customers WHERE city <> 'Delft' GROUP BY city ORDER BY city"
+)
+
+
+@pytest.fixture
+def lab_env(request, tmp_path, monkeypatch) -> Path:
+    require_servers(request)
+    fx = workspaces()
+    labs = tmp_path / "labs"
+    labs.mkdir()
+    nb = new_lab("zz", "CLI lab")
+    nb.cells += exercise_cells(
+        "zz.cities",
+        "Customers per city",
+        kind="sql",
+        prompt="Count per city.",
+        reference=REF,
+        starter="-- here",
+        hints=["GROUP BY city", "count(*)"],
+        wrong=[WRONG, REF + " DESC"],
+    )
+    nbformat.write(nb, labs / "zz-cli.ipynb")
+    monkeypatch.setenv("DOJO_LABS_DIR", str(labs))
+    monkeypatch.setenv("DOJO_WORKSPACE", fx.main.name)
+    monkeypatch.setenv("DOJO_LEARNER", f"tester_{tmp_path.name}")
+    (tmp_path / "ref.sql").write_text(REF)
+    (tmp_path / "wrong.sql").write_text(WRONG)
+    return tmp_path
+
+
+def dojo(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_exercises_lists_and_shows_solutions(lab_env):
+    listed = json.loads(dojo("exercises", "--json").output)
+    assert listed == [
+        {
+            "id": "zz.cities",
+            "lab": "zz",
+            "kind": "sql",
+            "title": "Customers per city",
+            "notebook": str(lab_env / "labs" / "zz-cli.ipynb"),
+            "hints": 2,
+        }
+    ]
+    with_solutions = json.loads(dojo("exercises", "--json", "--solutions").output)
+    assert with_solutions[0]["reference"] == REF and len(with_solutions[0]["wrong"]) == 2
+
+
+def test_grade_exit_status_and_json(lab_env):
+    ok = dojo("grade", "zz.cities", "--answer", str(lab_env / "ref.sql"), "--json")
+    assert ok.exit_code == 0 and json.loads(ok.output)["passed"] is True
+    bad = dojo("grade", "zz.cities", "--answer", str(lab_env / "wrong.sql"), "--json")
+    feedback = json.loads(bad.output)
+    assert (
+        bad.exit_code == 1 and feedback["status"] == "failed" and "missing" in feedback["message"]
+    )
+
+
+def test_grade_many_answers_and_a_submitted_notebook(lab_env):
+    submission = new_lab("zz", "submission")
+    submission.cells.append(nbformat.v4.new_code_cell(f"%%check zz.cities\n{REF}"))
+    nbformat.write(submission, lab_env / "alice.ipynb")
+    result = dojo(
+        "grade",
+        "zz.cities",
+        "--answer",
+        str(lab_env / "alice.ipynb"),
+        "--answer",
+        str(lab_env / "wrong.sql"),
+        "--json",
+    )
+    assert result.exit_code == 1
+    assert [v["passed"] for v in json.loads(result.output)] == [True, False]
+
+
+def test_grade_against_any_reference(lab_env):
+    args = ["grade", "--reference", REF, "--answer", str(lab_env / "wrong.sql"), "--kind", "sql"]
+    assert dojo(*args).exit_code == 1
+    reordered = lab_env / "reordered.sql"
+    reordered.write_text(REF.replace("ORDER BY city", "ORDER BY city DESC"))
+    args = ["grade", "--reference", str(lab_env / "ref.sql"), "--answer", str(reordered)]
+    assert "wrong order" in dojo(*args).output
+    assert dojo(*args, "--unordered").exit_code == 0
+
+
+def test_unknown_exercise_is_a_clear_error(lab_env):
+    result = dojo("grade", "zz.nope", "--answer", str(lab_env / "ref.sql"))
+    assert result.exit_code == 1 and "unknown exercise 'zz.nope'" in result.output
+
+
+def test_hints_one_more_per_call_and_progress(lab_env):
+    assert "1 of 2" in dojo("hint", "zz.cities").output
+    second = dojo("hint", "zz.cities").output
+    assert "2 of 2" in second and "count(*)" in second and "last hint" in second
+    assert "0/1" in dojo("progress").output
+    dojo("grade", "zz.cities", "--answer", str(lab_env / "ref.sql"))  # grading records nothing
+    from dbdojo.checking.api import check
+
+    check("zz.cities", REF, show=False)
+    assert "1/1" in dojo("progress").output
+
+
+def test_check_magic_in_ipython(lab_env, monkeypatch, capsys):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from dbdojo.checking.magics import register
+    from dbdojo.checking.verdict import CheckFailed
+
+    shell = InteractiveShell.instance()
+    register(shell)
+    monkeypatch.setenv("DOJO_STRICT", "1")
+    shell.run_cell_magic("check", "zz.cities", REF)
+    shell.run_cell_magic("check", "zz.cities", "-- here\n")  # not answered: never raises
+    assert "not answered yet" in capsys.readouterr().out
+    with pytest.raises(CheckFailed, match="missing"):
+        shell.run_cell_magic("check", "zz.cities", WRONG)
+    monkeypatch.delenv("DOJO_STRICT")
+    shell.run_cell_magic("check", "zz.cities", WRONG)
+    assert "missing" in capsys.readouterr().out
