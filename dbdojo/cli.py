@@ -133,6 +133,63 @@ def lab(port: int, no_browser: bool) -> None:
 # --- data: seed, reset (dbdojo.dataset) ----------------------------------------------------
 
 
+def _data_errors(func):
+    """Connection and not-seeded problems as one clear line (exit 1), not a traceback."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from dbdojo.connect import NotSeeded, ServiceDown
+
+        try:
+            return func(*args, **kwargs)
+        except (ServiceDown, NotSeeded, ValueError) as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper
+
+
+@main.command()
+@click.option(
+    "--scale",
+    type=click.Choice(["tiny", "default", "large"]),
+    default="default",
+    show_default=True,
+    help="tiny: tests; default: ~1M order lines; large: performance lessons.",
+)
+@click.option("--force", is_flag=True, help="Rebuild even if this scale is already seeded.")
+@click.option(
+    "--seed", "random_seed", type=int, default=None, help="Random seed (same seed, same data)."
+)
+@_data_errors
+def seed(scale: str, force: bool, random_seed: int | None) -> None:
+    """Generate the dataset and load PostgreSQL, MongoDB and Redis, then reset `main`."""
+    from dbdojo.dataset.scales import DEFAULT_SEED
+    from dbdojo.dataset.seed import seed as run_seed
+
+    run_seed(scale, DEFAULT_SEED if random_seed is None else random_seed, force=force)
+
+
+@main.command()
+@click.argument("workspace", required=False)
+@click.option("--all", "every", is_flag=True, help="Reset every workspace on the server.")
+@_data_errors
+def reset(workspace: str | None, every: bool) -> None:
+    """Put WORKSPACE (default: the current one) back to the seeded state in all three databases."""
+    import time
+
+    from dbdojo.dataset import reset as resetting
+    from dbdojo.workspace import Workspace, current
+
+    targets = (
+        resetting.workspaces() if every else [Workspace(workspace) if workspace else current()]
+    )
+    for ws in targets:
+        started = time.perf_counter()
+        resetting.reset(ws)
+        click.echo(f"reset {ws.name} ({ws.database}) in {time.perf_counter() - started:.2f} s")
+
+
 # --- exercises: exercises, grade, hint, progress, build (dbdojo.checking) -------------------
 
 

@@ -74,6 +74,16 @@ def test_kill_9_then_up_recovers_with_data(kv):
     assert client().get("survivor") == "yes"
 
 
+def test_up_adopts_a_running_server_it_lost_track_of(kv):
+    """`dojo up` killed after starting the server but before recording it."""
+    running = recorded("redis")
+    with state.locked() as data:
+        del data["services"]["redis"]
+    [outcome] = manager.up(["redis"])
+    assert outcome.ok, outcome.detail
+    assert recorded("redis").pid == running.pid, "adopted, not a second server on the same files"
+
+
 def test_down_then_up_keeps_data(kv):
     client().hset("driver:1", mapping={"name": "Ana", "zone": "north"})
     [outcome] = manager.down(["redis"])

@@ -85,9 +85,17 @@ def run_sql_file(conn: psycopg.Connection, name: str) -> None:
 
 
 def copy_table(
-    conn: psycopg.Connection, data: Dataset, table: str, vector: bool, report: Report
+    conn: psycopg.Connection,
+    data: Dataset,
+    table: str,
+    vector: bool,
+    report: Report,
+    digest: hashlib._Hash | None = None,
 ) -> None:
-    """Binary COPY of one table, encoded in chunks so memory stays flat at any scale."""
+    """Binary COPY of one table, encoded in chunks so memory stays flat at any scale.
+
+    ``digest`` is fed exactly what :meth:`Dataset.checksum` hashes (with the vector column).
+    """
     columns = ", ".join(name for name, _, _ in data.columns(table, vector))
     total = data.rows(table)
     with conn.cursor().copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:

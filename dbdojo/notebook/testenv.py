@@ -84,7 +84,7 @@ def ensure_seeded() -> None:
     except ImportError as exc:
         raise NotReady(f"seeding needs dbdojo.dataset.seed.ensure_seeded ({exc})") from exc
     with _exclusive(LOCK_FILE):
-        seed_if_needed()
+        seed_if_needed("default")  # the learners' scale: stored outputs assume it
     _ready.add("seeded")
 
 

@@ -1,0 +1,62 @@
+"""Reset a workspace to the seeded state: clone PostgreSQL's template, restore the snapshots."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from dbdojo.connect import NotSeeded
+from dbdojo.dataset import pg
+from dbdojo.workspace import Workspace, current
+
+SERVICES = ("postgres", "mongo", "redis")
+EDGE_PREFIX = "edge_"
+
+
+def dataset_of(ws: Workspace) -> str:
+    """Which dataset a workspace is a copy of: its edge variant, else the main dataset."""
+    return ws.name if ws.name.startswith(EDGE_PREFIX) else "main"
+
+
+def reset(ws: Workspace | str | None = None, services: Iterable[str] = SERVICES) -> Workspace:
+    """Make the workspace (default: the current one) an exact copy of the seeded data."""
+    ws = Workspace(ws) if isinstance(ws, str) else ws or current()
+    dataset = dataset_of(ws)
+    services = list(services)
+    if "postgres" in services:
+        with pg.admin() as conn:
+            template = pg.template_name(dataset)
+            if not pg.exists(conn, template):
+                raise NotSeeded(f"PostgreSQL has no {template} database yet: run `dojo seed`.")
+            pg.clone(conn, template, ws.database)
+    if "redis" in services:
+        from dbdojo.dataset import redis_store
+
+        redis_store.restore(ws, dataset)
+    if "mongo" in services:
+        reset_mongo(ws, dataset)
+    return ws
+
+
+def reset_mongo(ws: Workspace, dataset: str) -> None:
+    from dbdojo import mongo_snapshots
+    from dbdojo.dataset.seed import mongo_snapshot_name
+
+    try:
+        mongo_snapshots.restore(ws, mongo_snapshot_name(dataset))
+    except mongo_snapshots.SnapshotsUnsupported:
+        pass  # a foreign emulator: the seed said so already; PostgreSQL and Redis still reset
+
+
+def workspaces() -> list[Workspace]:
+    """Every workspace that has a PostgreSQL database on the server."""
+    with pg.admin() as conn:
+        names = [
+            r[0]
+            for r in conn.execute("SELECT datname FROM pg_database WHERE datname ~ '^dojo(_|$)'")
+        ]
+    found = []
+    for name in names:
+        if name.startswith(("dojo_template", "dojo_build")) or name.endswith(("_new", "_old")):
+            continue
+        found.append(Workspace("main" if name == "dojo" else name.removeprefix("dojo_")))
+    return sorted(found, key=lambda w: w.name)

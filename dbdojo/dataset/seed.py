@@ -1,0 +1,143 @@
+"""``dojo seed``: generate the dataset and load it into PostgreSQL, MongoDB and Redis.
+
+Each database gets a *snapshot* built aside and swapped in atomically (PostgreSQL: the template
+database; MongoDB: a named snapshot; Redis: a generation in the snapshot database), then the
+main workspace is reset from them. A seed killed at any point leaves the previous snapshots
+usable; the next seed (or ``ensure_seeded``) redoes the work.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from dbdojo.dataset import pg
+from dbdojo.dataset.generate import GENERATOR_VERSION, Dataset, generate
+from dbdojo.dataset.scales import DEFAULT_SEED, Scale, get_scale
+from dbdojo.workspace import Workspace
+
+SERVICES = ("postgres", "mongo", "redis")
+MAIN = "main"
+
+
+def mongo_snapshot_name(dataset: str = MAIN) -> str:
+    """The MongoDB snapshot of a dataset: ``dojo`` for the main one, else the variant name."""
+    return "dojo" if dataset == MAIN else dataset
+
+
+def seeded_meta(dataset: str = MAIN) -> dict[str, str] | None:
+    """What PostgreSQL's template holds (scale, seed, checksum, ...), or None."""
+    with pg.admin() as conn:
+        return pg.template_meta(conn, dataset)
+
+
+def is_current(meta: dict[str, str] | None, scale: Scale, seed: int) -> bool:
+    return bool(
+        meta
+        and meta.get("scale") == scale.name
+        and meta.get("seed") == str(seed)
+        and meta.get("generator_version") == GENERATOR_VERSION
+    )
+
+
+def load_snapshots(
+    data: Dataset,
+    dataset: str = MAIN,
+    services: Iterable[str] = SERVICES,
+    console: Console | None = None,
+    **extra: str,
+) -> dict[str, str]:
+    """Build the snapshots of ``data`` in each service; returns the recorded metadata."""
+    console = console or Console(stderr=True)
+    services = list(services)
+    meta = pg.metadata(data, **extra)
+    columns = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f}/{task.total:,.0f}"),
+        TimeElapsedColumn(),
+    ]
+    with Progress(
+        *columns, console=console, transient=False, disable=not console.is_terminal
+    ) as bar:
+        if "postgres" in services:
+            total = sum(data.rows(t) for t in data.tables)
+            task = bar.add_task(f"PostgreSQL {pg.template_name(dataset)}", total=total)
+
+            def report(what: str, rows: int) -> None:
+                bar.update(task, advance=rows, description=f"PostgreSQL: {what}")
+
+            meta = pg.build_template(data, meta, dataset, report)
+        else:
+            meta["checksum"] = data.checksum()
+        if "redis" in services:
+            from dbdojo.dataset import redis_data, redis_store
+
+            keys = redis_data.build(data)
+            task = bar.add_task("Redis snapshot", total=len(keys.commands))
+            redis_store.build_snapshot(keys, meta, dataset)
+            bar.update(task, completed=len(keys.commands))
+        if "mongo" in services:
+            load_mongo(data, meta, dataset, bar, console)
+    return meta
+
+
+def load_mongo(
+    data: Dataset, meta: dict[str, str], dataset: str, bar: Progress, console: Console
+) -> None:
+    from dbdojo import mongo_snapshots
+    from dbdojo.dataset import mongo_data
+
+    build = mongo_data.builder(data, meta)
+    task = bar.add_task("MongoDB snapshot", total=None)
+    try:
+        mongo_snapshots.build_snapshot(mongo_snapshot_name(dataset), build)
+    except mongo_snapshots.SnapshotsUnsupported as exc:
+        console.print(f"[yellow]MongoDB skipped:[/] {exc}")
+    bar.update(task, total=1, completed=1)
+
+
+def seed(
+    scale: str = "default",
+    seed: int = DEFAULT_SEED,
+    force: bool = False,
+    services: Iterable[str] = SERVICES,
+    console: Console | None = None,
+) -> dict[str, str]:
+    """Seed the main dataset (skipped when the same scale and seed are already seeded, unless
+    ``force``), then reset the main workspace from it. Returns the recorded metadata."""
+    from dbdojo.dataset.reset import reset
+
+    console = console or Console(stderr=True)
+    chosen = get_scale(scale)
+    services = list(services)
+    current = seeded_meta()
+    if not force and is_current(current, chosen, seed) and current is not None:
+        console.print(f"Already seeded ({chosen.name}, seed {seed}); `dojo seed --force` rebuilds.")
+        reset(Workspace(MAIN), services=services)
+        return current
+    started = time.perf_counter()
+    with console.status(f"Generating the {chosen.name} dataset (seed {seed})"):
+        data = generate(chosen, seed)
+    console.print(
+        f"Generated {sum(data.rows(t) for t in data.tables):,} rows in {time.perf_counter() - started:.1f} s"
+    )
+    meta = load_snapshots(
+        data, MAIN, services, console, mongo_orders=str(min(chosen.mongo_orders, chosen.orders))
+    )
+    reset(Workspace(MAIN), services=services)
+    console.print(
+        f"Seeded {chosen.name} in {time.perf_counter() - started:.1f} s (checksum {meta['checksum'][:12]})"
+    )
+    return meta
+
+
+def ensure_seeded(scale: str | None = None, console: Console | None = None) -> dict[str, str]:
+    """Seed if nothing is seeded (or, when ``scale`` is given, a different scale is)."""
+    meta = seeded_meta()
+    if meta is not None and (scale is None or meta.get("scale") == scale):
+        return meta
+    return seed(scale or "default", console=console)
