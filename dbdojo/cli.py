@@ -165,7 +165,7 @@ def _data_errors(func):
 def seed(scale: str, force: bool, random_seed: int | None) -> None:
     """Generate the dataset and load PostgreSQL, MongoDB and Redis, then reset `main`."""
     from dbdojo.dataset.scales import DEFAULT_SEED
-    from dbdojo.dataset.seed import seed as run_seed
+    from dbdojo.dataset.seeding import seed as run_seed
 
     run_seed(scale, DEFAULT_SEED if random_seed is None else random_seed, force=force)
 
@@ -178,7 +178,7 @@ def reset(workspace: str | None, every: bool) -> None:
     """Put WORKSPACE (default: the current one) back to the seeded state in all three databases."""
     import time
 
-    from dbdojo.dataset import reset as resetting
+    from dbdojo.dataset import workspaces as resetting
     from dbdojo.workspace import Workspace, current
 
     targets = (

@@ -79,21 +79,28 @@ def test_versions_and_mongo_replica_set(resolved):
     assert "--databases" in services["redis"]["command"]
 
 
+def embedded_schema_scripts() -> list[str]:
+    """The schema files the embedded path's loader runs (dbdojo.dataset.pg), in its order."""
+    try:
+        from dbdojo.dataset.pg import AFTER_LOAD, BEFORE_LOAD, VECTOR_FILE
+    except ImportError as exc:
+        pytest.fail(f"the dataset loader's list of schema files is missing: {exc}")
+    return [*BEFORE_LOAD, VECTOR_FILE, *AFTER_LOAD]
+
+
 def test_postgres_runs_the_same_schema_scripts_as_the_embedded_path(resolved):
-    scripts = sorted(p.name for p in (datasets_dir() / "postgres").glob("*.sql"))
-    assert scripts, f"no schema scripts in {datasets_dir() / 'postgres'}"
     mounted = {}
     for volume in resolved["services"]["postgres"]["volumes"]:
-        source, target = (
-            (volume["source"], volume["target"])
-            if isinstance(volume, dict)
-            else (
-                volume.split(":")[0],
-                volume.split(":")[1],
-            )
-        )
+        if isinstance(volume, dict):
+            source, target = volume["source"], volume["target"]
+        else:
+            source, target = volume.split(":")[:2]
         if target.startswith("/docker-entrypoint-initdb.d/"):
             mounted[target.rsplit("/", 1)[1]] = source
-    assert sorted(mounted) == scripts, "compose must name every datasets/postgres/*.sql"
+    scripts = embedded_schema_scripts()
+    on_disk = sorted(p.name for p in (datasets_dir() / "postgres").glob("*.sql"))
+    assert sorted(scripts) == on_disk, "the loader and datasets/postgres/ disagree"
+    # the image runs initdb.d scripts in name order: that must be the loader's order
+    assert sorted(mounted) == scripts, "compose must name the loader's schema files, in order"
     for name, source in mounted.items():
         assert os.path.samefile(source, datasets_dir() / "postgres" / name)

@@ -17,20 +17,20 @@ __all__ = ["edge_workspaces", "ensure_edge_variants", "ensure_seeded", "reset", 
 
 
 def seed(scale: str = "default", force: bool = False, **kwargs) -> dict[str, str]:
-    from dbdojo.dataset.seed import seed as _seed
+    from dbdojo.dataset.seeding import seed as _seed
 
     return _seed(scale, force=force, **kwargs)
 
 
 def ensure_seeded(scale: str | None = None) -> dict[str, str]:
-    from dbdojo.dataset.seed import ensure_seeded as _ensure
+    from dbdojo.dataset.seeding import ensure_seeded as _ensure
 
     return _ensure(scale)
 
 
 def reset(ws: Workspace | str | None = None) -> Workspace:
     """Reset the workspace (default: the current one) in PostgreSQL, MongoDB and Redis."""
-    from dbdojo.dataset.reset import reset as _reset
+    from dbdojo.dataset.workspaces import reset as _reset
 
     return _reset(ws)
 

@@ -86,17 +86,25 @@ def up(names: list[str]):
     from dbdojo.services import load
     from dbdojo.services.manager import Outcome
 
+    ok, why = docker_available()
+    if not ok:
+        raise procs.StartFailed(
+            f"`dojo up --docker` needs a running Docker engine ({why}); without Docker, "
+            "plain `dojo up` runs the embedded servers"
+        )
     with state.locked():
         env, ports = _environment(names)
-        result = _compose(["up", "-d", "--wait", *names], env)
+        # v1 (docker-compose) has no --wait: the probe loop below waits instead
+        wait = ["--wait"] if compose_command() == ["docker", "compose"] else []
+        result = _compose(["up", "-d", *wait, *names], env)
         if result.returncode != 0:
-            detail = (result.stderr or result.stdout).strip()
+            detail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-5:])
             return [Outcome(n, "failed", detail=f"docker compose up: {detail}") for n in names]
         outcomes = []
         for name in names:
             url = _url(name, env[f"DOJO_{name.upper()}_PASSWORD"], ports[name])
             service = load(name)
-            wait_until(lambda s=service, u=url: s.probe(u).healthy, 60, interval=1)
+            wait_until(lambda s=service, u=url: s.probe(u).healthy, 120, interval=1)
             health = service.probe(url)
             record = ServerRecord(name, "docker", url, health.version, port=ports[name])
             state.put_record(record)

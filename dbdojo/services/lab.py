@@ -26,14 +26,15 @@ def _jupyter() -> str:
 
 
 def _seed() -> None:
-    try:
-        from dbdojo.dataset.seed import ensure_seeded
+    try:  # the dataset package's public entry point (dbdojo/dataset/__init__.py)
+        from dbdojo.dataset import ensure_seeded
+
+        ensure_seeded()
     except ImportError as exc:
         raise LookupError(
             f"the dataset loader is not available ({exc}); the servers are up, but the "
             "course data cannot be loaded: reinstall the kit (`pip install -e .`)"
         ) from exc
-    ensure_seeded()
 
 
 def command(port: int, token: str, open_browser: bool) -> list[str]:

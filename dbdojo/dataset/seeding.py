@@ -109,7 +109,7 @@ def seed(
 ) -> dict[str, str]:
     """Seed the main dataset (skipped when the same scale and seed are already seeded, unless
     ``force``), then reset the main workspace from it. Returns the recorded metadata."""
-    from dbdojo.dataset.reset import reset
+    from dbdojo.dataset.workspaces import reset
 
     console = console or Console(stderr=True)
     chosen = get_scale(scale)
