@@ -60,7 +60,7 @@ COMMENT ON COLUMN delivery_jobs.distance_km IS 'Route length from the merchant t
 
 COMMENT ON TABLE delivery_status_events IS 'Status history of each delivery job (append-only).';
 
-COMMENT ON TABLE gps_pings IS 'Driver positions every ~30 s while on a delivery; inserted in time order (BRIN-friendly).';
+COMMENT ON TABLE gps_pings IS 'Driver positions every ~90 s while on a delivery; inserted in time order (BRIN-friendly).';
 COMMENT ON COLUMN gps_pings.delivery_job_id IS 'The job being driven; NULL when returning to the depot.';
 COMMENT ON COLUMN gps_pings.speed_kmh IS 'Instant speed.';
 

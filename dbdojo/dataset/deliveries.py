@@ -9,7 +9,8 @@ from dbdojo.dataset.sampling import choose_in_groups, haversine_km, rng_for
 from dbdojo.dataset.vocab import REVIEW_PHRASES, STATUS_NOTES
 
 Table = dict[str, np.ndarray]
-PING_EVERY_S = 60
+PING_EVERY_S = 90
+MAX_PINGS_PER_TRIP = 40
 PREP_MINUTES = {"restaurant": (10, 25), "bakery": (3, 10), "grocery": (5, 15)}  # else 3-8
 
 
@@ -131,12 +132,12 @@ def status_events(seed: int, jobs_table: Table, aux: dict) -> Table:
 
 def gps_pings(seed: int, jobs_table: Table, aux: dict, merchants: Table, orders: Table,
               drivers: Table, speed_kmh: np.ndarray) -> Table:  # fmt: skip
-    """A ping a minute along each trip (merchant to customer), plus a few on the way back."""
+    """A ping every 90 s along each trip (merchant to customer), plus a few on the way back."""
     rng = rng_for(seed, 10)
     trip = np.flatnonzero(jobs_table["picked_up_at"] != NULL_INT)
     start = jobs_table["picked_up_at"][trip]
     end = np.minimum(aux["trip_end"][trip], aux["end_now"])
-    count = np.maximum((end - start) // PING_EVERY_S, 1)
+    count = np.clip((end - start) // PING_EVERY_S, 1, MAX_PINGS_PER_TRIP)
     which = np.repeat(np.arange(len(trip)), count)
     step = np.arange(len(which)) - np.repeat(np.cumsum(count) - count, count)
     frac = (step + 0.5) / count[which]
@@ -150,7 +151,8 @@ def gps_pings(seed: int, jobs_table: Table, aux: dict, merchants: Table, orders:
         orders["delivery_lon"][order] - merchants["lon"][merchant]
     )
     driver = aux["driver"][job_index]
-    recorded = start[which] + step * PING_EVERY_S + rng.integers(0, 20, len(which))
+    spacing = np.maximum((end - start) // count, 1)[which]
+    recorded = start[which] + step * spacing + rng.integers(0, 20, len(which))
     speed = speed_kmh[driver] * rng.lognormal(0, 0.3, len(which))
     speed[rng.random(len(which)) < 0.08] = 0  # waiting at a traffic light
     job_id = jobs_table["delivery_job_id"][job_index]

@@ -12,7 +12,7 @@ from dbdojo.dataset.columns import TABLES, VECTOR_COLUMN
 from dbdojo.dataset.pgbinary import encode_rows
 from dbdojo.dataset.scales import DEFAULT_SEED, Scale, get_scale
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"  # bump whenever the generated data changes
 Table = dict[str, np.ndarray]
 
 

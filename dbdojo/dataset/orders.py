@@ -23,8 +23,8 @@ from dbdojo.dataset.vocab import CATEGORIES, ORDER_NOTES
 Table = dict[str, np.ndarray]
 IN_PROGRESS = ["placed", "accepted", "preparing", "in_transit"]
 LINES_MEAN = {  # extra lines beyond the first, by merchant category
-    "restaurant": 1.8, "grocery": 4.0, "bakery": 1.5, "pharmacy": 1.2, "electronics": 0.3,
-    "florist": 0.2,
+    "restaurant": 3.2, "grocery": 7.0, "bakery": 2.8, "pharmacy": 2.2, "electronics": 0.6,
+    "florist": 0.4,
 }  # fmt: skip
 FEES = np.array([0, 199, 249, 299, 399])
 TIPS = np.array([0, 50, 100, 150, 200, 250, 300, 500])
@@ -38,7 +38,7 @@ def placed_times(rng: np.random.Generator, scale: Scale, n: int) -> np.ndarray:
         dates = pd.date_range(START_LOCAL, END_LOCAL, freq="D", inclusive="left")
     naive = dates.to_numpy().astype("datetime64[s]").astype(np.int64)
     days = dates
-    weight = WEEKDAY_WEIGHTS[dates.weekday] * (1 + 0.8 * np.arange(len(days)) / len(days))
+    weight = WEEKDAY_WEIGHTS[dates.day_of_week] * (1 + 0.8 * np.arange(len(days)) / len(days))
     day = rng.choice(len(days), size=n, p=weight / weight.sum())
     hours = np.ones(24) if scale.flat_hours else HOUR_WEIGHTS
     hour = rng.choice(24, size=n, p=hours / hours.sum())

@@ -131,7 +131,7 @@ def employees(seed: int, scale: Scale, depots: Table, zones: dict[str, np.ndarra
                 for i, (f, la) in enumerate(zip(first, last, strict=True), 1)
             ],
             object,
-        ),  # fmt: skip
+        ),
         "job_title": np.array([r[3] for r in rows], object),
         "department": np.array([r[4] for r in rows], object),
         "salary": salary,

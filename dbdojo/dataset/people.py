@@ -115,7 +115,8 @@ def fleet(seed: int, scale: Scale, depots: Table, zones: dict) -> tuple[Table, T
         [
             None
             if t < 2
-            else f"{letters[i % 16]}{letters[i // 16 % 16]}-{100 + i % 900}-{letters[i // 256 % 16]}"
+            else f"{letters[i % 16]}{letters[i // 16 % 16]}-{100 + i % 900}-"
+            f"{letters[i // 256 % 16]}"  # unique for the first 4096 * 225 vehicles
             for i, t in enumerate(v_type)
         ],
         object,

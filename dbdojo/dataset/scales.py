@@ -1,4 +1,4 @@
-"""Dataset sizes. ``tiny`` for tests, ``default`` for learning, ``large`` for performance lessons."""
+"""Dataset sizes: ``tiny`` for tests, ``default`` for learning, ``large`` for performance."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ SCALES: dict[str, Scale] = {
 }
 
 # The base of every edge-case variant: small enough to load everywhere in a second.
-EDGE_BASE = Scale("edge", 60, 8, 40, 8, 200, 1, 2, 1, 200, 40, 10, 50)
+EDGE_BASE = Scale("edge", 60, 8, 40, 16, 200, 1, 2, 1, 200, 40, 10, 50)
 
 
 def get_scale(name: str) -> Scale:

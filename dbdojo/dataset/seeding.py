@@ -9,7 +9,8 @@ usable; the next seed (or ``ensure_seeded``) redoes the work.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -100,6 +101,38 @@ def load_mongo(
     bar.update(task, total=1, completed=1)
 
 
+def snapshots_missing(meta: dict[str, str], dataset: str = MAIN) -> list[str]:
+    """The services (besides PostgreSQL) whose snapshot of ``dataset`` is absent or stale."""
+    from dbdojo import mongo_snapshots
+    from dbdojo.dataset import redis_store
+
+    missing = []
+    redis_meta = redis_store.snapshot_meta(dataset)
+    if not redis_meta or redis_meta.get("checksum") != meta.get("checksum"):
+        missing.append("redis")
+    try:
+        if mongo_snapshot_name(dataset) not in mongo_snapshots.snapshots():
+            missing.append("mongo")
+    except mongo_snapshots.SnapshotsUnsupported:
+        pass  # nothing can be loaded there; the seed says so
+    return missing
+
+
+def _extra(meta: dict[str, str]) -> dict[str, str]:
+    """The metadata beyond what :func:`pg.metadata` computes (kept when reloading)."""
+    return {
+        k: v for k, v in meta.items() if k not in ("scale", "seed", "generator_version", "checksum")
+    }
+
+
+@contextmanager
+def seed_lock() -> Iterator[None]:
+    """One seed at a time per PostgreSQL server (test workers and users share servers)."""
+    with pg.admin() as conn:
+        conn.execute("SELECT pg_advisory_lock(hashtext('dbdojo.seed'))")
+        yield
+
+
 def seed(
     scale: str = "default",
     seed: int = DEFAULT_SEED,
@@ -109,6 +142,13 @@ def seed(
 ) -> dict[str, str]:
     """Seed the main dataset (skipped when the same scale and seed are already seeded, unless
     ``force``), then reset the main workspace from it. Returns the recorded metadata."""
+    with seed_lock():
+        return _seed(scale, seed, force, services, console)
+
+
+def _seed(
+    scale: str, seed: int, force: bool, services: Iterable[str], console: Console | None
+) -> dict[str, str]:
     from dbdojo.dataset.workspaces import reset
 
     console = console or Console(stderr=True)
@@ -122,22 +162,30 @@ def seed(
     started = time.perf_counter()
     with console.status(f"Generating the {chosen.name} dataset (seed {seed})"):
         data = generate(chosen, seed)
-    console.print(
-        f"Generated {sum(data.rows(t) for t in data.tables):,} rows in {time.perf_counter() - started:.1f} s"
-    )
+    rows = sum(data.rows(t) for t in data.tables)
+    console.print(f"Generated {rows:,} rows in {time.perf_counter() - started:.1f} s")
     meta = load_snapshots(
         data, MAIN, services, console, mongo_orders=str(min(chosen.mongo_orders, chosen.orders))
     )
     reset(Workspace(MAIN), services=services)
-    console.print(
-        f"Seeded {chosen.name} in {time.perf_counter() - started:.1f} s (checksum {meta['checksum'][:12]})"
-    )
+    elapsed = time.perf_counter() - started
+    console.print(f"Seeded {chosen.name} in {elapsed:.1f} s (checksum {meta['checksum'][:12]})")
     return meta
 
 
 def ensure_seeded(scale: str | None = None, console: Console | None = None) -> dict[str, str]:
-    """Seed if nothing is seeded (or, when ``scale`` is given, a different scale is)."""
-    meta = seeded_meta()
-    if meta is not None and (scale is None or meta.get("scale") == scale):
-        return meta
-    return seed(scale or "default", console=console)
+    """Seed if nothing is seeded, or an older generator's data, or (when ``scale`` is given)
+    a different scale."""
+    from dbdojo.dataset.workspaces import reset
+
+    with seed_lock():
+        meta = seeded_meta()
+        fresh = meta is not None and meta.get("generator_version") == GENERATOR_VERSION
+        if fresh and (scale is None or meta.get("scale") == scale):
+            missing = snapshots_missing(meta)
+            if missing:  # e.g. a new MongoDB or Redis server next to a seeded PostgreSQL
+                data = generate(get_scale(meta["scale"]), int(meta["seed"]))
+                load_snapshots(data, MAIN, missing, console, **_extra(meta))
+                reset(Workspace(MAIN), services=missing)
+            return meta
+        return _seed(scale or "default", DEFAULT_SEED, False, SERVICES, console)

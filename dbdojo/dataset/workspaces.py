@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from rich.console import Console
+
 from dbdojo.connect import NotSeeded
 from dbdojo.dataset import pg
 from dbdojo.workspace import Workspace, current
@@ -43,8 +45,8 @@ def reset_mongo(ws: Workspace, dataset: str) -> None:
 
     try:
         mongo_snapshots.restore(ws, mongo_snapshot_name(dataset))
-    except mongo_snapshots.SnapshotsUnsupported:
-        pass  # a foreign emulator: the seed said so already; PostgreSQL and Redis still reset
+    except mongo_snapshots.SnapshotsUnsupported as exc:  # PostgreSQL and Redis still reset
+        Console(stderr=True).print(f"[yellow]MongoDB not reset:[/] {exc}")
 
 
 def workspaces() -> list[Workspace]:

@@ -80,9 +80,9 @@ def ensure_seeded() -> None:
         return
     ensure_servers()
     try:
-        from dbdojo.dataset.seed import ensure_seeded as seed_if_needed
+        from dbdojo.dataset import ensure_seeded as seed_if_needed
     except ImportError as exc:
-        raise NotReady(f"seeding needs dbdojo.dataset.seed.ensure_seeded ({exc})") from exc
+        raise NotReady(f"seeding needs dbdojo.dataset.ensure_seeded ({exc})") from exc
     with _exclusive(LOCK_FILE):
         seed_if_needed("default")  # the learners' scale: stored outputs assume it
     _ready.add("seeded")

@@ -1,0 +1,241 @@
+"""Edge-case variants of the dataset for the answer checker (workspaces ``edge_<variant>``).
+
+Each variant is a small dataset with one kind of trouble added, still satisfying every
+constraint of the schema: an answer that is right only by accident on the main data (a join
+that drops NULLs, a RANK where DENSE_RANK was meant, a GROUP BY that forgets empty groups)
+gives a different result on one of them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dbdojo.dataset.generate import Dataset, generate
+from dbdojo.dataset.pgbinary import NULL_INT
+from dbdojo.dataset.sampling import rng_for
+from dbdojo.dataset.scales import DEFAULT_SEED, EDGE_BASE, with_days
+from dbdojo.workspace import Workspace
+
+VARIANTS = ("nulls", "ties", "duplicates", "empty", "unicode", "dst", "cycles")
+DST_DAYS = ("2024-10-26", "2024-10-27", "2025-03-29", "2025-03-30")
+UNICODE_FIRST = [
+    "Zoë", "Łukasz", "François", "Şükrü", "Åsa", "José", "Ólafur", "Nguyễn", "Dmitrij", "Ольга",
+    "山田", "محمد", "Renée", "Jürgen", "Zoë",
+]  # fmt: skip
+UNICODE_LAST = [
+    "Ærøe", "Müller", "O'Brien", "de la Cruz", "Øster", "Straße", "Кузнецова", "太郎", "אברהם",
+    "Nuñez", "Kowalczyk", "e\u0301cole", "Ünal",
+]  # fmt: skip
+UNICODE_PRODUCTS = [
+    "Crème brûlée 🍮", "Ramen 拉麵", "Smørrebrød", "Pão de queijo", "Gâteau 🎂", "Bún chả",
+    "Köttbullar", "Café au lait ☕", "Falafel فلافل", "Pierogi ruskie",
+]  # fmt: skip
+UNICODE_REVIEWS = [
+    "Très bien 👍", "Sehr gut, schnell geliefert!", "很好吃 😋", "Ótimo serviço", "Çok lezzetli",
+    "Geweldig! 🚲💨", "Ужасно, холодная еда", "No comment ¯\\_(ツ)_/¯",
+]  # fmt: skip
+
+
+def edge_workspaces() -> list[Workspace]:
+    """The checker's edge-case workspaces, one per variant."""
+    return [Workspace(f"edge_{name}") for name in VARIANTS]
+
+
+def variant(name: str, seed: int = DEFAULT_SEED) -> Dataset:
+    """Generate edge variant ``name``."""
+    if name not in VARIANTS:
+        raise ValueError(f"unknown edge variant {name!r}: choose one of {', '.join(VARIANTS)}")
+    base = with_days(EDGE_BASE, DST_DAYS) if name == "dst" else EDGE_BASE
+    data = generate(base, seed)
+    rng = rng_for(seed, 100 + VARIANTS.index(name))
+    MUTATIONS.get(name, lambda d, r: None)(data, rng)
+    _recompute_money(data)
+    return data
+
+
+def _recompute_money(data: Dataset) -> None:
+    """Subtotals from the lines, totals from their parts, payments from the totals."""
+    t = data.tables
+    orders, lines, payments = t["orders"], t["order_lines"], t["payments"]
+    index = np.searchsorted(orders["order_id"], lines["order_id"])
+    orders["subtotal"] = (
+        np.bincount(
+            index,
+            weights=lines["quantity"] * lines["unit_price"],
+            minlength=len(orders["order_id"]),
+        )
+        .round()
+        .astype(np.int64)
+    )
+    tip = np.where(orders["tip"] == NULL_INT, 0, orders["tip"])
+    orders["total"] = orders["subtotal"] + orders["delivery_fee"] + tip
+    pay_index = np.searchsorted(orders["order_id"], payments["order_id"])
+    sign = np.where(payments["amount"] < 0, -1, 1)
+    payments["amount"] = sign * orders["total"][pay_index]
+
+
+def _set_null(rng, values: np.ndarray, share: float) -> None:
+    mask = rng.random(len(values)) < share
+    values[mask] = None if values.dtype == object else NULL_INT
+
+
+def _nulls(data: Dataset, rng) -> None:
+    t = data.tables
+    _set_null(rng, t["customers"]["phone"], 0.5)
+    _set_null(rng, t["drivers"]["phone"], 0.5)
+    _set_null(rng, t["drivers"]["vehicle_id"], 0.4)
+    _set_null(rng, t["orders"]["tip"], 0.5)
+    _set_null(rng, t["orders"]["notes"], 0.3)
+    _set_null(rng, t["products"]["description"], 0.3)
+    _set_null(rng, t["ratings"]["comment"], 0.5)
+    _set_null(rng, t["ratings"]["driver_id"], 0.3)
+    _set_null(rng, t["gps_pings"]["delivery_job_id"], 0.2)
+    _set_null(rng, t["employees"]["depot_id"], 0.2)
+    orders = t["orders"]  # one merchant whose orders all lack a tip: a NULL-only group
+    first_merchant = orders["merchant_id"][0]
+    orders["tip"][orders["merchant_id"] == first_merchant] = NULL_INT
+
+
+def _ties(data: Dataset, rng) -> None:
+    t = data.tables
+    products, lines, orders = t["products"], t["order_lines"], t["orders"]
+    products["price"] = rng.choice([500, 1000], len(products["price"]))
+    lines["unit_price"] = products["price"][lines["product_id"] - 1]
+    lines["quantity"] = np.ones_like(lines["quantity"])
+    orders["delivery_fee"] = np.full_like(orders["delivery_fee"], 249)
+    orders["tip"] = np.where(rng.random(len(orders["tip"])) < 0.5, NULL_INT, 100)
+    orders["placed_at"] = orders["placed_at"] // 3600 * 3600  # same hour, same timestamp
+    t["ratings"]["stars"] = rng.choice([4, 5], len(t["ratings"]["stars"]))
+    t["employees"]["salary"] = t["employees"]["salary"] // 1_000_000 * 1_000_000
+    pings = t["gps_pings"]
+    pings["recorded_at"] = pings["recorded_at"] // 600 * 600
+
+
+def _append(table: dict, rows: dict) -> None:
+    for column, values in rows.items():
+        table[column] = np.concatenate(
+            [table[column], np.asarray(values, dtype=table[column].dtype)]
+        )
+
+
+def _duplicates(data: Dataset, rng) -> None:
+    t = data.tables
+    customers, wallets = t["customers"], t["wallets"]
+    pick = rng.choice(len(customers["customer_id"]), 5, replace=False)
+    next_id = customers["customer_id"].max() + 1
+    new_ids = np.arange(next_id, next_id + len(pick))
+    _append(customers, {c: customers[c][pick] for c in customers})
+    customers["customer_id"][-len(pick) :] = new_ids
+    customers["email"][-len(pick) :] = [e.swapcase() for e in customers["email"][pick]]
+    _append(wallets, {c: wallets[c][pick] for c in wallets})
+    wallets["wallet_id"][-len(pick) :] = new_ids
+    wallets["customer_id"][-len(pick) :] = new_ids
+    products = t["products"]
+    same = rng.choice(len(products["name"]), 10, replace=False)
+    products["name"][same] = products["name"][same[0]]
+    lines = t["order_lines"]  # the same product twice in one order, on separate lines
+    repeat = rng.choice(len(lines["order_id"]), 10, replace=False)
+    last_line = {int(o): int(n) for o, n in zip(lines["order_id"], lines["line_no"], strict=True)}
+    extra = {c: lines[c][repeat].copy() for c in lines}
+    extra["order_line_id"] = np.arange(len(lines["order_id"]) + 1, len(lines["order_id"]) + 11)
+    for k, order_id in enumerate(extra["order_id"]):
+        last_line[int(order_id)] += 1
+        extra["line_no"][k] = last_line[int(order_id)]
+    _append(lines, extra)
+    order = np.lexsort((lines["line_no"], lines["order_id"]))
+    for column in lines:
+        lines[column] = lines[column][order]
+
+
+def _empty(data: Dataset, rng) -> None:
+    t = data.tables
+    customers, wallets = t["customers"], t["wallets"]
+    start = customers["customer_id"].max() + 1
+    ids = np.arange(start, start + 5)
+    template = {c: np.repeat(customers[c][:1], 5) for c in customers}
+    template["customer_id"] = ids
+    template["email"] = np.array([f"nobody{i}@example.org" for i in ids], object)
+    _append(customers, template)
+    _append(wallets, {"wallet_id": ids, "customer_id": ids, "balance": np.zeros(5, np.int64),
+                      "currency": np.array(["EUR"] * 5, object),
+                      "updated_at": np.repeat(wallets["updated_at"][:1], 5)})  # fmt: skip
+    merchants = t["merchants"]
+    start = merchants["merchant_id"].max() + 1
+    rows = {c: np.repeat(merchants[c][:1], 2) for c in merchants}
+    rows["merchant_id"] = np.arange(start, start + 2)
+    rows["name"] = np.array(["Closed Shop A", "Closed Shop B"], object)
+    _append(merchants, rows)
+    drivers = t["drivers"]
+    start = drivers["driver_id"].max() + 1
+    rows = {c: np.repeat(drivers[c][:1], 3) for c in drivers}
+    rows["driver_id"] = np.arange(start, start + 3)
+    rows["vehicle_id"] = np.full(3, NULL_INT)
+    rows["email"] = np.array([f"idle{i}@dbdojo-delivery.nl" for i in rows["driver_id"]], object)
+    _append(drivers, rows)
+    regions = t["regions"]
+    new_id = regions["region_id"].max() + 1
+    _append(regions, {"region_id": [new_id], "parent_region_id": [2], "name": ["Amsterdam Empty"],
+                      "level": ["zone"], "code": ["NL-AMS-EMPTY"], "timezone": ["Europe/Amsterdam"],
+                      "created_at": regions["created_at"][:1]})  # fmt: skip
+
+
+def _unicode(data: Dataset, rng) -> None:
+    t = data.tables
+    for table in ("customers", "drivers", "employees"):
+        rows = t[table]
+        rows["first_name"] = rng.choice(np.array(UNICODE_FIRST, object), len(rows["first_name"]))
+        rows["last_name"] = rng.choice(np.array(UNICODE_LAST, object), len(rows["last_name"]))
+    products = t["products"]
+    products["name"] = rng.choice(np.array(UNICODE_PRODUCTS, object), len(products["name"]))
+    products["description"] = np.array(
+        [
+            None if d is None else f"{n} — {d} ✓"
+            for n, d in zip(products["name"], products["description"], strict=True)
+        ],
+        object,
+    )
+    t["merchants"]["name"] = np.array(
+        [f"Café Ñandú {i} 🍜" for i in t["merchants"]["merchant_id"]], object
+    )
+    comments = t["ratings"]["comment"]
+    has = np.array([c is not None for c in comments], bool)
+    comments[has] = rng.choice(np.array(UNICODE_REVIEWS, object), has.sum())
+
+
+def _cycles(data: Dataset, rng) -> None:
+    """Two zones that name each other as parent: a recursive walk up never reaches the root."""
+    regions = data.tables["regions"]
+    zones = np.flatnonzero(regions["level"] == "zone")[:2]
+    a, b = regions["region_id"][zones]
+    regions["parent_region_id"][zones[0]] = b
+    regions["parent_region_id"][zones[1]] = a
+
+
+MUTATIONS = {
+    "nulls": _nulls,
+    "ties": _ties,
+    "duplicates": _duplicates,
+    "empty": _empty,
+    "unicode": _unicode,
+    "cycles": _cycles,
+}
+
+
+def ensure_edge_variants(force: bool = False, console=None) -> list[Workspace]:
+    """Load every variant whose snapshots are missing or stale; create missing workspaces."""
+    from dbdojo.dataset import pg
+    from dbdojo.dataset.generate import GENERATOR_VERSION
+    from dbdojo.dataset.seeding import load_snapshots
+    from dbdojo.dataset.workspaces import reset
+
+    for ws in edge_workspaces():
+        with pg.admin() as conn:
+            meta = pg.template_meta(conn, ws.name)
+            present = pg.exists(conn, ws.database)
+        stale = force or meta is None or meta.get("generator_version") != GENERATOR_VERSION
+        if stale:
+            data = variant(ws.name.removeprefix("edge_"))
+            load_snapshots(data, ws.name, console=console, variant=ws.name)
+        if stale or not present:
+            reset(ws)
+    return edge_workspaces()

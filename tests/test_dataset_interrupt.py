@@ -1,0 +1,60 @@
+"""A seed killed with SIGKILL at any point leaves a complete, usable dataset behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from test_dataset_postgres import pg_checksum, scratch, seeded_tiny  # noqa: F401 (fixtures)
+
+from dbdojo.dataset import pg
+from dbdojo.dataset.generate import generate
+from dbdojo.dataset.scales import DEFAULT_SEED
+from dbdojo.dataset.seeding import seed
+from dbdojo.dataset.workspaces import reset
+
+OTHER_SEED = 7
+
+
+def _wait_for_build(proc: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    with pg.admin() as conn:
+        while time.monotonic() < deadline:
+            if pg.exists(conn, pg.build_name()):
+                return
+            if proc.poll() is not None:
+                pytest.fail(f"`dojo seed` ended before building: {proc.stderr.read()[-2000:]}")
+            time.sleep(0.02)
+    pytest.fail("`dojo seed` never created the build database")
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.8, 2.5])
+def test_kill_9_during_seed_leaves_a_complete_dataset(scratch, delay):  # noqa: F811
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dbdojo.cli", "seed", "--scale", "tiny", "--force",
+         "--seed", str(OTHER_SEED)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        _wait_for_build(proc)
+        time.sleep(delay)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    with pg.admin() as conn:
+        meta = pg.template_meta(conn)
+    assert meta is not None, "the template is gone after the kill"
+    expected = generate("tiny", int(meta["seed"]))
+    assert meta["checksum"] == expected.checksum()  # old or new, but complete
+    reset(scratch, services=("postgres",))
+    with pg.connect(scratch.database) as conn:
+        [(orders,)] = conn.execute("SELECT count(*) FROM orders").fetchall()
+        info = dict(conn.execute("SELECT key, value FROM dataset_info").fetchall())
+    assert orders == expected.rows("orders")
+    assert info["checksum"] == meta["checksum"]
+    if meta["seed"] != str(DEFAULT_SEED):  # the kill came after the swap: put the usual back
+        seed("tiny", force=True)
