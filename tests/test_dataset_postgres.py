@@ -38,13 +38,15 @@ def seeded_tiny(dojo_servers) -> dict[str, str]:
 
 
 @pytest.fixture
-def scratch(seeded_tiny) -> Iterator[Workspace]:
-    """A workspace of this test alone, dropped afterwards."""
+def scratch(seeded_tiny, monkeypatch) -> Iterator[Workspace]:
+    """A workspace of this test alone (no spare copies unless the test turns them on)."""
+    monkeypatch.setenv("DOJO_RESET_SPARES", "0")
     ws = Workspace(f"tds_{os.getpid()}")
     reset(ws, services=("postgres", "redis"))
     yield ws
     with pg.admin() as conn:
-        pg.drop(conn, ws.database)
+        for name in (ws.database, pg.spare_name(ws.database), f"{ws.database}_old"):
+            pg.drop(conn, name)
 
 
 def test_seed_records_what_it_loaded(seeded_tiny):
@@ -114,6 +116,26 @@ def test_reset_restores_exactly(scratch):
     reset(scratch, services=("postgres",))
     with pg.connect(scratch.database) as conn:
         assert pg_checksum(conn) == before
+
+
+def test_reset_swaps_in_a_spare_copy_and_stays_exact(scratch):
+    from dbdojo.dataset.spare import prepare
+
+    with pg.connect(scratch.database) as conn:
+        before = pg_checksum(conn)
+    prepare(pg.template_name(), scratch.database)  # what the background job does
+    with pg.admin() as conn:
+        assert pg.exists(conn, pg.spare_name(scratch.database))
+    with pg.connect(scratch.database) as conn:
+        conn.execute("TRUNCATE order_lines")
+    with pg.admin() as conn:
+        assert pg.reset_database(conn, pg.template_name(), scratch.database) is True
+    with pg.connect(scratch.database) as conn:
+        assert pg_checksum(conn) == before
+    prepare(pg.template_name(), scratch.database)  # drops the replaced copy, makes a new spare
+    with pg.admin() as conn:  # a spare of an older template is not used
+        conn.execute(f"COMMENT ON DATABASE {pg.spare_name(scratch.database)} IS 'stale'")
+        assert pg.reset_database(conn, pg.template_name(), scratch.database) is False
 
 
 def test_reset_of_an_unseeded_server_says_what_to_do(seeded_tiny):

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,7 +24,7 @@ from typing import TYPE_CHECKING
 from dbdojo.connect import ServiceDown, server_url
 from dbdojo.dataset.generate import GENERATOR_VERSION, Dataset
 from dbdojo.dataset.pgbinary import HEADER, TRAILER
-from dbdojo.paths import datasets_dir
+from dbdojo.paths import datasets_dir, state_dir
 
 if TYPE_CHECKING:
     import psycopg
@@ -167,8 +170,9 @@ def build_template(
     return meta
 
 
-def swap_in(conn: psycopg.Connection, new: str, target: str) -> None:
-    """Rename ``new`` to ``target`` atomically; the previous ``target`` is dropped afterwards."""
+def swap_in(conn: psycopg.Connection, new: str, target: str, keep_old: bool = False) -> None:
+    """Rename ``new`` to ``target`` atomically; the previous ``target`` becomes
+    ``<target>_old``, dropped here unless ``keep_old`` (then the caller drops it later)."""
     import psycopg.errors
 
     old = f"{target}_old"
@@ -185,7 +189,8 @@ def swap_in(conn: psycopg.Connection, new: str, target: str) -> None:
             if attempt == 4:
                 raise
             time.sleep(0.05)
-    drop(conn, old)
+    if not keep_old:
+        drop(conn, old)
 
 
 def _rename(old: str, new: str) -> psycopg.sql.Composed:
@@ -219,13 +224,71 @@ def clone(
     conn: psycopg.Connection, template: str, target: str, strategy: str = "FILE_COPY"
 ) -> None:
     """Replace database ``target`` by a fresh copy of ``template``."""
-    from psycopg import sql
-
     fresh = f"{target}_new"
     drop(conn, fresh)
+    create_copy(conn, template, fresh, strategy)
+    swap_in(conn, fresh, target)
+
+
+def create_copy(conn: psycopg.Connection, template: str, name: str, strategy: str) -> None:
+    """CREATE DATABASE ``name`` as a copy of ``template``, labelled with the template's data."""
+    from psycopg import sql
+
     conn.execute(
         sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY {}").format(
-            sql.Identifier(fresh), sql.Identifier(template), sql.SQL(strategy)
+            sql.Identifier(name), sql.Identifier(template), sql.SQL(strategy)
         )
     )
-    swap_in(conn, fresh, target)
+    label = _label(conn, template)
+    conn.execute(
+        sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(name), sql.Literal(label))
+    )
+
+
+def _label(conn: psycopg.Connection, database: str) -> str:
+    row = conn.execute(
+        "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database "
+        "WHERE datname = %s",
+        (database,),
+    ).fetchone()
+    return row[0] if row else ""
+
+
+def spare_name(target: str) -> str:
+    return f"{target}_spare"
+
+
+def reset_database(conn: psycopg.Connection, template: str, target: str) -> bool:
+    """Make ``target`` a fresh copy of ``template``; True if a ready spare copy was used.
+
+    Copying a large template takes seconds, renaming takes milliseconds: a reset swaps in a
+    spare copy made in advance when one of the current template exists, and a background
+    process then prepares the next spare (see :mod:`dbdojo.dataset.spare`).
+    """
+    spare = spare_name(target)
+    fast = exists(conn, spare) and _label(conn, spare) == _label(conn, template) != ""
+    if fast:
+        swap_in(conn, spare, target, keep_old=True)
+    else:
+        clone(conn, template, target)
+    if spares_enabled():
+        start_spare(template, target)
+    return fast
+
+
+def spares_enabled() -> bool:
+    return os.environ.get("DOJO_RESET_SPARES", "1") != "0"
+
+
+def start_spare(template: str, target: str) -> None:
+    """Prepare the next spare of ``target`` in a detached process (drops the replaced copy)."""
+    log = state_dir() / "logs"
+    log.mkdir(parents=True, exist_ok=True)
+    with open(log / "reset-spares.log", "a") as out:
+        subprocess.Popen(
+            [sys.executable, "-m", "dbdojo.dataset.spare", template, target],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+        )

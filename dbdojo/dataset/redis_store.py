@@ -93,10 +93,30 @@ def target_db(ws: Workspace) -> int:
     return int(client.connection_pool.connection_kwargs.get("db", 0))
 
 
+# Runs inside the server: one atomic step, no per-key round trips or client-side packing.
+_RESTORE = """
+local gen, db, snapshot_db = ARGV[1], ARGV[2], ARGV[3]
+redis.call('SELECT', db)
+redis.call('FLUSHDB')
+redis.call('SELECT', snapshot_db)
+local keys = redis.call('SMEMBERS', 'snap:' .. gen .. ':keys')
+for _, key in ipairs(keys) do
+  redis.call('COPY', 'snap:' .. gen .. '|' .. key, key, 'DB', db)
+end
+local ttl = redis.call('HGETALL', 'snap:' .. gen .. ':ttl')
+redis.call('SELECT', db)
+for i = 1, #ttl, 2 do
+  redis.call('EXPIRE', ttl[i], ttl[i + 1])
+end
+return #keys
+"""
+
+
 def restore(ws: Workspace, dataset: str = MAIN) -> int:
     """Make the workspace's logical database an exact copy of the snapshot; returns key count.
 
-    One MULTI/EXEC: FLUSHDB on the target, then COPY ... DB n of every key and the TTLs.
+    A server-side script: FLUSHDB on the target, ``COPY ... DB n`` of every key, then the
+    TTLs; atomic like MULTI/EXEC.
     """
     client = snapshot_client()
     gen = current_generation(client, dataset)
@@ -105,17 +125,4 @@ def restore(ws: Workspace, dataset: str = MAIN) -> int:
     db = target_db(ws)
     if db == SNAPSHOT_REDIS_DB:
         raise ValueError(f"workspace {ws.name!r} maps to the snapshot database {db}")
-    keys = [k.decode() for k in client.smembers(f"snap:{gen}:keys")]
-    ttl = {k.decode(): int(v) for k, v in client.hgetall(f"snap:{gen}:ttl").items()}
-    pipe = client.pipeline(transaction=True)
-    pipe.execute_command("SELECT", db)
-    pipe.flushdb()
-    pipe.execute_command("SELECT", SNAPSHOT_REDIS_DB)
-    for key in keys:
-        pipe.execute_command("COPY", f"snap:{gen}|{key}", key, "DB", db)
-    pipe.execute_command("SELECT", db)
-    for key, seconds in ttl.items():
-        pipe.expire(key, seconds)
-    pipe.execute_command("SELECT", SNAPSHOT_REDIS_DB)
-    pipe.execute()
-    return len(keys)
+    return int(client.eval(_RESTORE, 0, gen, db, SNAPSHOT_REDIS_DB))

@@ -29,7 +29,7 @@ def reset(ws: Workspace | str | None = None, services: Iterable[str] = SERVICES)
             template = pg.template_name(dataset)
             if not pg.exists(conn, template):
                 raise NotSeeded(f"PostgreSQL has no {template} database yet: run `dojo seed`.")
-            pg.clone(conn, template, ws.database)
+            pg.reset_database(conn, template, ws.database)
     if "redis" in services:
         from dbdojo.dataset import redis_store
 
@@ -58,7 +58,9 @@ def workspaces() -> list[Workspace]:
         ]
     found = []
     for name in names:
-        if name.startswith(("dojo_template", "dojo_build")) or name.endswith(("_new", "_old")):
+        if name.startswith(("dojo_template", "dojo_build")) or name.endswith(
+            ("_new", "_old", "_spare")
+        ):
             continue
         found.append(Workspace("main" if name == "dojo" else name.removeprefix("dojo_")))
     return sorted(found, key=lambda w: w.name)
