@@ -48,15 +48,35 @@ def scratch_db() -> Iterator[int]:
 
 
 def reseed(db: int, source: int) -> None:
-    """Make ``db`` a copy of ``source`` (server-side COPY, Redis >= 6.2)."""
-    client(db).flushdb()
+    """Make ``db`` a copy of ``source`` (server-side COPY, Redis >= 6.2). The snapshot
+    database holds the seeded dataset as a generation (``dbdojo.dataset.redis_store``): its
+    keys are copied under their dataset names, with their TTLs."""
+    target = client(db)
+    target.flushdb()
     src = client(source)
+    names, ttl = _source_keys(src, source)
     pipe = src.pipeline(transaction=False)
-    for n, key in enumerate(src.scan_iter(count=1000), 1):
-        pipe.copy(key, key, destination_db=db)
+    for n, (name, key) in enumerate(names, 1):
+        pipe.copy(name, key, destination_db=db)
         if n % 1000 == 0:
             pipe.execute()
     pipe.execute()
+    if ttl:
+        expire = target.pipeline(transaction=False)
+        for key, seconds in ttl.items():
+            expire.expire(key, int(seconds))
+        expire.execute()
+
+
+def _source_keys(src: Any, source: int) -> tuple[Iterator[tuple[str, str]], dict[str, str]]:
+    """(stored name, dataset name) of every key to copy, and the TTLs to set on the copy."""
+    if source != SNAPSHOT_REDIS_DB:
+        return ((key, key) for key in src.scan_iter(count=1000)), {}
+    gen = src.get("dojo:snapshot:main")
+    if gen is None:
+        raise AnswerError("Redis holds no snapshot of the dataset: run `dojo seed`.")
+    keys = src.sscan_iter(f"snap:{gen}:keys", count=1000)
+    return ((f"snap:{gen}|{key}", key) for key in keys), src.hgetall(f"snap:{gen}:ttl")
 
 
 def key_state(r: Any, key: str) -> tuple[str, str, Any, bool] | None:
