@@ -46,6 +46,16 @@ def test_first_code_cell_loads_the_extension(path):
     )
 
 
+def test_the_index_lists_every_notebook_and_lab():
+    index = (ROOT / "notebooks" / "README.md").read_text()
+    unlisted = [
+        str(p.relative_to(ROOT))
+        for p in NOTEBOOKS
+        if f"]({p.name})" not in index and f"](../labs/{p.name})" not in index
+    ]
+    assert not unlisted, f"notebooks/README.md does not list: {unlisted}"
+
+
 def _sanitize(text: str) -> str:
     pairs = re.findall(r"^regex: (.*)$\n^replace: (.*)$", SANITIZE.read_text(), flags=re.M)
     assert len(pairs) >= 10, "the sanitize file lost its patterns"
