@@ -7,7 +7,8 @@ In a notebook, ``%load_ext dbdojo`` connects everything (see :mod:`dbdojo.notebo
 - ``dojo.reset()``: restore the current workspace to the seeded data;
 - ``dojo.workspace(name, fresh=True)``: switch the notebook to another workspace;
 - ``dojo.check(id, answer)`` and ``dojo.hint(id)``: the labs' checker;
-- ``dojo.expect_error(...)``: a block that must fail with a database error.
+- ``dojo.expect_error(...)``: a block that must fail with a database error;
+- ``dojo.replicas()``: clients on the replicas of ``dojo up --replicas`` (lesson X1).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ _LAZY = {
     "expect_error": "dbdojo.notebook.errors",
     "check": "dbdojo.checking",
     "hint": "dbdojo.checking",
+    "replicas": "dbdojo.notebook.replicas",
 }
 
 

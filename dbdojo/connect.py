@@ -20,7 +20,13 @@ if TYPE_CHECKING:
     import pymongo.database
     import redis
 
-LABELS = {"postgres": "PostgreSQL", "mongo": "MongoDB", "redis": "Redis"}
+LABELS = {
+    "postgres": "PostgreSQL",
+    "mongo": "MongoDB",
+    "redis": "Redis",
+    "postgres_replica": "PostgreSQL replica",  # `dojo up --replicas` (services/replicas.py)
+    "redis_replica": "Redis replica",
+}
 
 
 class ServiceDown(RuntimeError):

@@ -28,6 +28,10 @@ def load(name: str) -> Service:
         from dbdojo.services.mongo import MongoService
 
         return MongoService()
+    if name in ("postgres_replica", "redis_replica"):
+        from dbdojo.services.replicas import replica_service
+
+        return replica_service(name)
     raise KeyError(f"unknown service {name!r}: choose one of {', '.join(ORDER)}")
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import fcntl
 import json
 import os
 import signal
@@ -256,7 +257,15 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if sys.version_info < (3, 13):
         sys.exit("the MongoDB emulator (mongoeco) needs Python >= 3.13")
-    asyncio.run(serve(args.port, args.home.resolve()))
+    home = args.home.resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    # One emulator per home: a second one would share the control socket and snapshot files.
+    with open(home / "emulator.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            sys.exit(f"another MongoDB emulator already serves {home}; stop it with `dojo down`")
+        asyncio.run(serve(args.port, home))
 
 
 if __name__ == "__main__":

@@ -85,6 +85,7 @@ def binary_major(bindir: Path) -> int:
 class PostgresService(Service):
     name = "postgres"
     label = "PostgreSQL"
+    secret_name = "postgres"  # the superuser's password (a replica shares its primary's)
 
     def backends(self) -> list[tuple[str, str | None]]:
         found: list[tuple[str, str | None]] = []
@@ -100,7 +101,7 @@ class PostgresService(Service):
         home = server_home(self.name, user)
         data_dir = Path(previous.data_dir) if previous and previous.data_dir else home / "data"
         log_file = home / "postgres.log"
-        password = state.secret(self.name)
+        password = state.secret(self.secret_name)
         backend, bindir = self._binaries(data_dir, user)
         made = {"backend": backend, "password": password, "data_dir": data_dir, "bindir": bindir}
 

@@ -60,6 +60,7 @@ def _conf(port: int, password: str, home: Path) -> str:
 class RedisService(Service):
     name = "redis"
     label = "Redis"
+    secret_name = "redis"  # the password (a replica shares its master's)
 
     def backends(self) -> list[tuple[str, str | None]]:
         found: list[tuple[str, str | None]] = []
@@ -72,7 +73,7 @@ class RedisService(Service):
         user = procs.run_as()
         home = server_home(self.name, user)
         conf, pidfile, log_file = home / "server.conf", home / "server.pid", home / "server.log"
-        password = state.secret(self.name)
+        password = state.secret(self.secret_name)
         backend, binary = self._binary(user)
 
         # a server of ours may run unrecorded (its `dojo up` killed): its port is in the config
@@ -82,7 +83,7 @@ class RedisService(Service):
         pidfile.unlink(missing_ok=True)  # stale: its process is gone or is someone else's
         for attempt in range(3):
             port = choose_port(previous if attempt == 0 else None)
-            conf.write_text(_conf(port, password, home))
+            conf.write_text(self._config(port, password, home))
             conf.chmod(0o600)  # it holds the password; a command line would show it to all
             procs.give_to(conf, user)
             result = procs.run([str(binary), str(conf)], user)
@@ -99,6 +100,10 @@ class RedisService(Service):
             f"Redis ({binary}) did not start: {(result.stdout + result.stderr).strip()}\n"
             f"--- {log_file} ---\n{procs.tail(log_file)}"
         )
+
+    def _config(self, port: int, password: str, home: Path) -> str:
+        """The server's configuration file (a replica adds its replication settings)."""
+        return _conf(port, password, home)
 
     def _binary(self, user: procs.RunAs | None) -> tuple[str, Path]:
         found = [(backend, Path(path)) for backend, path in self.backends() if path]
