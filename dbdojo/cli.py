@@ -45,8 +45,14 @@ def _clear_errors(func):
     "Needs Docker; not exercised by the tests on machines without it.",
 )
 @click.option("--only", "only", multiple=True, type=_SERVICE, help="Start only this service.")
+@click.option(
+    "--replicas",
+    is_flag=True,
+    help="Also start a PostgreSQL streaming replica and a Redis replica (lesson X1); the "
+    "first time, the PostgreSQL replica is a copy of the whole cluster (pg_basebackup).",
+)
 @_clear_errors
-def up(docker: bool, only: tuple[str, ...]) -> None:
+def up(docker: bool, only: tuple[str, ...], replicas: bool) -> None:
     """Start the databases (or adopt those already running) and record their URLs.
 
     A service whose URL you set (DOJO_POSTGRES_URL, DOJO_MONGO_URL, DOJO_REDIS_URL, or .env)
@@ -54,7 +60,14 @@ def up(docker: bool, only: tuple[str, ...]) -> None:
     """
     from dbdojo.services import report
 
-    if not report.show_outcomes(report.run_up(only or None, docker=docker), "up"):
+    ok = report.show_outcomes(report.run_up(only or None, docker=docker), "up")
+    if replicas and ok:
+        from dbdojo.services import replicas as topology
+
+        with report.err_console.status("Starting the replicas…"):
+            outcomes = topology.up(only or None)
+        ok = report.show_outcomes(outcomes, "up")
+    if not ok:
         raise SystemExit(1)
 
 
@@ -62,22 +75,25 @@ def up(docker: bool, only: tuple[str, ...]) -> None:
 @click.option("--only", "only", multiple=True, type=_SERVICE, help="Stop only this service.")
 @_clear_errors
 def down(only: tuple[str, ...]) -> None:
-    """Stop the servers the kit started (exactly those processes); data is kept."""
-    from dbdojo.services import manager, report
+    """Stop the servers the kit started (exactly those processes, replicas too); data is kept."""
+    from dbdojo.services import manager, replicas, report
 
-    report.show_outcomes(manager.down(only or None), "down")
+    report.show_outcomes(replicas.down(only or None) + manager.down(only or None), "down")
 
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @_clear_errors
 def status(as_json: bool) -> None:
-    """Each database: backend, version, URL (password hidden), healthy, pid; probed now."""
-    from dbdojo.services import manager, report
+    """Each database: backend, version, URL (password hidden), healthy, pid; probed now.
+    Replicas (`dojo up --replicas`) also show their role and lag."""
+    from dbdojo.services import manager, replicas, report
 
     rows = manager.status()
-    report.show_status(rows, as_json)
-    if not all(row.healthy for row in rows):
+    replica_rows = replicas.status_rows()
+    report.show_status(rows + replica_rows, as_json)
+    running_replicas = [row for row in replica_rows if row.pid]  # a stopped replica is no fault
+    if not all(row.healthy for row in rows + running_replicas):
         raise SystemExit(1)
 
 
@@ -173,14 +189,30 @@ def seed(scale: str, force: bool, random_seed: int | None) -> None:
 @main.command()
 @click.argument("workspace", required=False)
 @click.option("--all", "every", is_flag=True, help="Reset every workspace on the server.")
+@click.option(
+    "--replicas",
+    is_flag=True,
+    help="Also rebuild the replicas from the primaries (after a promotion, say); "
+    "without WORKSPACE or --all, only the replicas.",
+)
 @_data_errors
-def reset(workspace: str | None, every: bool) -> None:
+@_clear_errors
+def reset(workspace: str | None, every: bool, replicas: bool) -> None:
     """Put WORKSPACE (default: the current one) back to the seeded state in all three databases."""
     import time
 
     from dbdojo.dataset import workspaces as resetting
     from dbdojo.workspace import Workspace, current
 
+    if replicas:
+        from dbdojo.services import replicas as topology
+
+        started = time.perf_counter()
+        for line in topology.rebuild():
+            click.echo(line)
+        click.echo(f"replicas rebuilt in {time.perf_counter() - started:.2f} s")
+        if not (workspace or every):
+            return
     targets = (
         resetting.workspaces() if every else [Workspace(workspace) if workspace else current()]
     )

@@ -70,7 +70,7 @@ def seeded_checkout() -> dict[str, str]:
 @pytest.fixture
 def fresh_worker_workspace(seeded_checkout: dict[str, str]) -> dict[str, str]:
     """The worker's notebook workspace, reset; returns the environment for a kernel on it."""
-    ws = testenv.worker_workspace()
     with testenv.environ(seeded_checkout):
+        ws = testenv.worker_workspace()
         testenv.fresh_workspace(ws)
     return {**seeded_checkout, **testenv.kernel_env(ws)}

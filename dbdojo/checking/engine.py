@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dbdojo.checking import plan as plans
+from dbdojo.checking import refcache
 from dbdojo.checking.compare import compare
 from dbdojo.checking.model import MONGO_KINDS, Exercise
 from dbdojo.checking.normalize import digits_for
@@ -68,10 +69,16 @@ class Checker:
         workspace: Workspace | None = None,
         edges: list[Workspace] | None = None,
         redis_source: int = SNAPSHOT_REDIS_DB,
+        cache_main: bool = False,
     ) -> None:
+        """``cache_main``: also reuse the reference's results on ``workspace`` while its seeded
+        checksum is unchanged. Only for a workspace nothing else writes to (the tests' own):
+        a learner's changes to the main data do not change that checksum. The edge workspaces
+        belong to the checker and are always reused."""
         self.workspace = workspace or current()
         self._edges = edges
         self.redis_source = redis_source
+        self.cache_main = cache_main
 
     @property
     def edges(self) -> list[Workspace]:
@@ -105,6 +112,19 @@ class Checker:
             return python.run(source, options)
         raise ValueError(f"{ex.id}: unknown kind {ex.kind!r}")
 
+    def reference_result(self, ex: Exercise, name: str, ws: Workspace) -> ResultSet:
+        """The reference's result on ``ws``: reused when the data is the same seeded data."""
+        assert ex.reference is not None
+        reference = ex.reference
+
+        def run() -> ResultSet:
+            return self.run(ex, reference, ws)
+
+        single = ex.kind in SINGLE_RUN_KINDS  # not the workspace's data: the snapshot's
+        if name == MAIN and not self.cache_main and not single:
+            return run()
+        return refcache.reference_result(ex, ws, self.redis_source, run)
+
     def rules(self, ex: Exercise, reference: ResultSet) -> Rules:
         """Comparison rules: tolerance, and order as the options say or the reference does."""
         auto_keys: list[str] | None = reference.order_by
@@ -130,7 +150,7 @@ class Checker:
         skipped: list[str] = []
         for name, ws in self.targets(ex).items():
             try:
-                results[name] = self.run(ex, ex.reference, ws)
+                results[name] = self.reference_result(ex, name, ws)
             except (AnswerError, NotSeeded) as exc:
                 if name == MAIN:
                     message = f"the reference solution of {ex.id} fails: {exc}"

@@ -9,12 +9,15 @@ import fcntl
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import IO
 
 from dbdojo.paths import state_dir
 from dbdojo.workspace import ENV_VAR, Workspace
 
 LOCK_FILE = "notebook-tests.lock"
+MAX_SESSIONS = 8
 _ready: set[str] = set()
+_slot: tuple[Workspace, IO[str]] | None = None
 
 
 class NotReady(RuntimeError):
@@ -27,8 +30,27 @@ def worker() -> str:
 
 
 def worker_workspace() -> Workspace:
-    """The workspace this test worker runs notebooks in: ``nb_gw0`` and so on."""
-    return Workspace(f"nb_{worker()}")
+    """The workspace this test worker runs notebooks in: ``nb_gw0`` and so on.
+
+    Two test sessions may run at once in one checkout: each worker holds a lock on its
+    workspace for its lifetime (released by the OS even after kill -9), and a second session's
+    worker takes the next free one (``nb_gw0_2``...), so their resets never collide.
+    """
+    global _slot
+    if _slot is None:
+        for n in range(1, MAX_SESSIONS + 1):
+            name = f"nb_{worker()}" + ("" if n == 1 else f"_{n}")
+            handle = open(state_dir() / f"{name}.lock", "w")  # noqa: SIM115 (held until exit)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                continue
+            _slot = (Workspace(name), handle)
+            break
+        else:
+            raise NotReady(f"{MAX_SESSIONS} notebook test sessions already run in this checkout")
+    return _slot[0]
 
 
 def kernel_env(ws: Workspace) -> dict[str, str]:
@@ -36,7 +58,7 @@ def kernel_env(ws: Workspace) -> dict[str, str]:
     return {
         ENV_VAR: ws.name,
         "DOJO_STRICT": "1",
-        "DOJO_WORKSPACE_SUFFIX": f"_{worker()}",  # dojo.workspace("x") -> x_gw0
+        "DOJO_WORKSPACE_SUFFIX": f"_{ws.name}",  # dojo.workspace("x") -> x_nb_gw0
     }
 
 

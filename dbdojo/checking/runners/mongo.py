@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from dbdojo.checking import connections
 from dbdojo.checking.pyexec import evaluate
 from dbdojo.checking.result import MAX_ROWS, ResultSet
 from dbdojo.checking.runners import AnswerError
-from dbdojo.connect import mongo_db
 from dbdojo.workspace import Workspace
 
 REGROUPING = {"$group", "$bucket", "$bucketAuto", "$facet", "$sortByCount", "$unionWith"}
@@ -45,7 +45,7 @@ def run(source: str, ws: Workspace, options: dict[str, Any], timeout: float) -> 
     from pymongo.command_cursor import CommandCursor
     from pymongo.cursor import Cursor
 
-    db = mongo_db(ws)
+    db = connections.mongo(ws)
     value = evaluate(source, _namespace(db))
     ms = max(1, int(timeout * 1000))
     order: list[str] | None = None

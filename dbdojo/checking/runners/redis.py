@@ -21,7 +21,8 @@ RETURN_KEY = "(return value)"
 
 
 def client(db: int, timeout: float = 5.0) -> Any:
-    """A redis-py client on logical database ``db`` of the kit's Redis server."""
+    """A new redis-py client on logical database ``db`` of the kit's Redis server (answers get
+    their own: a shared one could be left on another database by a ``SELECT``)."""
     import redis
 
     parts = urlsplit(server_url("redis"))
@@ -30,8 +31,9 @@ def client(db: int, timeout: float = 5.0) -> Any:
 
 
 @contextmanager
-def scratch_db() -> Iterator[int]:
-    """Lock one of the checker's scratch logical databases for the duration."""
+def scratch_db() -> Iterator[Workspace]:
+    """Lock one of the checker's scratch workspaces (a Redis logical database) for the
+    duration."""
     for i in range(1, POOL + 1):
         lock = open(state_dir() / f"checker-redis-{i}.lock", "w")  # noqa: SIM115
         try:
@@ -40,43 +42,35 @@ def scratch_db() -> Iterator[int]:
             lock.close()
             continue
         try:
-            yield Workspace(f"checker_{i}").redis_db
+            yield Workspace(f"checker_{i}")
         finally:
             lock.close()
         return
     raise RuntimeError(f"all {POOL} scratch Redis databases of the checker are busy; try again")
 
 
-def reseed(db: int, source: int) -> None:
-    """Make ``db`` a copy of ``source`` (server-side COPY, Redis >= 6.2). The snapshot
-    database holds the seeded dataset as a generation (``dbdojo.dataset.redis_store``): its
-    keys are copied under their dataset names, with their TTLs."""
-    target = client(db)
-    target.flushdb()
+def reseed(scratch: Workspace, source: int) -> None:
+    """Make the scratch database a copy of ``source``. The snapshot database holds the seeded
+    dataset as a generation: the dataset's own script copies it inside the server in one step
+    (``dbdojo.dataset.redis_store.restore``); any other source is copied key by key."""
+    if source == SNAPSHOT_REDIS_DB:
+        from dbdojo.connect import NotSeeded
+        from dbdojo.dataset import redis_store
+
+        try:
+            redis_store.restore(scratch)
+        except NotSeeded as exc:
+            raise AnswerError("Redis holds no snapshot of the dataset: run `dojo seed`.") from exc
+        return
+    db = scratch.redis_db
+    client(db).flushdb()
     src = client(source)
-    names, ttl = _source_keys(src, source)
     pipe = src.pipeline(transaction=False)
-    for n, (name, key) in enumerate(names, 1):
-        pipe.copy(name, key, destination_db=db)
+    for n, key in enumerate(src.scan_iter(count=1000), 1):
+        pipe.copy(key, key, destination_db=db)
         if n % 1000 == 0:
             pipe.execute()
     pipe.execute()
-    if ttl:
-        expire = target.pipeline(transaction=False)
-        for key, seconds in ttl.items():
-            expire.expire(key, int(seconds))
-        expire.execute()
-
-
-def _source_keys(src: Any, source: int) -> tuple[Iterator[tuple[str, str]], dict[str, str]]:
-    """(stored name, dataset name) of every key to copy, and the TTLs to set on the copy."""
-    if source != SNAPSHOT_REDIS_DB:
-        return ((key, key) for key in src.scan_iter(count=1000)), {}
-    gen = src.get("dojo:snapshot:main")
-    if gen is None:
-        raise AnswerError("Redis holds no snapshot of the dataset: run `dojo seed`.")
-    keys = src.sscan_iter(f"snap:{gen}:keys", count=1000)
-    return ((f"snap:{gen}|{key}", key) for key in keys), src.hgetall(f"snap:{gen}:ttl")
 
 
 def key_state(r: Any, key: str) -> tuple[str, str, Any, bool] | None:
@@ -107,9 +101,9 @@ def run(
     import redis
 
     solve = function(source, options.get("function", "solve"), {})
-    with scratch_db() as db:
-        reseed(db, source_db)
-        r = client(db, timeout)
+    with scratch_db() as scratch:
+        reseed(scratch, source_db)
+        r = client(scratch.redis_db, timeout)
         try:
             if options.get("setup"):
                 function(options["setup"], "setup", {})(r, prefix)
@@ -127,7 +121,8 @@ def run(
         except Exception as exc:
             raise AnswerError(f"{type(exc).__name__}: {exc}") from exc
         finally:
-            r.flushdb()
+            r.close()
+            client(scratch.redis_db).flushdb(asynchronous=True)
     rows = [(RETURN_KEY, "return", returned, False), *states]
     return ResultSet(["key", "type", "value", "ttl"], rows, noun="key")
 

@@ -9,29 +9,58 @@ from typing import Any
 
 import psycopg
 
+from dbdojo.checking import connections
 from dbdojo.checking.result import MAX_ROWS, ResultSet
 from dbdojo.checking.runners import AnswerError
-from dbdojo.checking.sqltext import split_statements
-from dbdojo.connect import pg_connect
+from dbdojo.checking.sqltext import split_statements, tokens
 from dbdojo.workspace import Workspace
+
+TRANSACTION_CONTROL = {"begin", "start", "commit", "end", "abort", "rollback"}
 
 
 @contextmanager
 def rolled_back(ws: Workspace, timeout: float, setup: str | None) -> Iterator[psycopg.Cursor]:
-    """A cursor in a transaction with a statement timeout; nothing it does is kept."""
-    with pg_connect(ws, autocommit=False) as conn:
-        try:
-            with conn.cursor() as cur:
-                cur.execute(f"SET LOCAL statement_timeout = {max(1, int(timeout * 1000))}")
-                if setup:
-                    _execute(cur, setup, timeout, "the exercise's setup")
-                yield cur
-        finally:
-            conn.rollback()
+    """A cursor in a transaction with a statement timeout; nothing it does is kept.
+
+    The connection is the checker's shared one for ``ws``: after the rollback, ``DISCARD ALL``
+    also drops what a rollback does not undo (prepared statements, advisory locks)."""
+    conn = connections.pg(ws)
+    try:
+        conn.autocommit = False
+        with conn.cursor() as cur:
+            cur.execute(f"SET LOCAL statement_timeout = {max(1, int(timeout * 1000))}")
+            if setup:
+                _execute(cur, setup, timeout, "the exercise's setup")
+            yield cur
+    finally:
+        _release(ws, conn)
+
+
+def _release(ws: Workspace, conn: psycopg.Connection) -> None:
+    try:
+        conn.rollback()
+        conn.autocommit = True
+        conn.execute("DISCARD ALL")
+    except psycopg.Error:
+        connections.discard_pg(ws)
+
+
+def _controls_transaction(statement: str) -> bool:
+    """BEGIN, COMMIT, ROLLBACK (not ROLLBACK TO a savepoint) and their synonyms."""
+    words = [text.lower() for kind, text in tokens(statement)[:2] if kind == "word"]
+    if not words or words[0] not in TRANSACTION_CONTROL:
+        return False
+    return not (words[0] == "rollback" and words[1:2] == ["to"])
 
 
 def _execute(cur: psycopg.Cursor, sql: str, timeout: float, what: str = "") -> None:
     for statement in split_statements(sql):
+        if _controls_transaction(statement):
+            raise AnswerError(
+                "answers run inside a transaction that is rolled back: leave out "
+                "BEGIN, COMMIT and ROLLBACK",
+                "write only the statements themselves",
+            )
         try:
             cur.execute(statement.encode())  # bytes: never parsed for %s placeholders
         except psycopg.errors.QueryCanceled as exc:

@@ -1,0 +1,91 @@
+"""Connections the checker reuses across checks: one per database URL, per process.
+
+A check runs the answer and the reference on up to eight workspaces; opening a new connection
+for each run cost more than the queries. Connections are checked before reuse (a reset
+terminates the sessions of the workspace it replaces) and dropped after any failure that is
+not the answer's own error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import TYPE_CHECKING, Any
+
+from dbdojo.connect import mongo_client, pg_connect, postgres_url, server_url
+from dbdojo.workspace import Workspace
+
+if TYPE_CHECKING:
+    import psycopg
+    import pymongo
+
+_pg: dict[str, psycopg.Connection] = {}
+_mongo: dict[str, pymongo.MongoClient] = {}
+_pid = os.getpid()
+
+
+def _forget_after_fork() -> None:
+    """A forked child must not share its parent's sockets."""
+    global _pid
+    if os.getpid() != _pid:
+        _pg.clear()
+        _mongo.clear()
+        _pid = os.getpid()
+
+
+def pg(ws: Workspace) -> psycopg.Connection:
+    """A live autocommit connection to the workspace's PostgreSQL database."""
+    import psycopg
+
+    _forget_after_fork()
+    url = postgres_url(ws)
+    conn = _pg.get(url)
+    if conn is not None:
+        try:
+            if not conn.closed and not conn.broken:
+                conn.execute("SELECT 1")  # one round trip: the server may have ended it
+                return conn
+        except psycopg.Error:
+            pass
+        discard_pg(ws)
+    conn = pg_connect(ws, autocommit=True)
+    _pg[url] = conn
+    return conn
+
+
+def discard_pg(ws: Workspace) -> None:
+    """Close and forget the workspace's connection (after a failure it may have left)."""
+    conn = _pg.pop(postgres_url(ws), None)
+    if conn is not None:
+        with contextlib.suppress(Exception):  # already gone
+            conn.close()
+
+
+def mongo(ws: Workspace) -> Any:
+    """The workspace's MongoDB database on a shared client (one per server URL)."""
+    import pymongo.errors
+
+    from dbdojo.connect import ServiceDown
+
+    _forget_after_fork()
+    url = server_url("mongo")
+    client = _mongo.get(url)
+    if client is None:
+        client = mongo_client()
+        try:
+            client.admin.command("ping")
+        except pymongo.errors.PyMongoError as exc:
+            client.close()
+            raise ServiceDown("mongo", str(exc).splitlines()[0][:200]) from exc
+        _mongo[url] = client
+    return client[ws.database]
+
+
+def close_all() -> None:
+    for conn in list(_pg.values()):
+        with contextlib.suppress(Exception):
+            conn.close()
+    for client in list(_mongo.values()):
+        client.close()
+    _pg.clear()
+    _mongo.clear()

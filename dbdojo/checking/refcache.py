@@ -1,0 +1,83 @@
+"""The reference's results, kept for the process: a reference runs once per exercise and
+workspace, not once per check.
+
+A result is reused only while the data under it is the same seeded data: the key holds the
+reference text, the exercise's options, the database's location and the checksum the seed wrote
+into ``dataset_info`` (for Redis: the snapshot generation, named after that checksum). Where
+no such version can be read (an unseeded or hand-made database) nothing is cached.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from dbdojo.checking.model import MONGO_KINDS, SQL_KINDS, Exercise
+from dbdojo.checking.result import ResultSet
+from dbdojo.checking.runners import AnswerError
+from dbdojo.workspace import SNAPSHOT_REDIS_DB, Workspace
+
+LIMIT = 4096  # entries; results are capped at MAX_ROWS rows each
+_results: OrderedDict[tuple, ResultSet | AnswerError] = OrderedDict()
+
+
+def data_version(kind: str, ws: Workspace, redis_source: int) -> str | None:
+    """Where and which seeded data ``kind`` reads on ``ws``, or None when it cannot be told."""
+    from dbdojo.checking import connections
+    from dbdojo.connect import postgres_url, server_url
+
+    try:
+        if kind in SQL_KINDS:
+            row = (
+                connections.pg(ws)
+                .execute("SELECT value FROM dataset_info WHERE key = 'checksum'")
+                .fetchone()
+            )
+            return f"{postgres_url(ws)}@{row[0]}" if row else None
+        if kind in MONGO_KINDS:
+            doc = connections.mongo(ws).dataset_info.find_one({"_id": "dataset"}, {"checksum": 1})
+            return f"{server_url('mongo')}/{ws.database}@{doc['checksum']}" if doc else None
+        if kind == "redis" and redis_source == SNAPSHOT_REDIS_DB:
+            from dbdojo.dataset import redis_store
+
+            generation = redis_store.current_generation(redis_store.snapshot_client())
+            return f"{server_url('redis')}@{generation}" if generation else None
+    except Exception:  # no dataset_info, not seeded, server down: run instead of reusing
+        return None
+    return None
+
+
+def key(ex: Exercise, version: str) -> tuple:
+    options = json.dumps(ex.options, sort_keys=True, default=str)
+    return (ex.id, ex.kind, ex.reference, options, version)
+
+
+def reference_result(
+    ex: Exercise, ws: Workspace, redis_source: int, run: Callable[[], ResultSet]
+) -> ResultSet:
+    """``run()``'s result (the reference on ``ws``), from the cache when the data is the same.
+    An AnswerError is remembered too: a reference failing on an edge case fails each time."""
+    version = data_version(ex.kind, ws, redis_source)
+    if version is None:
+        return run()
+    k = key(ex, version)
+    if k not in _results:
+        try:
+            _results[k] = run()
+        except AnswerError as exc:
+            if exc.timeout:  # a loaded machine, not the data: try again next time
+                raise
+            _results[k] = exc
+        if len(_results) > LIMIT:
+            _results.popitem(last=False)
+    _results.move_to_end(k)
+    found: Any = _results[k]
+    if isinstance(found, AnswerError):
+        raise found
+    return found
+
+
+def clear() -> None:
+    _results.clear()
