@@ -30,15 +30,16 @@ SUITE_TARGET_S = 600
 OVERHEAD_TARGET = 1.5
 
 
-def notebooks() -> list[Path]:
+def notebooks(chosen: list[str] | None = None) -> list[Path]:
+    if chosen:
+        return [Path(p).resolve() for p in chosen]
     return sorted([*ROOT.glob("notebooks/*.ipynb"), *ROOT.glob("labs/*.ipynb")])
 
 
-def run_suite() -> tuple[float, dict[str, float]]:
+def run_suite(paths: list[Path]) -> tuple[float, dict[str, float]]:
     """The notebook part of the test suite as the README runs it; per-file seconds from junit."""
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "junit.xml"
-        paths = [str(p.relative_to(ROOT)) for p in notebooks()]
         started = time.perf_counter()
         result = subprocess.run(
             [
@@ -99,12 +100,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-suite", action="store_true", help="skip the full suite run")
+    parser.add_argument("paths", nargs="*", help="notebooks to measure (default: all)")
     args = parser.parse_args()
     env = dict(os.environ)
+    chosen = notebooks(args.paths)
     testenv.ensure_seeded()
     per_file: dict[str, float] = {}
     if not args.no_suite:
-        wall, per_file = run_suite()
+        wall, per_file = run_suite(chosen)
         verdict = "ok" if wall < SUITE_TARGET_S else "OVER"
         print(
             f"suite: {len(per_file)} notebooks in {wall:.1f} s wall "
@@ -116,7 +119,7 @@ def main() -> None:
     print(f"kernel start + empty cell + shutdown: {kernel:.2f} s (median of {args.runs})")
     print(f"{'notebook':<35} {'suite s':>8} {'run s':>7} {'floor s':>8} {'ratio':>6}")
     ratios = []
-    for path in notebooks():
+    for path in chosen:
         total, own = own_cell_seconds(path, env, args.runs)
         floor = kernel + own
         key = str(path.relative_to(ROOT)).replace(os.sep, ".")

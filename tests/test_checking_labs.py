@@ -1,6 +1,10 @@
 """Every exercise in labs/*.ipynb, discovered automatically: valid metadata, the reference
 passes (main and edge-case data), every planted wrong answer fails, the starter is "not
-answered yet". Labs other engineers add are covered without touching this file."""
+answered yet". Labs other engineers add are covered without touching this file.
+
+The checker reuses each reference's results (per exercise and workspace, for the session): the
+reference runs once on each workspace, and its wrong answers are compared with those results.
+The workspace is this worker's own, reset once and never written to, so that is safe."""
 
 from __future__ import annotations
 
@@ -18,7 +22,9 @@ WRONG = [(ex, i) for ex in EXERCISES for i in range(len(ex.wrong))]
 
 @pytest.fixture(scope="module")
 def lab_checker(request) -> Checker:
-    return dataset_checker(request)
+    checker = dataset_checker(request)
+    checker.cache_main = True
+    return checker
 
 
 def test_labs_exist_and_ids_are_unique():

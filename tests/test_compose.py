@@ -45,7 +45,8 @@ def resolved() -> dict:
 
 
 def test_compose_file_is_valid(resolved):
-    assert set(resolved["services"]) == {"postgres", "mongo", "redis"}
+    default = {n for n, s in resolved["services"].items() if not s.get("profiles")}
+    assert default == {"postgres", "mongo", "redis"}
 
 
 def test_passwords_have_no_default():
@@ -104,3 +105,34 @@ def test_postgres_runs_the_same_schema_scripts_as_the_embedded_path(resolved):
     assert sorted(mounted) == scripts, "compose must name the loader's schema files, in order"
     for name, source in mounted.items():
         assert os.path.samefile(source, datasets_dir() / "postgres" / name)
+
+
+def test_replication_profile(resolved):
+    """`--profile replication`: a PostgreSQL replica cloned with pg_basebackup -R, a Redis
+    replica of the master, and a three-member MongoDB replica set; nothing starts by default."""
+    services = resolved["services"]
+    profiled = {n for n, s in services.items() if "replication" in s.get("profiles", [])}
+    assert profiled == {"postgres-replica", "redis-replica", "mongo-rs1", "mongo-rs2", "mongo-rs3"}
+
+    pg = services["postgres-replica"]
+    script = " ".join(pg["entrypoint"])
+    assert "pg_basebackup -h postgres" in script and "-R -X stream" in script
+    assert "host replication" in script, "the primary must admit replication connections"
+    assert pg["environment"]["PGPASSWORD"] == "pg-secret"
+    assert "postgres" in pg["depends_on"]
+
+    redis = services["redis-replica"]["command"]
+    assert redis[redis.index("--replicaof") + 1 : redis.index("--replicaof") + 3] == ["redis", "6379"]
+    assert redis[redis.index("--masterauth") + 1] == "redis-secret"
+    assert redis[redis.index("--repl-diskless-sync-delay") + 1] == "0"
+
+    members = [services[f"mongo-rs{i}"] for i in (1, 2, 3)]
+    initiate = " ".join(members[0]["healthcheck"]["test"])
+    for i, member in enumerate(members, 1):
+        port = member["environment"]["MEMBER_PORT"]
+        assert f"mongo-rs{i}:{port}" in initiate, "rs.initiate must name every member"
+        assert "--replSet dojo-rs" in " ".join(member["entrypoint"])
+        published = member["ports"][0]
+        target = published["target"] if isinstance(published, dict) else published.split(":")[-1]
+        assert str(target) == port, "a member listens on the same port inside and outside"
+    assert len({m["environment"]["MEMBER_PORT"] for m in members}) == 3

@@ -153,10 +153,18 @@ def test_expect_error_with_each_client(shell, loaded, capsys):
     assert setup.success, setup.error_in_exec
     cells = {
         "with dojo.expect_error('UniqueViolation'):\n    pg.execute('INSERT INTO t VALUES (1)')": (
-            "PostgreSQL UniqueViolation [23505]: duplicate key value violates unique constraint"
-            ' "t_pkey"'
+            "PostgreSQL UniqueViolation [23505] (constraint t_pkey): duplicate key value violates "
+            'unique constraint "t_pkey"'
         ),
-        "%%expect_error 23505\nINSERT INTO t VALUES (1)": "PostgreSQL UniqueViolation [23505]",
+        "%%expect_error 23505\nINSERT INTO t VALUES (1)": (
+            "PostgreSQL UniqueViolation [23505] (constraint t_pkey)"
+        ),
+        "with dojo.expect_error('t_pkey'):\n    pg.execute('INSERT INTO t VALUES (1)')": (
+            "PostgreSQL UniqueViolation [23505] (constraint t_pkey)"
+        ),
+        "with dojo.expect_error():\n    pg.execute('SELECT 1/0')": (
+            "PostgreSQL DivisionByZero [22012]: division by zero"
+        ),
         "with dojo.expect_error('DuplicateKeyError'):\n    db.t.insert_one({'_id': 1})": (
             "MongoDB DuplicateKeyError [11000]: E11000 duplicate key error"
         ),

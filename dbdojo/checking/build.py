@@ -9,23 +9,46 @@ from typing import Any
 
 import nbformat
 
+from dbdojo.checking.datasets import BUILD_SCALE, identity
 from dbdojo.checking.discovery import default_labs_dir, lab_paths, read_lab, student_dir
 from dbdojo.checking.engine import Checker
-from dbdojo.checking.model import Exercise
+from dbdojo.checking.model import Exercise, ExerciseError
 from dbdojo.checking.sqltext import normalized_text
+from dbdojo.workspace import Workspace
 
 SOLUTION_TAG = "dojo-solution"
+BUILD_WORKSPACE = Workspace("student_build")
 
 
 class LeakError(RuntimeError):
     """A cell outside the answer cells repeats a solution."""
 
 
+def build_checker() -> Checker:
+    """A checker on workspace ``student_build`` freshly reset from the default-scale seed:
+    the digests must not depend on what an author's own workspace holds now."""
+    from dbdojo.dataset.seeding import seeded_meta
+    from dbdojo.dataset.workspaces import reset
+
+    meta = seeded_meta()
+    if meta is None:
+        raise ExerciseError(f"nothing is seeded: run `dojo seed --scale {BUILD_SCALE}` first")
+    if meta.get("scale") != BUILD_SCALE:
+        raise ExerciseError(
+            f"the student build computes expected results on the {BUILD_SCALE!r} scale that "
+            f"learners use, but the servers hold the {meta.get('scale')!r} scale: run "
+            f"`dojo seed --scale {BUILD_SCALE}` first"
+        )
+    return Checker(reset(BUILD_WORKSPACE), cache_main=True)
+
+
 def student_metadata(ex: Exercise, checker: Checker) -> dict[str, Any]:
     meta = {"exercise": ex.id, "title": ex.title, "kind": ex.kind, "starter": ex.starter}
     meta.update(hints=ex.hints, options=ex.options)
     if ex.kind != "sql-plan":  # plans are checked by a predicate, not against a result
-        meta["expected"] = checker.expectation(ex).to_dict()
+        expected = checker.expectation(ex)
+        expected.dataset = identity(ex.kind, checker.workspace)
+        meta["expected"] = expected.to_dict()
     return meta
 
 
@@ -70,7 +93,7 @@ def build_student(
     """Write the student version of every lab in ``source`` (default labs/) into ``out``."""
     out = out or student_dir()
     out.mkdir(parents=True, exist_ok=True)
-    checker = checker or Checker()
+    checker = checker or build_checker()
     written = []
     for path in lab_paths(source or default_labs_dir()):
         progress(path.name)

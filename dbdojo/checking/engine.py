@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from dbdojo.checking import datasets, refcache
 from dbdojo.checking import plan as plans
-from dbdojo.checking import refcache
 from dbdojo.checking.compare import compare
 from dbdojo.checking.model import MONGO_KINDS, Exercise
 from dbdojo.checking.normalize import digits_for
@@ -40,20 +40,24 @@ class Expectation:
     rules: Rules
     targets: dict[str, Digest]
     skipped: list[str] = field(default_factory=list)
+    dataset: dict[str, str] | None = None  # stored digests: the dataset they were built on
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "ordered": self.rules.ordered,
             "order_by": self.rules.order_by,
             "digits": self.rules.digits,
             "targets": {name: d.to_dict() for name, d in self.targets.items()},
         }
+        if self.dataset:
+            data["dataset"] = self.dataset
+        return data
 
     @classmethod
     def from_dict(cls, ex: Exercise, data: dict[str, Any]) -> Expectation:
         rules = Rules(ex.id, data["digits"], data["ordered"], data.get("order_by"))
         targets = {n: Digest.from_dict(d) for n, d in data["targets"].items()}
-        return cls(rules, targets)
+        return cls(rules, targets, dataset=data.get("dataset"))
 
 
 def not_answered(ex: Exercise, answer: str) -> bool:
@@ -170,6 +174,9 @@ class Checker:
             expected = self.expectation(ex)
         except ReferenceFailed as exc:
             return Verdict(ex.id, ERROR, f"cannot check this exercise: {exc}")
+        built_on = expected.dataset
+        if built_on and (problem := datasets.mismatch(ex.kind, self.workspace, built_on)):
+            return Verdict(ex.id, ERROR, problem)
         notes: list[str] = []
         for name, ws in self.targets(ex).items():
             if name not in expected.targets:

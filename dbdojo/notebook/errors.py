@@ -26,13 +26,16 @@ class ErrorInfo:
     code: str  # SQLSTATE or server error code, "" if none
     message: str
     detail: str = ""
+    constraint: str = ""  # the violated constraint's name (PostgreSQL), "" if none
 
     def matches(self, expected: str) -> bool:
-        return expected in (self.kind, self.code) or expected == f"{self.source}"
+        names = (self.kind, self.code, self.source, self.constraint)
+        return bool(expected) and expected in names
 
     def compact(self) -> str:
         code = f" [{self.code}]" if self.code else ""
-        text = f"{self.source} {self.kind}{code}: {self.message}"
+        constraint = f" (constraint {self.constraint})" if self.constraint else ""
+        text = f"{self.source} {self.kind}{code}{constraint}: {self.message}"
         return f"{text}\n  {self.detail}" if self.detail else text
 
 
@@ -64,7 +67,8 @@ def describe_error(exc: BaseException) -> ErrorInfo:
         diag = exc.diag  # type: ignore[attr-defined]
         detail = f"DETAIL: {diag.message_detail}" if diag.message_detail else ""
         message = diag.message_primary or _first_line(str(exc))
-        return ErrorInfo("PostgreSQL", kind, exc.sqlstate or "", message, detail)  # type: ignore[attr-defined]
+        sqlstate = exc.sqlstate or ""  # type: ignore[attr-defined]
+        return ErrorInfo("PostgreSQL", kind, sqlstate, message, detail, diag.constraint_name or "")
     if module in ("pymongo", "bson"):
         details = getattr(exc, "details", None) or {}
         message = details.get("errmsg") or _first_line(str(exc))
@@ -78,7 +82,8 @@ def describe_error(exc: BaseException) -> ErrorInfo:
 @contextmanager
 def expect_error(expected: str | None = None, match: str | None = None) -> Iterator[None]:
     """A block that must fail. ``expected`` names the error class or code (``UniqueViolation``,
-    ``23505``, ``DuplicateKeyError``, ``11000``, ``ResponseError``); ``match`` is a regular
+    ``23505``, ``DuplicateKeyError``, ``11000``, ``ResponseError``) or the violated
+    constraint (``orders_total_check``); ``match`` is a regular
     expression the message must contain. Prints the error compactly and carries on."""
     try:
         yield

@@ -188,7 +188,9 @@ def clone(bindir: Path, data_dir: Path, user: procs.RunAs | None) -> None:
 def standby_settings(data_dir: Path, *, slot: bool) -> None:
     """Settings only the replica has, after those ``-R`` wrote (postgresql.auto.conf is read
     last; the replica's dojo.conf is rewritten with the primary's settings on each start)."""
-    lines = [f"wal_keep_size = '{REPLICA_WAL_KEEP}'"]
+    # after pg_rewind the replica starts with crash recovery, which by default fsyncs every
+    # file of the cluster one by one (minutes for a large one); syncfs is one call (Linux)
+    lines = [f"wal_keep_size = '{REPLICA_WAL_KEEP}'", "recovery_init_sync_method = 'syncfs'"]
     if slot:
         lines.append(f"primary_slot_name = '{SLOT}'")
     with open(data_dir / "postgresql.auto.conf", "a") as conf:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from dbdojo.checking.pyexec import function
@@ -24,7 +25,8 @@ def run(source: str, options: dict[str, Any]) -> ResultSet:
         return from_value(obj)
     cases = options.get("cases") or [[]]
     try:
-        rows = [(i, obj(*args)) for i, args in enumerate(cases)]
+        # copies: a function may change its arguments (insert_one adds an _id to a dict)
+        rows = [(i, obj(*copy.deepcopy(args))) for i, args in enumerate(cases)]
     except Exception as exc:
         raise AnswerError(f"{type(exc).__name__}: {exc}") from exc
     return ResultSet(["case", "value"], rows, noun="return value")
