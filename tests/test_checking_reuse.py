@@ -18,6 +18,7 @@ from dbdojo.connect import pg_connect
 from tests.fixtures.checking import FixtureWorkspaces, require_servers, workspaces
 
 COUNT = "SELECT count(*) AS n FROM orders"
+TABLE = "CREATE TABLE IF NOT EXISTS dataset_info (key text PRIMARY KEY, value text)"
 
 
 @pytest.fixture(scope="module")

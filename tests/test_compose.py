@@ -122,7 +122,10 @@ def test_replication_profile(resolved):
     assert "postgres" in pg["depends_on"]
 
     redis = services["redis-replica"]["command"]
-    assert redis[redis.index("--replicaof") + 1 : redis.index("--replicaof") + 3] == ["redis", "6379"]
+    assert redis[redis.index("--replicaof") + 1 : redis.index("--replicaof") + 3] == [
+        "redis",
+        "6379",
+    ]
     assert redis[redis.index("--masterauth") + 1] == "redis-secret"
     assert redis[redis.index("--repl-diskless-sync-delay") + 1] == "0"
 
@@ -133,6 +136,9 @@ def test_replication_profile(resolved):
         assert f"mongo-rs{i}:{port}" in initiate, "rs.initiate must name every member"
         assert "--replSet dojo-rs" in " ".join(member["entrypoint"])
         published = member["ports"][0]
-        target = published["target"] if isinstance(published, dict) else published.split(":")[-1]
-        assert str(target) == port, "a member listens on the same port inside and outside"
+        if isinstance(published, dict):
+            target = str(published["target"])
+        else:
+            target = published.split(":")[-1].split("/")[0]
+        assert target == port, "a member listens on the same port inside and outside"
     assert len({m["environment"]["MEMBER_PORT"] for m in members}) == 3

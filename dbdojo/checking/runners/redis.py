@@ -108,7 +108,7 @@ def run(
             if options.get("setup"):
                 function(options["setup"], "setup", {})(r, prefix)
             returned = solve(r, prefix)
-            touched = set(r.scan_iter(match=_escape(prefix) + "*"))
+            touched = set(r.scan_iter(match=_escape(prefix) + "*", count=10_000))
             keys = sorted(touched | set(options.get("keys", [])))
             states = [s for s in (key_state(r, k) for k in keys) if s is not None]
         except redis.TimeoutError as exc:
