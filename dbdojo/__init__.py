@@ -5,7 +5,7 @@ In a notebook, ``%load_ext dbdojo`` connects everything (see :mod:`dbdojo.notebo
 ``import dbdojo`` stays light:
 
 - ``dojo.reset()``: restore the current workspace to the seeded data;
-- ``dojo.workspace(name, fresh=True)``: switch the notebook to another workspace;
+- ``dojo.use_workspace(name, fresh=True)``: switch the notebook to another workspace;
 - ``dojo.check(id, answer)`` and ``dojo.hint(id)``: the labs' checker;
 - ``dojo.expect_error(...)``: a block that must fail with a database error;
 - ``dojo.replicas()``: clients on the replicas of ``dojo up --replicas`` (lesson X1).
@@ -14,16 +14,13 @@ In a notebook, ``%load_ext dbdojo`` connects everything (see :mod:`dbdojo.notebo
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import Any
-
-import dbdojo.workspace as _workspace_module
 
 __version__ = "0.1.0"
 
 _LAZY = {
     "reset": "dbdojo.notebook.api",
+    "use_workspace": "dbdojo.notebook.api",
     "expect_error": "dbdojo.notebook.errors",
     "check": "dbdojo.checking",
     "hint": "dbdojo.checking",
@@ -50,20 +47,3 @@ def load_ipython_extension(ipython: Any) -> None:
     from dbdojo.notebook.extension import load_ipython_extension as load
 
     load(ipython)
-
-
-class _CallableWorkspaceModule(types.ModuleType):
-    """``dbdojo.workspace`` is both the workspace module and ``dojo.workspace(name)``.
-
-    The submodule attribute shadows any function of that name on the package, so the module
-    itself is made callable; everything it defines keeps working unchanged.
-    """
-
-    def __call__(self, name: str, fresh: bool = True) -> Any:
-        from dbdojo.notebook.api import use_workspace
-
-        return use_workspace(name, fresh=fresh)
-
-
-_workspace_module.__class__ = _CallableWorkspaceModule
-workspace = sys.modules["dbdojo.workspace"]

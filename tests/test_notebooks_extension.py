@@ -195,7 +195,7 @@ def test_workspace_switches_every_client(shell, dojo_servers, loaded, monkeypatc
     other = Workspace(f"nbext_{testenv.worker()}_b")
     _scratch_database(dojo_servers.url("postgres"), other)
     monkeypatch.setenv("DOJO_WORKSPACE_SUFFIX", "_b")
-    result = run(shell, f"dojo.workspace('nbext_{testenv.worker()}', fresh=False)")
+    result = run(shell, f"dojo.use_workspace('nbext_{testenv.worker()}', fresh=False)")
     assert result.success, result.error_in_exec
     assert result.result == other
     ns = shell.user_ns

@@ -11,7 +11,7 @@ import nbformat
 
 from dbdojo.checking.datasets import BUILD_SCALE, identity
 from dbdojo.checking.discovery import default_labs_dir, lab_paths, read_lab, student_dir
-from dbdojo.checking.engine import Checker
+from dbdojo.checking.engine import Checker, ReferenceFailed
 from dbdojo.checking.model import Exercise, ExerciseError
 from dbdojo.checking.sqltext import normalized_text
 from dbdojo.workspace import Workspace
@@ -20,7 +20,7 @@ SOLUTION_TAG = "dojo-solution"
 BUILD_WORKSPACE = Workspace("student_build")
 
 
-class LeakError(RuntimeError):
+class LeakError(ExerciseError):
     """A cell outside the answer cells repeats a solution."""
 
 
@@ -46,7 +46,11 @@ def student_metadata(ex: Exercise, checker: Checker) -> dict[str, Any]:
     meta = {"exercise": ex.id, "title": ex.title, "kind": ex.kind, "starter": ex.starter}
     meta.update(hints=ex.hints, options=ex.options)
     if ex.kind != "sql-plan":  # plans are checked by a predicate, not against a result
-        expected = checker.expectation(ex)
+        try:
+            expected = checker.expectation(ex)
+        except ReferenceFailed as exc:
+            where = f"{ex.where()}, workspace {checker.workspace.name!r}"
+            raise ExerciseError(f"{where}: {exc}") from exc
         expected.dataset = identity(ex.kind, checker.workspace)
         meta["expected"] = expected.to_dict()
     return meta

@@ -4,6 +4,6 @@
 - :mod:`.sqlmagic`: jupysql configured for the current workspace;
 - :mod:`.banner`: the one-line description of the three databases;
 - :mod:`.errors`: ``dojo.expect_error()`` and ``%%expect_error`` for cells that must fail;
-- :mod:`.api`: ``dojo.reset()`` and ``dojo.workspace()``;
+- :mod:`.api`: ``dojo.reset()`` and ``dojo.use_workspace()``;
 - :mod:`.execute`: run a notebook top to bottom (``dojo run-notebook``, tests, benchmark).
 """

@@ -1,4 +1,4 @@
-"""``dojo.reset()`` and ``dojo.workspace()``: the notebook's handle on its workspace."""
+"""``dojo.reset()`` and ``dojo.use_workspace()``: the notebook's handle on its workspace."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dbdojo.notebook.extension import session
 from dbdojo.workspace import ENV_VAR, Workspace, current
 
 SUFFIX_ENV = "DOJO_WORKSPACE_SUFFIX"
-"""Appended to names given to ``dojo.workspace()``: the tests give each worker its own copy."""
+"""Appended to names given to ``dojo.use_workspace()``: the tests give each worker its own copy."""
 
 
 def _reset_data(ws: Workspace) -> None:

@@ -58,7 +58,7 @@ def kernel_env(ws: Workspace) -> dict[str, str]:
     return {
         ENV_VAR: ws.name,
         "DOJO_STRICT": "1",
-        "DOJO_WORKSPACE_SUFFIX": f"_{ws.name}",  # dojo.workspace("x") -> x_nb_gw0
+        "DOJO_WORKSPACE_SUFFIX": f"_{ws.name}",  # dojo.use_workspace("x") -> x_nb_gw0
     }
 
 

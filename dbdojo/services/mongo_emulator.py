@@ -24,12 +24,15 @@ import fcntl
 import json
 import os
 import signal
+import socket
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from dbdojo.services import mongo_memstate as memstate
+from dbdojo.services import mongo_wire
 from dbdojo.services.mongo_control import MissingSnapshot
 
 CONTROL_SOCKET = "control.sock"
@@ -90,13 +93,17 @@ class SnapshotStore:
 
 
 class Emulator:
-    """The engine, its snapshots and workspace registry, and the control commands."""
+    """The engine, its snapshots and workspace registry, and the control commands.
+
+    Built before mongoeco is imported (that import takes seconds): :meth:`open` imports it and
+    creates the engine; until then :attr:`ready` is unset and requests other than ``status``
+    wait for it.
+    """
 
     def __init__(self, home: Path) -> None:
-        from mongoeco.engines.memory import MemoryEngine
-
         self.home = home
-        self.engine = MemoryEngine(aggregation_materialization_limit=None)
+        self.engine: Any = None
+        self.ready = asyncio.Event()
         self.snapshots = SnapshotStore(home / "snapshots")
         self.registry_path = home / "workspaces.json"
         self.registry: dict[str, str] = (
@@ -105,19 +112,38 @@ class Emulator:
         self.saved_dir = home / "databases"
         # db -> the snapshot image it was restored from, to tell unchanged databases cheaply
         self._origin: dict[str, memstate.Image] = {}
+        self._loading: dict[str, asyncio.Lock] = {}
+        self.recovery = Recovery(self)
+
+    async def open(self) -> None:
+        """Import mongoeco (in a thread, so the control socket keeps answering) and create
+        the engine."""
+        engine_class = await asyncio.to_thread(_memory_engine_class)
+        self.engine = engine_class(aggregation_materialization_limit=None)
+        self.ready.set()
 
     def _save_registry(self) -> None:
         write_atomic(self.registry_path, json.dumps(self.registry, indent=1).encode())
 
+    async def snapshot_image(self, name: str) -> memstate.Image:
+        """The image of snapshot ``name``, read from disk in a thread (once at a time)."""
+        async with self._loading.setdefault(name, asyncio.Lock()):
+            return await asyncio.to_thread(self.snapshots.get, name)
+
     async def restore(self, database: str, snapshot: str) -> dict[str, Any]:
-        image = self.snapshots.get(snapshot)
+        await self.recovery.settle(database)
+        await self._install_snapshot(database, snapshot)
+        return {"database": database, "snapshot": snapshot}
+
+    async def _install_snapshot(self, database: str, snapshot: str) -> None:
+        image = await self.snapshot_image(snapshot)
         await memstate.install(self.engine, database, image)
         self._origin[database] = image
         self.registry[database] = snapshot
         self._save_registry()
-        return {"database": database, "snapshot": snapshot}
 
     async def drop(self, database: str) -> dict[str, Any]:
+        await self.recovery.settle(database)
         await self.engine.drop_database(database)
         self._origin.pop(database, None)
         if self.registry.pop(database, None) is not None:
@@ -126,6 +152,15 @@ class Emulator:
 
     async def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         op = request.get("op")
+        if op == "status":
+            return {
+                "ready": self.ready.is_set(),
+                "listening": True,
+                "pid": os.getpid(),
+                "recovering": self.recovery.pending(),
+                "databases": self.databases() if self.ready.is_set() else [],
+            }
+        await self.ready.wait()
         if op == "restore":
             return await self.restore(request["database"], request["snapshot"])
         if op == "drop":
@@ -134,8 +169,9 @@ class Emulator:
             return {"snapshots": self.snapshots.names()}
         if op == "workspaces":
             return {"workspaces": dict(self.registry)}
-        if op == "status":
-            return {"ready": True, "pid": os.getpid(), "databases": self.databases()}
+        if op == "settle":
+            await self.recovery.settle_all()
+            return {"databases": self.databases()}
         raise ValueError(f"unknown control op {op!r}")
 
     def databases(self) -> list[str]:
@@ -152,36 +188,123 @@ class Emulator:
         now = memstate.capture(self.engine, database)
         return _same_roots(now, origin)
 
-    def save_changed(self) -> None:
-        """Save every database that differs from its snapshot, then mark the save complete."""
+    def save_changed(self, keep: Iterable[str] = ()) -> None:
+        """Save every database that differs from its snapshot, then mark the save complete.
+
+        ``keep``: databases saved by an earlier run and not recovered yet; their images stay.
+        """
+        kept = set(keep)
         self.saved_dir.mkdir(exist_ok=True)
         (self.saved_dir / CLEAN_MARKER).unlink(missing_ok=True)
         for old in self.saved_dir.glob("*.image"):
-            old.unlink()
-        saved = []
+            if old.name.removesuffix(".image") not in kept:
+                old.unlink()
+        saved = sorted(kept)
         for database in self.databases():
-            if self.unchanged(database):
+            if database in kept or self.unchanged(database):
                 continue
             image = memstate.capture(self.engine, database)
             write_atomic(self.saved_dir / f"{database}.image", memstate.dumps(image))
             saved.append(database)
         write_atomic(self.saved_dir / CLEAN_MARKER, json.dumps(saved).encode())
 
-    async def recover(self) -> None:
-        """Bring back the databases of the last run (see the module docstring)."""
-        marker = self.saved_dir / CLEAN_MARKER
+
+class Recovery:
+    """Brings back the databases of the last run (see the module docstring) in the background.
+
+    A database saved on a clean stop comes back from its image, every other recorded workspace
+    from its snapshot. One background task goes through them in order; a request for a database
+    not recovered yet recovers that one first and waits for it.
+    """
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+        self.plan: dict[str, str | None] = {}  # database -> snapshot (None: its saved image)
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.background: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        emulator = self.emulator
+        marker = emulator.saved_dir / CLEAN_MARKER
         saved: list[str] = json.loads(marker.read_text()) if marker.exists() else []
         marker.unlink(missing_ok=True)  # a crash from here on falls back to the snapshots
-        for database in saved:
-            image = memstate.loads((self.saved_dir / f"{database}.image").read_bytes())
-            await memstate.install(self.engine, database, image)
-        for database, snapshot in sorted(self.registry.items()):
-            if database in saved:
-                continue
-            try:
-                await self.restore(database, snapshot)
-            except (MissingSnapshot, ValueError) as exc:
-                log(f"cannot recover {database}: {exc}")
+        self.plan = {database: None for database in saved}
+        for database, snapshot in sorted(emulator.registry.items()):
+            self.plan.setdefault(database, snapshot)
+        self.background = asyncio.create_task(self._run_all())
+
+    async def _run_all(self) -> None:
+        began = time.monotonic()
+        for database in list(self.plan):
+            task = self.ensure(database)
+            if task is not None:
+                await asyncio.wait([task])
+        log(f"recovered {len(self.plan)} databases in {time.monotonic() - began:.2f} s")
+
+    def ensure(self, database: str) -> asyncio.Task[None] | None:
+        """The task recovering ``database`` (started now if need be); None if nothing to do."""
+        if database not in self.plan:
+            return None
+        if database not in self.tasks:
+            self.tasks[database] = asyncio.create_task(self._recover(database))
+        return self.tasks[database]
+
+    async def _recover(self, database: str) -> None:
+        emulator, snapshot = self.emulator, self.plan[database]
+        try:
+            if snapshot is None:
+                path = emulator.saved_dir / f"{database}.image"
+                data = await asyncio.to_thread(path.read_bytes)
+                image = await asyncio.to_thread(memstate.loads, data)
+                await memstate.install(emulator.engine, database, image)
+            else:
+                await emulator._install_snapshot(database, snapshot)
+        except (MissingSnapshot, ValueError, OSError) as exc:
+            log(f"cannot recover {database}: {exc}")
+
+    def pending(self) -> list[str]:
+        return [db for db in self.plan if db not in self.tasks or not self.tasks[db].done()]
+
+    def unrecovered_images(self) -> list[str]:
+        """Saved databases whose image has not been installed (kept on disk at stop)."""
+        return [db for db in self.pending() if self.plan[db] is None]
+
+    async def settle(self, database: str) -> None:
+        """Wait until ``database`` is recovered (at once if it never needed to be)."""
+        if (task := self.ensure(database)) is not None:
+            await asyncio.wait([task])
+
+    async def settle_all(self) -> None:
+        for database in list(self.plan):
+            await self.settle(database)
+
+    async def before_request(self, database: str, command: str) -> None:
+        """Hold a wire request until the databases it reads are recovered."""
+        if command in HANDSHAKE_COMMANDS:
+            return
+        if database == "admin" or command == "listDatabases":
+            await self.settle_all()
+        else:
+            await self.settle(database)
+
+    async def cancel(self) -> None:
+        """Stop recovering (at shutdown); what was not recovered is recovered next time."""
+        running = [t for t in (self.background, *self.tasks.values()) if t and not t.done()]
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+
+
+HANDSHAKE_COMMANDS = frozenset(
+    {"hello", "isMaster", "ismaster", "ping", "buildInfo", "buildinfo", "endSessions",
+     "saslStart", "saslContinue", "getParameter", "whatsmyuri", "connectionStatus"}
+)
+
+
+def _memory_engine_class() -> type:
+    from mongoeco.engines.memory import MemoryEngine
+
+    return MemoryEngine
 
 
 def _same_roots(now: memstate.Image, origin: memstate.Image) -> bool:
@@ -224,28 +347,43 @@ async def _serve_control(emulator: Emulator, path: Path) -> asyncio.Server:
 
 
 async def serve(port: int, home: Path) -> None:
-    from mongoeco.wire import AsyncMongoEcoProxyServer
-
+    # Listen first (a taken port fails here, fast), answer the kit's control socket, then
+    # import mongoeco and serve; clients that connect meanwhile wait in the listen backlog.
+    try:
+        listener = socket.create_server(("127.0.0.1", port), backlog=128)
+    except OSError as exc:
+        log(f"could not bind 127.0.0.1:{port}: {exc.strerror} (Address already in use?)")
+        raise SystemExit(1) from exc
+    started = time.monotonic()
     emulator = Emulator(home)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    server = AsyncMongoEcoProxyServer(
-        engine=emulator.engine, host="127.0.0.1", port=port, mongodb_dialect="8.0"
-    )
-    async with server:
-        started = time.monotonic()
-        await emulator.recover()
-        control = await _serve_control(emulator, home / CONTROL_SOCKET)
-        log(
-            f"ready on 127.0.0.1:{port} (pid {os.getpid()}, recovered "
-            f"{len(emulator.databases())} databases in {time.monotonic() - started:.2f} s)"
-        )
+    wire = mongo_wire.Listener(listener, emulator.ready)
+    control = await _serve_control(emulator, home / CONTROL_SOCKET)
+    await wire.start()
+    log(f"listening on 127.0.0.1:{port} (pid {os.getpid()}), loading the engine")
+    opening = asyncio.create_task(emulator.open())
+    await asyncio.wait([opening, asyncio.create_task(stop.wait())], return_when="FIRST_COMPLETED")
+    if not opening.done():  # stopped while starting: nothing was touched yet
+        opening.cancel()
+        control.close()
+        wire.close()
+        (home / CONTROL_SOCKET).unlink(missing_ok=True)
+        log("stopped before the engine was ready")
+        return
+    opening.result()
+    async with mongo_wire.serving(wire, emulator.engine, emulator.recovery.before_request):
+        emulator.recovery.start()
+        log(f"ready on 127.0.0.1:{port} in {time.monotonic() - started:.2f} s, recovering "
+            f"{len(emulator.recovery.plan)} databases in the background")
         await stop.wait()
         log("stopping: saving changed databases")
         control.close()
-        emulator.save_changed()
+        wire.close()
+        await emulator.recovery.cancel()
+        emulator.save_changed(keep=emulator.recovery.unrecovered_images())
     (home / CONTROL_SOCKET).unlink(missing_ok=True)
     log("stopped")
 

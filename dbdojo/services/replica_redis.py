@@ -40,6 +40,7 @@ class RedisReplica(RedisService):
         self._master_port = primary.port
         record = super().start(previous)
         record.extra["primary_port"] = primary.port
+        caught_up(record, primary, timeout=30)  # ready means synced; else `dojo status` tells
         return record
 
     def _config(self, port: int, password: str, home: Path) -> str:
