@@ -1,21 +1,31 @@
-"""Seed load speed into PostgreSQL vs a raw server-side COPY FROM of the same rows.
+"""Seed load speed into PostgreSQL vs a raw server-side COPY FROM of the same rows, and where a
+whole ``dojo seed`` spends its time.
 
 The seed path is what ``dojo seed`` does per table: encode numpy columns to binary COPY and
 stream them with psycopg's ``COPY ... FROM STDIN``. The limit is the server reading the very
 same bytes from a file (``COPY ... FROM '/file' (FORMAT BINARY)``), with nothing to encode.
 Uses the servers the kit is configured with (``dojo up`` or DOJO_POSTGRES_URL).
 
-    .venv/bin/python benchmarks/bench_seed.py [scale]     # default: default
+The profile (``--profile``) seeds ``scale`` and rebuilds the edge variants from scratch on
+servers of its own (a fresh state directory under /var/tmp, removed afterwards), never on the
+servers in use, and prints the wall-clock time of each phase.
+
+    .venv/bin/python benchmarks/bench_seed.py [scale]             # default: default
+    .venv/bin/python benchmarks/bench_seed.py [scale] --profile   # per-phase seed profile
 """
 
 from __future__ import annotations
 
+import io
+import os
+import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from psycopg import sql
+from rich.console import Console
 
 from dbdojo.dataset import pg
 from dbdojo.dataset.generate import generate
@@ -34,6 +44,54 @@ def fresh_database(name: str):
     if vector:
         pg.run_sql_file(conn, pg.VECTOR_FILE)
     return conn, vector
+
+
+def profile(scale: str) -> None:
+    """Seed ``scale`` and the edge variants on servers of its own; print each phase's time."""
+    root = Path(tempfile.mkdtemp(prefix="dojo-bench-seed-", dir="/var/tmp"))
+    root.chmod(0o755)
+    for var in ("DOJO_POSTGRES_URL", "DOJO_MONGO_URL", "DOJO_REDIS_URL"):
+        os.environ.pop(var, None)
+    os.environ["DOJO_STATE_DIR"] = str(root)
+    os.environ["DOJO_RESET_SPARES"] = "0"  # a spare is background work, not part of a seed
+    from dbdojo.dataset import phases
+    from dbdojo.dataset.edge import ensure_edge_variants
+    from dbdojo.dataset.seeding import seed
+    from dbdojo.services import manager
+
+    try:
+        failed = [o for o in manager.up(wait=True) if not o.ok]
+        if failed:
+            sys.exit(f"servers did not start: {failed}")
+        quiet = Console(file=io.StringIO())
+        with phases.recording() as timings:
+            started = time.perf_counter()
+            meta = seed(scale, force=True, console=quiet)
+            seeded = time.perf_counter() - started
+            ensure_edge_variants(force=True, console=quiet)
+            total = time.perf_counter() - started
+    finally:
+        manager.down()
+        shutil.rmtree(root, ignore_errors=True)
+    print(f"seed profile, scale {scale} (checksum {meta['checksum'][:16]}):")
+    edge_parts: dict[str, dict[str, float]] = {}
+    for name, seconds in timings:
+        variant, _, phase = name.partition(": ")
+        if variant.startswith("edge_") and phase:
+            kind = phase.split()[0] if phase.split()[0] in KINDS else "PostgreSQL"
+            parts = edge_parts.setdefault(variant.removeprefix("edge_"), {})
+            parts[kind] = parts.get(kind, 0.0) + seconds
+            continue
+        line = f"  {name:40} {seconds:8.2f} s  {seconds / total:6.1%}"
+        if name.startswith("edge variant "):
+            parts = edge_parts.get(name.removeprefix("edge variant "), {})
+            line += "   " + ", ".join(f"{k} {v:.2f}" for k, v in parts.items())
+        print(line)
+    print(f"  {'dojo seed, total':40} {seeded:8.2f} s")
+    print(f"  {'with the edge variants':40} {total:8.2f} s")
+
+
+KINDS = ("generate", "Redis", "MongoDB", "reset", "COPY")
 
 
 def main(scale: str) -> None:
@@ -75,4 +133,6 @@ def main(scale: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "default")
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    chosen = args[0] if args else "default"
+    profile(chosen) if "--profile" in sys.argv else main(chosen)

@@ -51,8 +51,14 @@ def _clear_errors(func):
     help="Also start a PostgreSQL streaming replica and a Redis replica (lesson X1); the "
     "first time, the PostgreSQL replica is a copy of the whole cluster (pg_basebackup).",
 )
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="Return only once every server serves requests (the MongoDB emulator listens at "
+    "once and serves a few seconds later; clients connecting meanwhile are held, not refused).",
+)
 @_clear_errors
-def up(docker: bool, only: tuple[str, ...], replicas: bool) -> None:
+def up(docker: bool, only: tuple[str, ...], replicas: bool, wait: bool) -> None:
     """Start the databases (or adopt those already running) and record their URLs.
 
     A service whose URL you set (DOJO_POSTGRES_URL, DOJO_MONGO_URL, DOJO_REDIS_URL, or .env)
@@ -60,7 +66,7 @@ def up(docker: bool, only: tuple[str, ...], replicas: bool) -> None:
     """
     from dbdojo.services import report
 
-    ok = report.show_outcomes(report.run_up(only or None, docker=docker), "up")
+    ok = report.show_outcomes(report.run_up(only or None, docker=docker, wait=wait), "up")
     if replicas and ok:
         from dbdojo.services import replicas as topology
 
@@ -220,6 +226,39 @@ def reset(workspace: str | None, every: bool, replicas: bool) -> None:
         started = time.perf_counter()
         resetting.reset(ws)
         click.echo(f"reset {ws.name} ({ws.database}) in {time.perf_counter() - started:.2f} s")
+
+
+@main.command("workspaces")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_data_errors
+def list_workspaces(as_json: bool) -> None:
+    """Every workspace: its PostgreSQL size (with its spare copy), MongoDB and Redis presence."""
+    from dbdojo.dataset import disk, disk_report
+
+    found = disk.inventory()
+    if as_json:
+        import json
+
+        click.echo(json.dumps(found.to_dict(), indent=2))
+    else:
+        disk_report.show(found)
+
+
+@main.command("drop")
+@click.argument("names", metavar="WORKSPACE...", nargs=-1, required=True)
+@click.option("--force", is_flag=True, help="Allow dropping `main`, your everyday workspace.")
+@_data_errors
+def drop_workspaces(names: tuple[str, ...], force: bool) -> None:
+    """Drop workspaces in PostgreSQL (with their spare copies), MongoDB and Redis."""
+    from dbdojo.dataset import disk
+    from dbdojo.workspace import Workspace
+
+    targets = [Workspace(name) for name in names]  # all names checked before dropping any
+    if not force and any(ws.name == "main" for ws in targets):
+        disk.drop(Workspace("main"))  # raises the refusal
+    for ws in targets:
+        dropped = disk.drop(ws, force=force)
+        click.echo(f"dropped {ws.name}: {', '.join(dropped) or 'nothing there'}")
 
 
 # --- exercises: exercises, grade, hint, progress, build (dbdojo.checking) -------------------

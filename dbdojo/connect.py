@@ -111,8 +111,22 @@ def mongo_db(ws: Workspace | None = None, **kwargs) -> pymongo.database.Database
     try:
         client.admin.command("ping")
     except pymongo.errors.PyMongoError as exc:
-        raise ServiceDown("mongo", str(exc).splitlines()[0][:200]) from exc
+        if not _emulator_getting_ready():
+            raise ServiceDown("mongo", str(exc).splitlines()[0][:200]) from exc
+        client.admin.command("ping")
     return client[(ws or current()).database]
+
+
+def _emulator_getting_ready() -> bool:
+    """Whether the URL in use is the kit's MongoDB emulator, which listens at once and serves
+    once its engine is loaded: then this waits for it (True if it now serves)."""
+    from dbdojo import state
+    from dbdojo.services.mongo import MongoService
+
+    record = state.get_record("mongo")
+    if record is None or record.backend != "emulator" or server_url("mongo") != record.url:
+        return False
+    return MongoService().wait_ready(record)
 
 
 def redis_client(ws: Workspace | None = None, **kwargs) -> redis.Redis:

@@ -6,9 +6,10 @@ Layout::
      "secrets": {"postgres": "<generated password>", ...},
      "data_root": "/where/server/data/lives"}
 
-Writers hold an exclusive lock (``state.lock``) for the whole read-modify-write, so two
-``dojo up`` at once start one server, not two. The file is replaced atomically, so readers
-(:mod:`dbdojo.connect`) need no lock. It holds passwords: mode 0600.
+Writers hold an exclusive lock (``state.lock``) for the whole read-modify-write; starting a
+server holds that service's own lock (``<service>.lock``), so two ``dojo up`` at once start one
+server, not two, and the three services start in parallel. The file is replaced atomically,
+so readers (:mod:`dbdojo.connect`) need no lock. It holds passwords: mode 0600.
 """
 
 from __future__ import annotations
@@ -81,6 +82,19 @@ def locked() -> Iterator[dict[str, Any]]:
             _save(data)
         finally:
             _held.data = None
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextmanager
+def service_locked(service: str) -> Iterator[None]:
+    """Held while one service is being started or stopped: two ``dojo up`` at once start one
+    server, while the services themselves start in parallel (each records its result under
+    :func:`locked`, briefly)."""
+    with open(state_dir() / f"{service}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 

@@ -85,10 +85,23 @@ def _redis_db_for(name: str) -> int:
             if not free:
                 raise RuntimeError(
                     "no free Redis logical database for a new workspace: "
-                    "drop some with `dojo reset --drop-workspaces`"
+                    "see them with `dojo workspaces`, drop some with `dojo drop WORKSPACE...`"
                 )
             registry[name] = free[0]
         return registry[name]
+
+
+def allocated() -> dict[str, int]:
+    """Workspace name -> its Redis logical database, for every workspace given one so far."""
+    path = state_dir() / "workspaces.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def release(name: str) -> int | None:
+    """Give back the Redis logical database of workspace ``name``; returns it (None if it had
+    none). The caller empties that database first."""
+    with _registry() as registry:
+        return registry.pop(name, None)
 
 
 SNAPSHOT_REDIS_DB = REDIS_DATABASES - 1

@@ -56,7 +56,7 @@ def own_server(service: str) -> Iterator[None]:
     from dbdojo.services import manager
 
     with isolated_state():
-        [outcome] = manager.up([service])
+        [outcome] = manager.up([service], wait=True)
         assert outcome.action == "started", outcome.detail
         try:
             yield
@@ -108,7 +108,7 @@ def dojo_servers() -> Iterator[DojoServers]:
     from dbdojo.services import manager
 
     with isolated_state(keep_user_urls=True) as root:
-        outcomes = {o.service: o for o in manager.up()}
+        outcomes = {o.service: o for o in manager.up(wait=True)}
         try:
             yield DojoServers(root, outcomes)
         finally:

@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from dbdojo.checking import discovery
+from dbdojo.checking import connections, discovery
 from dbdojo.checking.authoring import exercise_cells, new_lab
 from dbdojo.checking.build import LeakError, build_student
 from dbdojo.checking.engine import Checker
@@ -161,3 +161,26 @@ def test_real_labs_build_without_leaks(tmp_path, lab_checker):
         assert_no_solution_survives(Path("labs") / built.name, built)
         for ex in discovery.read_lab(built).exercises:
             assert lab_checker.check(ex, ex.starter).status == "not-answered"
+
+
+def test_build_digests_come_from_a_fresh_default_scale_workspace(lab_checker, monkeypatch):
+    from dbdojo.checking.build import BUILD_WORKSPACE, build_checker
+    from dbdojo.checking.datasets import identity
+    from dbdojo.checking.model import ExerciseError
+    from dbdojo.dataset import pg
+    from dbdojo.dataset.seeding import seeded_meta
+
+    scale = (seeded_meta() or {}).get("scale")
+    if scale != "default":  # the tests' servers hold another scale: the build must refuse
+        with pytest.raises(ExerciseError, match=r"dojo seed --scale default"):
+            build_checker()
+        return
+    monkeypatch.setenv("DOJO_RESET_SPARES", "0")  # no background copy to clean up after
+    try:
+        checker = build_checker()
+        assert checker.workspace == BUILD_WORKSPACE and checker.cache_main
+        assert identity("sql", checker.workspace)["scale"] == "default"
+    finally:
+        connections.discard_pg(BUILD_WORKSPACE)
+        with pg.admin() as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{BUILD_WORKSPACE.database}" WITH (FORCE)')

@@ -123,13 +123,13 @@ def test_slot_keeps_wal_while_the_replica_is_down(topology):
 def test_rebuild_rewinds_a_promoted_replica(topology):
     sql("postgres", "CREATE TABLE IF NOT EXISTS t (x int)")
     sql("postgres_replica", "SELECT pg_promote(wait => true)")
-    sql("postgres_replica", "INSERT INTO t VALUES (-99)")  # split brain: lost on rebuild
+    sql("postgres_replica", "INSERT INTO t VALUES (-1000000000)")  # split brain: lost
     sql("postgres", "INSERT INTO t VALUES (3)")
     assert "role: primary" in replicas.describe("postgres_replica")
     done = replicas.rebuild(["postgres"])
     assert any("pg_rewind" in line for line in done), done
     assert replayed(3)
-    assert sql("postgres_replica", "SELECT count(*) FROM t WHERE x = -99") == [(0,)]
+    assert sql("postgres_replica", "SELECT count(*) FROM t WHERE x = -1000000000") == [(0,)]
     assert sql("postgres_replica", "SELECT pg_is_in_recovery()") == [(True,)]
 
 

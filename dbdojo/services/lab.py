@@ -56,7 +56,7 @@ def command(port: int, token: str, open_browser: bool) -> list[str]:
 def run(port: int, open_browser: bool) -> None:
     """Start everything, then hand this process over to JupyterLab."""
     _jupyter()  # before starting servers: say what is missing first
-    if not report.show_outcomes(report.run_up(None, docker=False), "up"):
+    if not report.show_outcomes(report.run_up(None, docker=False, wait=True), "up"):
         raise procs.StartFailed("a database did not start (see above); `dojo doctor` may say why")
     _seed()
     token = secrets.token_urlsafe(24)

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 
 from dbdojo import procs, services, settings, state
 from dbdojo.connect import LABELS
-from dbdojo.services.base import Health, ServerRecord
+from dbdojo.services.base import Health, ServerRecord, Service
 from dbdojo.services.local import mask
 
 LOCAL_BACKENDS = ("embedded", "system", "emulator")
@@ -72,9 +72,13 @@ def up(
     only: Iterable[str] | None = None,
     *,
     docker: bool = False,
+    wait: bool = False,
     on_service: Callable[[str], None] | None = None,
 ) -> list[Outcome]:
-    """Start (or adopt) the servers of the chosen services and record them."""
+    """Start (or adopt) the servers of the chosen services, in parallel, and record them.
+
+    A server counts as started once it listens; ``wait`` also waits until each serves requests
+    (the MongoDB emulator listens at once and serves after loading its engine, 1-7 s)."""
     names = selected(only)
     own = user_urls()
     if docker:
@@ -82,25 +86,26 @@ def up(
 
         return compose.up([n for n in names if n not in own]) + [_user(n, own) for n in own]
     available, missing = services.registry()
-    outcomes = []
-    for name in names:
+
+    def one(name: str) -> Outcome:
+        if name in own:
+            return _user(name, own)
+        if name in missing:
+            return Outcome(name, "unavailable", detail=missing[name])
         if on_service:
             on_service(name)
-        if name in own:
-            outcomes.append(_user(name, own))
-        elif name in missing:
-            outcomes.append(Outcome(name, "unavailable", detail=missing[name]))
-        else:
-            outcomes.append(_start(available[name], name))
-    return outcomes
+        return _start(available[name], name, wait)
+
+    with ThreadPoolExecutor(max_workers=len(names) or 1) as pool:
+        return list(pool.map(one, names))
 
 
 def _user(name: str, own: dict[str, str]) -> Outcome:
     return Outcome(name, "user URL", detail=f"using your {settings.ENV_VARS[name]}, not starting")
 
 
-def _start(service, name: str) -> Outcome:
-    with state.locked():
+def _start(service: Service, name: str, wait: bool) -> Outcome:
+    with state.service_locked(name):
         previous = state.get_record(name)
         if previous and previous.backend not in LOCAL_BACKENDS:
             previous = None  # a docker record: the local server starts from its own data
@@ -114,6 +119,9 @@ def _start(service, name: str) -> Outcome:
     action = "running" if adopted else "started"
     moved = previous and previous.port and record.port != previous.port
     detail = f"port {previous.port} was taken, now on {record.port}" if moved else ""
+    if wait and not service.wait_ready(record):
+        log = f": see `dojo logs {name}`" if record.log_file else ""
+        return Outcome(name, "failed", record, f"started but does not serve requests{log}")
     return Outcome(name, action, record, detail)
 
 
@@ -133,17 +141,22 @@ def down(only: Iterable[str] | None = None) -> list[Outcome]:
             from dbdojo.services import docker as compose
 
             outcomes += compose.down(docker_names)
-        for name in names:
+        local = [n for n in names if n not in docker_names]
+
+        def one(name: str) -> Outcome:
             record = records.get(name)
-            if name in docker_names:
-                continue
             if not record or not record.pid or name not in available:
-                outcomes.append(Outcome(name, "not running", record))
-                continue
+                return Outcome(name, "not running", record)
             available[name].stop(record)
-            record.pid = None
-            state.put_record(record)
-            outcomes.append(Outcome(name, "stopped", record))
+            return Outcome(name, "stopped", record)
+
+        with ThreadPoolExecutor(max_workers=len(local) or 1) as pool:
+            stopped = list(pool.map(one, local))
+        for outcome in stopped:
+            if outcome.action == "stopped" and outcome.record:
+                outcome.record.pid = None
+                state.put_record(outcome.record)
+        outcomes += stopped
     return outcomes
 
 

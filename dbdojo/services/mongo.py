@@ -40,7 +40,8 @@ __all__ = [
 EMULATOR_MODULE = "dbdojo.services.mongo_emulator"
 LIMITS_DOC = "notebooks/MONGODB-EMULATOR.md"
 REPLICA_SET = "rs0"
-START_TIMEOUT = 180  # the emulator loads its snapshots before it answers
+START_TIMEOUT = 60  # until the emulator listens (it loads mongoeco and recovers afterwards)
+READY_TIMEOUT = 120  # until it serves: importing mongoeco takes 1-7 s
 
 
 def emulator_available() -> str | None:
@@ -121,8 +122,16 @@ class MongoService(Service):
         if not procs.is_ours(record.pid, record.extra.get("started"), marker):
             return False
         if record.backend == "emulator":
-            return mongo_control.answers(record.extra["control"])
+            return mongo_control.listening(record.extra["control"])
         return self.probe(record.url).healthy
+
+    def wait_ready(self, record: ServerRecord, timeout: float = READY_TIMEOUT) -> bool:
+        """Wait until a started emulator serves requests (``start`` returns once it listens);
+        False if it did not within ``timeout``. Other backends are ready when started."""
+        if record.backend != "emulator":
+            return True
+        control = record.extra["control"]
+        return wait_until(lambda: mongo_control.answers(control), timeout, interval=0.05)
 
     def _start_emulator(self, previous: ServerRecord | None) -> ServerRecord:
         user = _emulator_user()
@@ -138,10 +147,10 @@ class MongoService(Service):
             pid = procs.spawn(cmd, log_file, user)
             started = procs.started_at(pid)
             if wait_until(
-                lambda pid=pid: mongo_control.answers(control) or procs.started_at(pid) is None,
+                lambda pid=pid: mongo_control.listening(control) or procs.started_at(pid) is None,
                 timeout=START_TIMEOUT,
-                interval=0.05,
-            ) and mongo_control.answers(control):
+                interval=0.02,
+            ) and mongo_control.listening(control):
                 url = f"mongodb://127.0.0.1:{port}/?directConnection=true"
                 return ServerRecord(
                     service=self.name,

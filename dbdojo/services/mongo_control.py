@@ -42,9 +42,20 @@ def request(path: Path | str, op: str, *, timeout: float = 300, **args: Any) -> 
     return reply
 
 
-def answers(path: Path | str) -> bool:
-    """Whether an emulator answers on ``path`` now."""
+def status(path: Path | str) -> dict[str, Any] | None:
+    """The emulator's status (``ready``, ``recovering``, ...), or None if nothing answers."""
     try:
-        return bool(request(path, "status", timeout=2).get("ready"))
+        return request(path, "status", timeout=2)
     except (OSError, ControlError, ValueError):
-        return False
+        return None
+
+
+def listening(path: Path | str) -> bool:
+    """Whether an emulator process answers on ``path`` (it may still be loading its engine:
+    clients that connect now are served once it is)."""
+    return status(path) is not None
+
+
+def answers(path: Path | str) -> bool:
+    """Whether an emulator on ``path`` serves requests now."""
+    return bool((status(path) or {}).get("ready"))

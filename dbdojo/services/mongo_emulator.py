@@ -29,11 +29,13 @@ import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dbdojo.services import mongo_memstate as memstate
 from dbdojo.services import mongo_wire
 from dbdojo.services.mongo_control import MissingSnapshot
+
+if TYPE_CHECKING:
+    from dbdojo.services import mongo_memstate as memstate
 
 CONTROL_SOCKET = "control.sock"
 SNAPSHOT_SUFFIX = ".snapshot"
@@ -75,6 +77,8 @@ class SnapshotStore:
         return [p for p in self.directory.glob(f"*{SNAPSHOT_SUFFIX}") if not p.name.startswith(".")]
 
     def get(self, name: str) -> memstate.Image:
+        from dbdojo.services import mongo_memstate as memstate
+
         path = self.path(name)
         try:
             stat = path.stat()
@@ -136,6 +140,8 @@ class Emulator:
         return {"database": database, "snapshot": snapshot}
 
     async def _install_snapshot(self, database: str, snapshot: str) -> None:
+        from dbdojo.services import mongo_memstate as memstate
+
         image = await self.snapshot_image(snapshot)
         await memstate.install(self.engine, database, image)
         self._origin[database] = image
@@ -175,6 +181,8 @@ class Emulator:
         raise ValueError(f"unknown control op {op!r}")
 
     def databases(self) -> list[str]:
+        from dbdojo.services import mongo_memstate as memstate
+
         return memstate.database_names(self.engine)
 
     # --- persistence across restarts ---------------------------------------------------
@@ -182,6 +190,8 @@ class Emulator:
     def unchanged(self, database: str) -> bool:
         """Whether ``database`` still equals the snapshot it was restored from (by identity of
         the engine's persistent roots: any write replaces them)."""
+        from dbdojo.services import mongo_memstate as memstate
+
         origin = self._origin.get(database)
         if origin is None:
             return False
@@ -193,6 +203,8 @@ class Emulator:
 
         ``keep``: databases saved by an earlier run and not recovered yet; their images stay.
         """
+        from dbdojo.services import mongo_memstate as memstate
+
         kept = set(keep)
         self.saved_dir.mkdir(exist_ok=True)
         (self.saved_dir / CLEAN_MARKER).unlink(missing_ok=True)
@@ -250,6 +262,8 @@ class Recovery:
         return self.tasks[database]
 
     async def _recover(self, database: str) -> None:
+        from dbdojo.services import mongo_memstate as memstate
+
         emulator, snapshot = self.emulator, self.plan[database]
         try:
             if snapshot is None:
@@ -296,8 +310,20 @@ class Recovery:
 
 
 HANDSHAKE_COMMANDS = frozenset(
-    {"hello", "isMaster", "ismaster", "ping", "buildInfo", "buildinfo", "endSessions",
-     "saslStart", "saslContinue", "getParameter", "whatsmyuri", "connectionStatus"}
+    {
+        "hello",
+        "isMaster",
+        "ismaster",
+        "ping",
+        "buildInfo",
+        "buildinfo",
+        "endSessions",
+        "saslStart",
+        "saslContinue",
+        "getParameter",
+        "whatsmyuri",
+        "connectionStatus",
+    }
 )
 
 
@@ -376,8 +402,10 @@ async def serve(port: int, home: Path) -> None:
     opening.result()
     async with mongo_wire.serving(wire, emulator.engine, emulator.recovery.before_request):
         emulator.recovery.start()
-        log(f"ready on 127.0.0.1:{port} in {time.monotonic() - started:.2f} s, recovering "
-            f"{len(emulator.recovery.plan)} databases in the background")
+        log(
+            f"ready on 127.0.0.1:{port} in {time.monotonic() - started:.2f} s, recovering "
+            f"{len(emulator.recovery.plan)} databases in the background"
+        )
         await stop.wait()
         log("stopping: saving changed databases")
         control.close()

@@ -142,7 +142,7 @@ def up(only: Iterable[str] | None = None) -> list[manager.Outcome]:
             except (procs.StartFailed, OSError) as exc:
                 outcomes.append(manager.Outcome(name, "failed", detail=str(exc)))
                 continue
-            outcomes.append(manager._start(service, name))
+            outcomes.append(manager._start(service, name, True))
     return outcomes
 
 

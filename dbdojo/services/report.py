@@ -28,14 +28,18 @@ _STYLE = {
 }
 
 
-def run_up(only: Iterable[str] | None, *, docker: bool) -> list[manager.Outcome]:
-    """``manager.up`` with a spinner naming the server being started."""
+def run_up(
+    only: Iterable[str] | None, *, docker: bool, wait: bool = False
+) -> list[manager.Outcome]:
+    """``manager.up`` with a spinner naming the servers being started (in parallel)."""
+    starting: list[str] = []
     with err_console.status("Starting the databases…") as spinner:
 
         def announce(name: str) -> None:
-            spinner.update(f"Starting {LABELS[name]}…")
+            starting.append(LABELS[name])
+            spinner.update(f"Starting {', '.join(starting)}…")
 
-        return manager.up(only, docker=docker, on_service=announce)
+        return manager.up(only, docker=docker, wait=wait, on_service=announce)
 
 
 def show_outcomes(outcomes: list[manager.Outcome], verb: str) -> bool:

@@ -1,0 +1,59 @@
+"""The emulator's wire listener: bound before mongoeco is imported, served by its proxy after.
+
+Besides :mod:`dbdojo.services.mongo_memstate`, the only module using mongoeco internals
+(pinned: mongoeco 4.11): the proxy's ``_accept_connection`` (to serve connections accepted on
+the kit's own, early socket) and its executor's ``execute_prepared`` (to hold a request until
+the database it reads has been recovered).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+BeforeRequest = Callable[[str, str], Awaitable[None]]
+
+
+class Listener:
+    """The TCP socket clients connect to; connections wait until a proxy serves them."""
+
+    def __init__(self, sock: socket.socket, ready: asyncio.Event) -> None:
+        self.sock = sock
+        self.ready = ready
+        self.proxy: Any = None
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._accept, sock=self.sock)
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await self.ready.wait()
+        while self.proxy is None:  # ready, but the proxy is being attached
+            await asyncio.sleep(0.01)
+        self.proxy._accept_connection(reader, writer)
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+
+@asynccontextmanager
+async def serving(listener: Listener, engine: Any, before: BeforeRequest) -> AsyncIterator[None]:
+    """mongoeco's wire proxy over ``engine``, answering the connections of ``listener``."""
+    from mongoeco.wire import AsyncMongoEcoProxyServer
+
+    # Its own listener (an unused ephemeral port) keeps the proxy's lifecycle intact.
+    proxy = AsyncMongoEcoProxyServer(engine=engine, host="127.0.0.1", port=0, mongodb_dialect="8.0")
+    execute = proxy._executor.execute_prepared
+
+    async def gated(context: Any) -> dict[str, Any]:
+        await before(context.db_name, context.command_name)
+        return await execute(context)
+
+    proxy._executor.execute_prepared = gated
+    async with proxy:
+        listener.proxy = proxy
+        yield
