@@ -9,6 +9,7 @@ changed since the timelines split are copied, not the whole cluster again.
 from __future__ import annotations
 
 import shutil
+import signal
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -117,8 +118,12 @@ class PostgresReplica(PostgresService):
         return True
 
     def discard(self) -> None:
-        """Remove the replica's data (the process must be stopped)."""
-        shutil.rmtree(self.data_dir(), ignore_errors=True)
+        """Stop the replica's server if one still runs unrecorded (a start that timed out),
+        then remove its data."""
+        data_dir = self.data_dir()
+        if running := self._running(data_dir):
+            procs.stop(running[0], None, str(data_dir), sig=signal.SIGINT)
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def passfile(primary: ServerRecord) -> Path:
@@ -140,11 +145,22 @@ def conninfo(primary: ServerRecord, pass_file: Path) -> str:
 
 
 def prepare_primary(conn: psycopg.Connection, *, drop_slot: bool) -> None:
-    """Bound the WAL a slot may keep (unless the user set a bound); with ``drop_slot``,
+    """Bound the WAL a slot may keep, keep some WAL for rewinds (unless the user set these);
+    with ``drop_slot``,
     remove an old, unused slot of a replica that is being cloned again."""
-    limit = conn.execute("SHOW max_slot_wal_keep_size").fetchone()
-    if limit and limit[0] == "-1":
-        conn.execute(f"ALTER SYSTEM SET max_slot_wal_keep_size = '{SLOT_WAL_LIMIT}'")
+    # A rewound replica replays from the last checkpoint before the split, older than its
+    # slot's position: wal_keep_size keeps that WAL on the primary (unless the user set it).
+    wanted = {
+        "max_slot_wal_keep_size": ("-1", SLOT_WAL_LIMIT),
+        "wal_keep_size": ("0", REPLICA_WAL_KEEP),
+    }
+    changed = False
+    for name, (default, value) in wanted.items():
+        current = conn.execute(f"SHOW {name}").fetchone()
+        if current and current[0] == default:
+            conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+            changed = True
+    if changed:
         conn.execute("SELECT pg_reload_conf()")
     slot = conn.execute(
         "SELECT active FROM pg_replication_slots WHERE slot_name = %s", (SLOT,)

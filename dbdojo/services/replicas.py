@@ -215,7 +215,27 @@ def _rebuild_postgres() -> list[str]:
             service.discard()  # cloned again below
     if not (service.data_dir() / "PG_VERSION").exists():
         done.append("PostgreSQL replica cloned (pg_basebackup)")
-    _start("postgres_replica")
+    if not _start_streaming(primary.url, done):
+        # it cannot follow (WAL it needs is gone, say): start over from a fresh copy
+        down(["postgres"])
+        service.discard()
+        done.append("PostgreSQL replica cloned afresh (pg_basebackup)")
+        if not _start_streaming(primary.url, done):
+            raise procs.StartFailed(
+                "the PostgreSQL replica does not stream from the primary: "
+                "see `.dojo/postgres_replica/postgres.log`"
+            )
+    return done or ["PostgreSQL replica was already streaming"]
+
+
+def _start_streaming(primary_url: str, done: list[str]) -> bool:
+    """Start the PostgreSQL replica, resume a paused replay, and wait until it streams."""
+    from dbdojo.services import replica_postgres as pgr
+
+    try:
+        _start("postgres_replica")
+    except procs.StartFailed:
+        return False  # a standby that never gets consistent is not "ready"
     record = state.get_record("postgres_replica")
     assert record is not None
     with pgr.connect(record.url) as conn:
@@ -223,17 +243,7 @@ def _rebuild_postgres() -> list[str]:
         if paused and paused[0] != "not paused":
             conn.execute("SELECT pg_wal_replay_resume()")
             done.append("WAL replay resumed on the replica")
-    if not pgr.streaming(primary.url, CATCH_UP_SECONDS):
-        # it cannot follow (WAL it needs is gone, say): start over from a fresh copy
-        down(["postgres"])
-        service.discard()
-        _start("postgres_replica")
-        done.append("PostgreSQL replica cloned afresh (pg_basebackup)")
-        if not pgr.streaming(primary.url, CATCH_UP_SECONDS):
-            raise procs.StartFailed(
-                f"the PostgreSQL replica does not stream from the primary: see `{record.log_file}`"
-            )
-    return done or ["PostgreSQL replica was already streaming"]
+    return pgr.streaming(primary_url, CATCH_UP_SECONDS)
 
 
 def _rebuild_redis() -> list[str]:
