@@ -191,3 +191,29 @@ def test_lab_runs_on_the_checkout_topology(fresh_worker_workspace):
     assert "Error" not in "".join(run.outputs_text(i) for i in range(len(run.notebook.cells)))
     assert "replica, streaming" in rows["postgres_replica"].detail
     assert "replica, link up" in rows["redis_replica"].detail
+
+
+def test_mongo_replica_set_cells_run_on_a_real_replica_set():
+    """The MongoDB cells of the X1 notebook need a real replica set: nbval skips them (tag
+    nbval-skip); here they run when DOJO_MONGO_RS_URL names one, else are skipped saying why."""
+    import nbformat
+    import pymongo
+
+    from dbdojo.paths import notebooks_dir
+
+    nb = nbformat.read(notebooks_dir() / "x1-replication.ipynb", as_version=4)
+    cells = [c for c in nb.cells if "x1-needs-replica-set" in c.metadata.get("tags", [])]
+    assert cells, "the notebook has no replica-set cells"
+    assert all("nbval-skip" in c.metadata["tags"] for c in cells)
+    url = os.environ.get("DOJO_MONGO_RS_URL")
+    if not url:
+        pytest.skip(
+            "the MongoDB replica-set cells of notebooks/x1-replication.ipynb need a real "
+            "replica set (set DOJO_MONGO_RS_URL, e.g. from `docker compose --profile "
+            "replication up -d`); the kit's MongoDB emulator has none"
+        )
+    client = pymongo.MongoClient(url, serverSelectionTimeoutMS=10000)
+    assert "setName" in client.admin.command("hello"), f"{url} is not a replica set"
+    namespace = {"rs": client}
+    for cell in cells:
+        exec(cell.source, namespace)  # the notebook's own cells
