@@ -150,9 +150,17 @@ def is_ours(pid: int | None, started: float | None, marker: str) -> bool:
             return False
         if started is not None and abs(proc.create_time() - started) > _CREATE_TIME_SLACK:
             return False
-        return marker in " ".join(proc.cmdline())
+        return marker in " ".join(_cmdline(proc))
     except psutil.Error:
         return False
+
+
+def _cmdline(proc: psutil.Process, patience: float = 1.0) -> list[str]:
+    """The command line, waiting out the moment during exec when the kernel reports none."""
+    deadline = time.monotonic() + patience
+    while not (cmdline := proc.cmdline()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return cmdline
 
 
 def _reap(pid: int) -> None:

@@ -103,7 +103,7 @@ def test_data_root_leaves_a_directory_the_server_user_cannot_enter(tmp_path, mon
 
 @pytest.fixture
 def sleeper(tmp_path):
-    pid = procs.spawn(["sleep", "30"], tmp_path / "sleep.log", None)
+    pid = procs.spawn(["sleep", "600"], tmp_path / "sleep.log", None)
     yield pid
     procs.stop(pid, None, "sleep", timeout=2)
 
@@ -111,8 +111,8 @@ def sleeper(tmp_path):
 def test_is_ours_checks_start_time_and_command(sleeper):
     started = procs.started_at(sleeper)
     assert started is not None
-    assert procs.is_ours(sleeper, started, "sleep 30")
-    assert not procs.is_ours(sleeper, started - 3600, "sleep 30"), "a reused pid is not ours"
+    assert procs.is_ours(sleeper, started, "sleep 600")
+    assert not procs.is_ours(sleeper, started - 3600, "sleep 600"), "a reused pid is not ours"
     assert not procs.is_ours(sleeper, started, "postgres"), "another program is not ours"
     assert not procs.is_ours(None, None, "")
 
@@ -127,12 +127,12 @@ def test_stop_leaves_a_process_that_is_not_ours_alone(sleeper):
 
 def test_spawned_process_outlives_its_session(tmp_path):
     log = tmp_path / "out.log"
-    pid = procs.spawn(["sh", "-c", "echo hello; sleep 30"], log, None)
+    pid = procs.spawn(["sh", "-c", "echo hello; sleep 600"], log, None)
     try:
         assert os.getsid(pid) == pid, "a server must not share the terminal's session"
         assert wait_until(lambda: "hello" in log.read_text(), 5)
     finally:
-        procs.stop(pid, None, "sleep 30", timeout=2)
+        procs.stop(pid, None, "sleep 600", timeout=2)
 
 
 def test_port_free_sees_a_listener():

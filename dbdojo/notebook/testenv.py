@@ -89,7 +89,7 @@ def ensure_servers() -> None:
     from dbdojo.services import manager
 
     with _exclusive(LOCK_FILE):
-        failed = [o for o in manager.up() if not o.ok]
+        failed = [o for o in manager.up(wait=True) if not o.ok]
     if failed:
         reasons = "; ".join(f"{o.service}: {o.action} ({o.detail})" for o in failed)
         raise NotReady(f"the notebook tests need all three databases: {reasons} (`dojo doctor`)")
