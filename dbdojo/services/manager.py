@@ -94,7 +94,7 @@ def up(
             return Outcome(name, "unavailable", detail=missing[name])
         if on_service:
             on_service(name)
-        return _start(available[name], name, wait)
+        return start_service(available[name], name, wait)
 
     with ThreadPoolExecutor(max_workers=len(names) or 1) as pool:
         return list(pool.map(one, names))
@@ -104,12 +104,13 @@ def _user(name: str, own: dict[str, str]) -> Outcome:
     return Outcome(name, "user URL", detail=f"using your {settings.ENV_VARS[name]}, not starting")
 
 
-def _start(service: Service, name: str, wait: bool) -> Outcome:
+def start_service(service: Service, name: str, wait: bool) -> Outcome:
+    """Start (or adopt) one service under its own lock and record it; used by replicas too."""
     with state.service_locked(name):
         previous = state.get_record(name)
         if previous and previous.backend not in LOCAL_BACKENDS:
             previous = None  # a docker record: the local server starts from its own data
-        was_running = bool(previous and previous.pid and _process_alive(previous))
+        was_running = bool(previous and previous.pid and process_alive(previous))
         try:
             record = service.start(previous)
         except (procs.StartFailed, OSError) as exc:
@@ -125,7 +126,7 @@ def _start(service: Service, name: str, wait: bool) -> Outcome:
     return Outcome(name, action, record, detail)
 
 
-def _process_alive(record: ServerRecord) -> bool:
+def process_alive(record: ServerRecord) -> bool:
     return procs.is_ours(record.pid, record.extra.get("started"), marker="")
 
 
@@ -184,9 +185,9 @@ def _row(name, own, records, available, missing) -> Row:
         return Row(name, record.backend, record.version, mask(record.url), False, None, "stopped")
     health = service.probe(record.url)
     detail = _why(health)
-    if record.pid and not _process_alive(record):
+    if record.pid and not process_alive(record):
         detail = f"process {record.pid} is gone: run `dojo up`"
-    healthy = health.healthy and not (record.pid and not _process_alive(record))
+    healthy = health.healthy and not (record.pid and not process_alive(record))
     version = health.version or record.version
     return Row(name, record.backend, version, mask(record.url), healthy, record.pid, detail)
 

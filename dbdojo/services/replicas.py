@@ -142,7 +142,7 @@ def up(only: Iterable[str] | None = None) -> list[manager.Outcome]:
             except (procs.StartFailed, OSError) as exc:
                 outcomes.append(manager.Outcome(name, "failed", detail=str(exc)))
                 continue
-            outcomes.append(manager._start(service, name, True))
+            outcomes.append(manager.start_service(service, name, True))
     return outcomes
 
 
@@ -280,7 +280,7 @@ def status_rows() -> list[manager.Row]:
             )  # fmt: skip
             continue
         health = service.probe(record.url)
-        alive = manager._process_alive(record)
+        alive = manager.process_alive(record)
         note = describe(name) if health.healthy and alive else (health.detail or "process gone")
         rows.append(
             manager.Row(name, record.backend, health.version or record.version, mask(record.url),
