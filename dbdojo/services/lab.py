@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import sys
+from pathlib import Path
 
 from rich.console import Console
 
@@ -15,8 +17,14 @@ from dbdojo.services import report
 console = Console(highlight=False)
 
 
+def _bin_dir() -> str:
+    """The environment the kit runs from (``.venv/bin`` after ``make lab``, not activated)."""
+    return str(Path(sys.executable).parent)
+
+
 def _jupyter() -> str:
-    jupyter = shutil.which("jupyter-lab")
+    jupyter = shutil.which("jupyter-lab", path=os.pathsep.join([_bin_dir(), os.defpath]))
+    jupyter = jupyter or shutil.which("jupyter-lab")
     if jupyter is None:
         raise LookupError(
             "JupyterLab is not installed in this environment: `pip install -e '.[lab]'` "
@@ -69,4 +77,6 @@ def run(port: int, open_browser: bool) -> None:
         )
     console.print(f"JupyterLab: http://127.0.0.1:{port}/lab?token={token}")
     os.environ["DOJO_HOME"] = str(project_root())  # kernels find this checkout's servers
+    # kernels and terminals use this environment's python and dojo, activated or not
+    os.environ["PATH"] = os.pathsep.join([_bin_dir(), os.environ.get("PATH", os.defpath)])
     os.execv(cmd[0], cmd)
