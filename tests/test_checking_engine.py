@@ -122,6 +122,19 @@ def test_plan_predicate_on_the_json_plan(checker):
     assert any("your plan" in n for n in verdict.notes)
 
 
+def test_planner_settings_in_the_answer_do_not_pass_a_plan_check(checker):
+    plan = ex(
+        "sql-plan",
+        "CREATE INDEX ON orders (order_id) INCLUDE (status)",
+        query="SELECT order_id FROM orders WHERE order_id > 0",
+        plan={"uses": [{"Node Type": "Index Only Scan", "Relation Name": "orders"}]},
+    )
+    # forcing the planner's hand is not an answer: its settings are put back before EXPLAIN
+    forced = "SET enable_seqscan = off; SET enable_bitmapscan = off"
+    verdict = checker.check(plan, forced)
+    assert verdict.status == "failed", verdict
+
+
 def test_mongo_find_compares_documents(checker):
     ref = 'db.orders.find({"status": "delivered"}, {"_id": 0, "order_id": 1, "total": 1})'
     find = ex("mongo-query", ref, starter="db.orders.find({})")

@@ -112,10 +112,23 @@ def run_ddl(source: str, ws: Workspace, options: dict[str, Any], timeout: float)
         return _fetch(cur, noun="catalog row")
 
 
+_PLANNER_SETTINGS = (
+    "SELECT name, setting FROM pg_settings WHERE category LIKE 'Query Tuning%' AND context = 'user'"
+)
+
+
 def explain(source: str, ws: Workspace, options: dict[str, Any], timeout: float) -> dict:
     """Kind ``sql-plan``: run the statements, then return the JSON plan of the author's query."""
     with rolled_back(ws, timeout, options.get("setup")) as cur:
+        planner = cur.execute(_PLANNER_SETTINGS).fetchall()
         _execute(cur, source, timeout)
+        # The plan must come from the answer's schema changes, not from `SET enable_seqscan =
+        # off` in it: put the planner settings back as the exercise's setup left them.
+        cur.execute(
+            "SELECT set_config(name, value, true) "
+            "FROM unnest(%s::text[], %s::text[]) AS s(name, value)",
+            ([n for n, _ in planner], [v for _, v in planner]),
+        )
         _execute(cur, "EXPLAIN (FORMAT JSON) " + options["query"], timeout, "the EXPLAIN")
         (plan,) = cur.fetchone() or (None,)
         if isinstance(plan, str):
