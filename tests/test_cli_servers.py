@@ -155,7 +155,8 @@ def test_lab_command_line(tmp_path, monkeypatch):
     cmd = command(8899, "tok", open_browser=False)
     assert cmd[0] == str(fake)
     assert "--IdentityProvider.token=tok" in cmd and "--ip=127.0.0.1" in cmd
-    assert any(arg.startswith("--notebook-dir=") and arg.endswith("notebooks") for arg in cmd)
+    assert any(arg.startswith("--ServerApp.root_dir=") for arg in cmd), "labs/ must be reachable"
+    assert "--LabApp.default_url=/lab/tree/notebooks/00-welcome.ipynb" in cmd
     assert ("--allow-root" in cmd) == (os.geteuid() == 0)
 
 

@@ -11,10 +11,11 @@ from pathlib import Path
 from rich.console import Console
 
 from dbdojo import procs
-from dbdojo.paths import notebooks_dir, project_root
+from dbdojo.paths import project_root
 from dbdojo.services import report
 
 console = Console(highlight=False)
+WELCOME = "notebooks/00-welcome.ipynb"
 
 
 def _bin_dir() -> str:
@@ -49,7 +50,9 @@ def command(port: int, token: str, open_browser: bool) -> list[str]:
     """The JupyterLab command line (``--allow-root`` when run as root)."""
     cmd = [
         _jupyter(),
-        f"--notebook-dir={notebooks_dir()}",
+        # the checkout is the root, so the labs are reachable too; open on the welcome notebook
+        f"--ServerApp.root_dir={project_root()}",
+        f"--LabApp.default_url=/lab/tree/{WELCOME}",
         "--ip=127.0.0.1",
         f"--port={port}",
         f"--IdentityProvider.token={token}",
