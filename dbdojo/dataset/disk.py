@@ -127,7 +127,18 @@ def _mongo_databases() -> set[str]:
 
     try:
         with mongo_client() as client:
-            return set(client.list_database_names())
+            try:
+                return set(client.list_database_names())
+            except pymongo.errors.OperationFailure:
+                # the emulator cannot list databases once one holds a Decimal128: ask the
+                # kit's own record of workspaces instead, and check each for collections
+                from dbdojo import mongo_snapshots
+
+                names = {
+                    *mongo_snapshots.workspaces(),
+                    *(Workspace(n).database for n in allocated()),
+                }
+                return {name for name in names if client[name].list_collection_names()}
     except pymongo.errors.PyMongoError as exc:
         raise ServiceDown("mongo", str(exc).splitlines()[0][:200]) from exc
 
@@ -179,8 +190,9 @@ def _drop_mongo(ws: Workspace) -> list[str]:
     from dbdojo import mongo_snapshots
     from dbdojo.connect import mongo_client
 
-    if ws.database not in _mongo_databases():
-        return []
+    with mongo_client() as client:
+        if not client[ws.database].list_collection_names():
+            return []
     try:
         mongo_snapshots.drop(ws)  # also forgets which snapshot it came from
     except mongo_snapshots.SnapshotsUnsupported:  # a MongoDB the kit keeps no snapshots in
