@@ -58,10 +58,10 @@ def test_import_dbdojo_stays_light():
     code = (
         "import sys, dbdojo; "
         f"print(sorted(m for m in {heavy!r} if m in sys.modules)); "
-        "print(callable(dbdojo.workspace), dbdojo.workspace.Workspace.__name__)"
+        "print(callable(dbdojo.use_workspace), callable(dbdojo.reset))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.splitlines() == ["[]", "True Workspace"]
+    assert out.stdout.splitlines() == ["[]", "True True"]
 
 
 def test_connects_all_three_and_prints_banner(shell, scratch, loaded):
