@@ -46,11 +46,14 @@ def sql(name: str, query: str, *params):
 
 def replayed(value: int) -> bool:
     """Wait until the replica has the row ``value`` of table ``t``."""
-    return wait_until(
-        lambda: sql("postgres_replica", "SELECT count(*) FROM t WHERE x = %s", value) == [(1,)],
-        20,
-        interval=0.05,
-    )
+
+    def arrived() -> bool:
+        try:
+            return sql("postgres_replica", "SELECT count(*) FROM t WHERE x = %s", value) == [(1,)]
+        except psycopg.errors.UndefinedTable:  # the CREATE TABLE has not been replayed yet
+            return False
+
+    return wait_until(arrived, 20, interval=0.05)
 
 
 def rclient(name: str) -> redis.Redis:
