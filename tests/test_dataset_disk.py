@@ -73,7 +73,8 @@ def test_drop_removes_it_everywhere(made: Workspace) -> None:
         assert not pg.exists(conn, made.database)
         assert not pg.exists(conn, pg.spare_name(made.database))
     with mongo_client() as client:
-        assert made.database not in client.list_database_names()
+        # not list_database_names(): the emulator cannot list once a database holds Decimal128
+        assert client[made.database].list_collection_names() == []
     assert made.name not in allocated()
     assert redis.Redis.from_url(server_url("redis"), db=redis_db).dbsize() == 0
     assert made.name not in {u.workspace for u in disk.inventory().workspaces}
