@@ -27,7 +27,7 @@ from pathlib import Path
 from psycopg import sql
 from rich.console import Console
 
-from dbdojo.dataset import pg
+from dbdojo.dataset import pg, pgcopy
 from dbdojo.dataset.generate import generate
 from dbdojo.dataset.pgbinary import HEADER, TRAILER
 
@@ -100,8 +100,7 @@ def main(scale: str) -> None:
     conn, vector = fresh_database(SEED_DB)
     started = time.perf_counter()
     with conn:
-        for table in data.tables:
-            pg.copy_table(conn, data, table, vector, lambda what, n: None)
+        pgcopy.copy_tables(conn, data, vector)
     seed_s = time.perf_counter() - started
 
     folder = Path(tempfile.mkdtemp(prefix="dojo-bench-copy-", dir="/var/tmp"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -142,3 +144,27 @@ def test_binary_encoder_layout():
         b"\x00\x02" + b"\x00\x00\x00\x04\x00\x00\x00\x01" + b"\x00\x00\x00\x02\xc3\xa9"
         + b"\x00\x02" + b"\xff\xff\xff\xff" + b"\xff\xff\xff\xff"
     )  # fmt: skip
+
+
+def _row_by_row(ids: list[int | None], names: list[str | None]) -> bytes:
+    """The binary COPY rows of (int8, text), packed one field at a time."""
+    out = b""
+    for id_, name in zip(ids, names, strict=True):
+        out += b"\x00\x02"
+        out += b"\xff\xff\xff\xff" if id_ is None else struct.pack(">iq", 8, id_)
+        data = None if name is None else name.encode()
+        out += b"\xff\xff\xff\xff" if data is None else struct.pack(">i", len(data)) + data
+    return out
+
+
+@pytest.mark.parametrize("nulls_every", [1, 3, 400], ids=["all", "many", "few"])
+def test_binary_encoder_cuts_short_values_like_a_row_by_row_encoder(nulls_every):
+    """Few short values take the span-joining path, many the byte-mask path: same bytes."""
+    n = 2_000
+    ids = [None if i % nulls_every == 0 else i * 7 for i in range(n)]
+    names = ["x" * 12 if i % nulls_every else (None if i % 2 else "é") for i in range(n)]
+    columns = [
+        ("int8", np.array([NULL_INT if v is None else v for v in ids])),
+        ("text", np.array(names, object)),
+    ]
+    assert encode_rows(columns) == _row_by_row(ids, names)

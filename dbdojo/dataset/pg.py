@@ -22,8 +22,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from dbdojo.connect import ServiceDown, server_url
+from dbdojo.dataset import pgcopy
 from dbdojo.dataset.generate import GENERATOR_VERSION, Dataset
-from dbdojo.dataset.pgbinary import HEADER, TRAILER
 from dbdojo.dataset.phases import timed
 from dbdojo.paths import datasets_dir, state_dir
 
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     import psycopg.sql
 
 MAIN = "main"
-COPY_CHUNK_ROWS = 500_000
 BEFORE_LOAD = ["01_schema.sql"]
 VECTOR_FILE = "02_vector.sql"
 AFTER_LOAD = ["03_constraints.sql", "04_indexes.sql", "05_comments.sql"]
@@ -89,32 +88,6 @@ def run_sql_file(conn: psycopg.Connection, name: str) -> None:
     conn.execute((datasets_dir() / "postgres" / name).read_text())
 
 
-def copy_table(
-    conn: psycopg.Connection,
-    data: Dataset,
-    table: str,
-    vector: bool,
-    report: Report,
-    digest: hashlib._Hash | None = None,
-) -> None:
-    """Binary COPY of one table, encoded in chunks so memory stays flat at any scale.
-
-    ``digest`` is fed exactly what :meth:`Dataset.checksum` hashes (with the vector column).
-    """
-    columns = ", ".join(name for name, _, _ in data.columns(table, vector))
-    total = data.rows(table)
-    with conn.cursor().copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
-        copy.write(HEADER)
-        for start in range(0, total, COPY_CHUNK_ROWS):
-            stop = min(start + COPY_CHUNK_ROWS, total)
-            chunk = data.encode(table, start, stop, vector)
-            copy.write(chunk)
-            if digest is not None:
-                digest.update(chunk if vector else data.encode(table, start, stop, True))
-            report(table, stop - start)
-        copy.write(TRAILER)
-
-
 def metadata(data: Dataset, **extra: str) -> dict[str, str]:
     """What is recorded about a seeded dataset (the checksum is added while loading)."""
     return {
@@ -152,10 +125,9 @@ def build_template(
         if vector:
             run_sql_file(conn, VECTOR_FILE)
         digest = hashlib.sha256()
-        for table in data.tables:
-            digest.update(table.encode())
-            with timed(f"{prefix}COPY {table}"):
-                copy_table(conn, data, table, vector, report, digest)
+        pgcopy.copy_tables(
+            conn, data, vector, report, digest, phase=lambda t: timed(f"{prefix}COPY {t}")
+        )
         meta = {**meta, "checksum": digest.hexdigest()}
         with conn.cursor() as cur:
             cur.executemany("INSERT INTO dataset_info VALUES (%s, %s)", list(meta.items()))

@@ -108,8 +108,8 @@ def encode_rows(columns: list[tuple[str, np.ndarray]]) -> bytes:
     """The binary COPY rows (no header, no trailer) for equally long columns.
 
     Each row is first laid out with a fixed slot per field (a numpy structured array, written
-    one column at a time); where some values are NULL or shorter than their slot, a boolean
-    mask of the bytes that count then compacts the rows in one pass.
+    one column at a time); the unused bytes of values that are NULL or shorter than their slot
+    are then cut out (see ``_compact``).
     """
     n = len(columns[0][1])
     encoded = [_column(kind, values) for kind, values in columns]
@@ -120,17 +120,43 @@ def encode_rows(columns: list[tuple[str, np.ndarray]]) -> bytes:
         fields.append((f"val{i}", item))
     rows = np.empty(n, dtype=np.dtype(fields))
     rows["count"] = len(columns)
-    keep = None
+    slack = []  # per field with short values: (first byte of its slot, slot width, lengths)
     at = 2
     for i, (raw, length) in enumerate(encoded):
         rows[f"len{i}"] = length
         rows[f"val{i}"] = raw
         width = rows.dtype.fields[f"val{i}"][0].itemsize
-        short = length < width
-        if short.any():
-            if keep is None:
-                keep = np.ones((n, rows.dtype.itemsize), dtype=bool)
-            keep[:, at + 4 : at + 4 + width] = np.arange(width) < length[:, None]
+        if (length < width).any():
+            slack.append((at + 4, width, length))
         at += 4 + width
     data = rows.view(np.uint8).reshape(n, -1)
-    return data.tobytes() if keep is None else data[keep].tobytes()
+    return _compact(data, slack) if slack else data.tobytes()
+
+
+def _compact(data: np.ndarray, slack: list[tuple[int, int, np.ndarray]]) -> bytes:
+    """``data``'s bytes without the unused tail of each short value.
+
+    Few short values (a nullable id, say): join the spans between the cuts. Many (text in
+    every row): a byte mask over the whole array is faster than millions of spans.
+    """
+    n, row_width = data.shape
+    cuts_start, cuts_end = [], []
+    for offset, width, length in slack:
+        short = np.flatnonzero(length < width)
+        used = np.maximum(length[short], 0)
+        cuts_start.append(short * row_width + offset + used)
+        cuts_end.append(short * row_width + offset + width)
+    starts, ends = np.concatenate(cuts_start), np.concatenate(cuts_end)
+    flat = data.reshape(-1)
+    if len(starts) * 8 > n:
+        keep = np.ones(flat.size, dtype=bool)
+        for offset, width, length in slack:
+            keep.reshape(n, row_width)[:, offset : offset + width] = (
+                np.arange(width) < length[:, None]
+            )
+        return flat[keep].tobytes()
+    order = np.argsort(starts, kind="stable")
+    starts, ends = starts[order], ends[order]
+    span_starts = np.concatenate([[0], ends]).tolist()
+    span_ends = np.concatenate([starts, [flat.size]]).tolist()
+    return b"".join(flat[a:b].data for a, b in zip(span_starts, span_ends, strict=True))
