@@ -138,6 +138,24 @@ def test_reset_swaps_in_a_spare_copy_and_stays_exact(scratch):
         assert pg.reset_database(conn, pg.template_name(), scratch.database) is False
 
 
+def test_a_second_spare_job_keeps_the_current_spare(scratch):
+    """Two resets in a row start two jobs; the second must not drop the spare the first made
+    (a reset in between may be renaming it)."""
+    from dbdojo.dataset.spare import prepare
+
+    def spare_oid() -> int:
+        with pg.admin() as conn:
+            return conn.execute(
+                "SELECT oid FROM pg_database WHERE datname = %s",
+                (pg.spare_name(scratch.database),),
+            ).fetchone()[0]
+
+    prepare(pg.template_name(), scratch.database)
+    first = spare_oid()
+    prepare(pg.template_name(), scratch.database)
+    assert spare_oid() == first
+
+
 def test_reset_of_an_unseeded_server_says_what_to_do(seeded_tiny):
     from dbdojo.connect import NotSeeded
 

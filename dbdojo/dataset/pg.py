@@ -252,15 +252,25 @@ def reset_database(conn: psycopg.Connection, template: str, target: str) -> bool
     spare copy made in advance when one of the current template exists, and a background
     process then prepares the next spare (see :mod:`dbdojo.dataset.spare`).
     """
-    spare = spare_name(target)
-    fast = exists(conn, spare) and _label(conn, spare) == _label(conn, template) != ""
+    import psycopg.errors
+
+    fast = spare_ready(conn, template, target)
     if fast:
-        swap_in(conn, spare, target, keep_old=True)
-    else:
+        try:
+            swap_in(conn, spare_name(target), target, keep_old=True)
+        except psycopg.errors.InvalidCatalogName:  # a background job replaced a stale spare
+            fast = False
+    if not fast:
         clone(conn, template, target)
     if spares_enabled():
         start_spare(template, target)
     return fast
+
+
+def spare_ready(conn: psycopg.Connection, template: str, target: str) -> bool:
+    """True if ``target`` has a spare copy of ``template``'s current data."""
+    spare = spare_name(target)
+    return exists(conn, spare) and _label(conn, spare) == _label(conn, template) != ""
 
 
 def spares_enabled() -> bool:

@@ -20,6 +20,8 @@ def prepare(template: str, target: str) -> None:
         pg.drop(conn, f"{target}_old")
         if not pg.exists(conn, target) or not pg.exists(conn, template):
             return
+        if pg.spare_ready(conn, template, target):  # an earlier job made it while we waited;
+            return  # replacing it would pull it from under a reset that is about to use it
         building = f"{spare}_new"
         pg.drop(conn, building)
         pg.create_copy(conn, template, building, "FILE_COPY")

@@ -108,6 +108,7 @@ def expect_error_magic(ip: Any, line: str, cell: str) -> None:
     from dbdojo.notebook import sqlmagic
 
     expected = line.split()[0] if line.split() else None
+    sqlmagic.ensure_loaded(ip)
     previous = sqlmagic.short_errors(ip)
     sqlmagic.set_short_errors(ip, False)  # raise the driver's exception, print nothing
     try:

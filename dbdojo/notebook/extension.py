@@ -70,7 +70,7 @@ class NotebookSession:
 
 def _open_postgres(ip: Any, ws: Workspace) -> tuple[Any, str]:
     conn = pg_connect(ws)
-    sqlmagic.connect(ip, ws)
+    sqlmagic.install_lazy(ip, ws, strict=strict())
     return conn, banner.postgres(conn)
 
 
@@ -105,7 +105,6 @@ def load_ipython_extension(ip: Any) -> None:
 
     if _session is not None:
         _session.close()
-    sqlmagic.configure(ip, strict=strict())
     if not strict():
         install_learner_handler(ip)
     ip.register_magic_function(

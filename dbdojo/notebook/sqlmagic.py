@@ -1,8 +1,16 @@
-"""jupysql's ``%sql``/``%%sql`` wired to a workspace's PostgreSQL."""
+"""jupysql's ``%sql``/``%%sql`` wired to a workspace's PostgreSQL.
+
+jupysql (with SQLAlchemy, pandas and matplotlib behind it) takes most of a second to import,
+so ``%load_ext dbdojo`` only installs stand-ins (:func:`install_lazy`): the first ``%sql``,
+``%%sql`` or ``%config SqlMagic…`` loads jupysql, connects it and runs as if it had always
+been there. Notebooks that never use SQL never pay for it.
+"""
 
 from __future__ import annotations
 
 from typing import Any
+
+from IPython.core.magic import needs_local_scope, no_var_expand
 
 from dbdojo.connect import postgres_url
 from dbdojo.workspace import Workspace
@@ -37,6 +45,73 @@ def configure(ip: Any, *, strict: bool) -> None:
         ip.run_line_magic("config", f"SqlMagic.{key} = {value}")
 
 
+def loaded(ip: Any) -> bool:
+    return "sql" in ip.extension_manager.loaded
+
+
+def install_lazy(ip: Any, ws: Workspace, *, strict: bool) -> None:
+    """``%sql``/``%%sql`` stand-ins that load and connect jupysql on first use, then run."""
+    if loaded(ip):  # loaded by hand before: just point it at the workspace
+        configure(ip, strict=strict)
+        connect(ip, ws)
+        return
+
+    def real_magic() -> Any:
+        if not loaded(ip):
+            configure(ip, strict=strict)
+            connect(ip, ws)
+            _config.unwrap()
+        return ip.find_magic("sql")
+
+    _loaders[ip] = real_magic
+
+    @no_var_expand
+    @needs_local_scope
+    def sql(line: str = "", cell: str | None = None, local_ns: Any = None) -> Any:
+        return real_magic()(line, "" if cell is None else cell, local_ns)
+
+    ip.register_magic_function(sql, magic_kind="line_cell", magic_name="sql")
+    _config.wrap(ip, real_magic)
+
+
+class _ConfigHook:
+    """``%config SqlMagic.x = y`` before the first query: load jupysql, then configure it."""
+
+    def __init__(self) -> None:
+        self.ip: Any = None
+        self.original: Any = None
+
+    def wrap(self, ip: Any, load: Any) -> None:
+        self.unwrap()
+        original = ip.find_line_magic("config")
+
+        def config(line: str = "") -> Any:
+            if line.strip().startswith("SqlMagic"):
+                load()
+            return original(line)
+
+        self.ip, self.original = ip, original
+        # not register_magic_function: it would set a `config` attribute, a traitlets trait
+        ip.magics_manager.magics["line"]["config"] = config
+
+    def unwrap(self) -> None:
+        if self.ip is not None:
+            self.ip.magics_manager.magics["line"]["config"] = self.original
+            self.ip = self.original = None
+
+
+_config = _ConfigHook()
+
+
+_loaders: dict[Any, Any] = {}  # shell -> its stand-ins' loader
+
+
+def ensure_loaded(ip: Any) -> None:
+    """Load jupysql now if only the stand-ins are installed."""
+    if not loaded(ip) and ip in _loaders:
+        _loaders[ip]()
+
+
 def set_short_errors(ip: Any, short: bool) -> None:
     ip.run_line_magic("config", f"SqlMagic.short_errors = {short}")
 
@@ -54,6 +129,8 @@ def connect(ip: Any, ws: Workspace) -> None:
 
 def disconnect(ip: Any) -> None:
     """Close the kit's ``%sql`` connection (before a reset drops the database under it)."""
+    if not loaded(ip):
+        return
     from sql.connection import ConnectionManager
 
     if ALIAS not in ConnectionManager.connections:
