@@ -134,6 +134,27 @@ def test_rebuild_rewinds_a_promoted_replica(topology):
     assert replayed(3)
     assert sql("postgres_replica", "SELECT count(*) FROM t WHERE x = -1000000000") == [(0,)]
     assert sql("postgres_replica", "SELECT pg_is_in_recovery()") == [(True,)]
+    assert sql("postgres_replica", "SHOW hot_standby_feedback") == [("on",)]
+
+
+def test_replica_reports_its_snapshots_to_the_primary(topology):
+    """hot_standby_feedback: VACUUM on the primary never cancels a replica's query."""
+    assert sql("postgres_replica", "SHOW hot_standby_feedback") == [("on",)]
+
+
+def test_notebook_handle_rebuilds_a_topology_left_promoted(topology, capsys):
+    from dbdojo.notebook.replicas import replicas as notebook_replicas
+
+    if not sql("postgres", "SELECT 1 FROM pg_database WHERE datname = 'dojo'"):
+        sql("postgres", "CREATE DATABASE dojo")  # the main workspace's, which the handle opens
+    rclient("redis_replica").execute_command("REPLICAOF", "NO", "ONE")
+    rep = notebook_replicas(wait=30)
+    try:
+        assert "left a replica promoted" in capsys.readouterr().out
+        assert rep.lag()["redis_replica"]["role"] == "replica"
+    finally:
+        rep.close()
+        rep.release()
 
 
 def test_rebuild_resets_synchronous_standby_names(topology):

@@ -132,6 +132,12 @@ class Replicas:
         return f"<replicas of workspace {self.workspace.name}>"
 
 
+def _left_promoted() -> bool:
+    """True if a replica no longer follows its primary (promoted, and never reset)."""
+    roles = {name: (topology.lag_of(name) or {}).get("role") for name in REPLICAS}
+    return roles["postgres_replica"] == "primary (promoted)" or roles["redis_replica"] == "master"
+
+
 def replicas(wait: float = 900) -> Replicas:
     """The replicas of the current workspace, started if needed. Waits up to ``wait`` seconds
     while another notebook uses them."""
@@ -141,6 +147,13 @@ def replicas(wait: float = 900) -> Replicas:
         failed = [o for o in outcomes if not o.ok]
         if failed:
             raise RuntimeError("; ".join(f"{o.service}: {o.detail}" for o in failed))
+        if _left_promoted():
+            print(
+                "An earlier run left a replica promoted: rebuilding the topology first "
+                "(`dojo reset --replicas`)."
+            )
+            for line in topology.rebuild():
+                print(line)
         found = Replicas(current(), handle)
     except BaseException:
         topology.release(handle)
