@@ -140,21 +140,21 @@ def _compact(data: np.ndarray, slack: list[tuple[int, int, np.ndarray]]) -> byte
     every row): a byte mask over the whole array is faster than millions of spans.
     """
     n, row_width = data.shape
-    cuts_start, cuts_end = [], []
-    for offset, width, length in slack:
-        short = np.flatnonzero(length < width)
-        used = np.maximum(length[short], 0)
-        cuts_start.append(short * row_width + offset + used)
-        cuts_end.append(short * row_width + offset + width)
-    starts, ends = np.concatenate(cuts_start), np.concatenate(cuts_end)
     flat = data.reshape(-1)
-    if len(starts) * 8 > n:
+    shorts = [np.flatnonzero(length < width) for _, width, length in slack]
+    if sum(len(rows) for rows in shorts) * 8 > n:
         keep = np.ones(flat.size, dtype=bool)
         for offset, width, length in slack:
             keep.reshape(n, row_width)[:, offset : offset + width] = (
                 np.arange(width) < length[:, None]
             )
         return flat[keep].tobytes()
+    cut_starts, cut_ends = [], []
+    for rows, (offset, width, length) in zip(shorts, slack, strict=True):
+        slot = rows * row_width + offset
+        cut_starts.append(slot + np.maximum(length[rows], 0))
+        cut_ends.append(slot + width)
+    starts, ends = np.concatenate(cut_starts), np.concatenate(cut_ends)
     order = np.argsort(starts, kind="stable")
     starts, ends = starts[order], ends[order]
     span_starts = np.concatenate([[0], ends]).tolist()

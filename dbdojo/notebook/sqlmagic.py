@@ -51,65 +51,57 @@ def loaded(ip: Any) -> bool:
 
 def install_lazy(ip: Any, ws: Workspace, *, strict: bool) -> None:
     """``%sql``/``%%sql`` stand-ins that load and connect jupysql on first use, then run."""
-    if loaded(ip):  # loaded by hand before: just point it at the workspace
+    previous = _lazy.pop(ip, None)
+    if previous is not None:
+        previous.restore_config()
+    if loaded(ip):  # loaded before (by hand, or an earlier workspace): point it at this one
         configure(ip, strict=strict)
         connect(ip, ws)
         return
-
-    def real_magic() -> Any:
-        if not loaded(ip):
-            configure(ip, strict=strict)
-            connect(ip, ws)
-            _config.unwrap()
-        return ip.find_magic("sql")
-
-    _loaders[ip] = real_magic
-
-    @no_var_expand
-    @needs_local_scope
-    def sql(line: str = "", cell: str | None = None, local_ns: Any = None) -> Any:
-        return real_magic()(line, "" if cell is None else cell, local_ns)
-
-    ip.register_magic_function(sql, magic_kind="line_cell", magic_name="sql")
-    _config.wrap(ip, real_magic)
+    _lazy[ip] = _LazySql(ip, ws, strict)
 
 
-class _ConfigHook:
-    """``%config SqlMagic.x = y`` before the first query: load jupysql, then configure it."""
+class _LazySql:
+    """The stand-ins of one shell: ``%sql``/``%%sql``, and ``%config`` wrapped so that
+    ``%config SqlMagic.x = y`` before the first query loads jupysql first."""
 
-    def __init__(self) -> None:
-        self.ip: Any = None
-        self.original: Any = None
+    def __init__(self, ip: Any, ws: Workspace, strict: bool) -> None:
+        self.ip, self.ws, self.strict = ip, ws, strict
+        self.original_config = ip.find_line_magic("config")
 
-    def wrap(self, ip: Any, load: Any) -> None:
-        self.unwrap()
-        original = ip.find_line_magic("config")
+        @no_var_expand
+        @needs_local_scope
+        def sql(line: str = "", cell: str | None = None, local_ns: Any = None) -> Any:
+            return self.load()(line, "" if cell is None else cell, local_ns)
 
         def config(line: str = "") -> Any:
             if line.strip().startswith("SqlMagic"):
-                load()
-            return original(line)
+                self.load()
+            return self.original_config(line)
 
-        self.ip, self.original = ip, original
+        ip.register_magic_function(sql, magic_kind="line_cell", magic_name="sql")
         # not register_magic_function: it would set a `config` attribute, a traitlets trait
         ip.magics_manager.magics["line"]["config"] = config
 
-    def unwrap(self) -> None:
-        if self.ip is not None:
-            self.ip.magics_manager.magics["line"]["config"] = self.original
-            self.ip = self.original = None
+    def load(self) -> Any:
+        """Load and connect jupysql (once); returns its ``sql`` magic."""
+        if not loaded(self.ip):
+            configure(self.ip, strict=self.strict)
+            connect(self.ip, self.ws)
+            self.restore_config()
+        return self.ip.find_magic("sql")
+
+    def restore_config(self) -> None:
+        self.ip.magics_manager.magics["line"]["config"] = self.original_config
 
 
-_config = _ConfigHook()
-
-
-_loaders: dict[Any, Any] = {}  # shell -> its stand-ins' loader
+_lazy: dict[Any, _LazySql] = {}  # shell -> its stand-ins, until jupysql is loaded
 
 
 def ensure_loaded(ip: Any) -> None:
     """Load jupysql now if only the stand-ins are installed."""
-    if not loaded(ip) and ip in _loaders:
-        _loaders[ip]()
+    if not loaded(ip) and ip in _lazy:
+        _lazy[ip].load()
 
 
 def set_short_errors(ip: Any, short: bool) -> None:

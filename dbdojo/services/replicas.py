@@ -186,6 +186,18 @@ def rebuild(only: Iterable[str] | None = None) -> list[str]:
     return done
 
 
+def left_promoted() -> bool:
+    """Whether a replica no longer follows its primary because it was promoted (and the
+    topology was never rebuilt): what a lesson must undo before it starts."""
+    from dbdojo.services import replica_redis as rr
+
+    if PostgresReplica().promoted():
+        return True
+    replica, primary = state.get_record("redis_replica"), state.get_record("redis")
+    found = rr.offsets(replica, primary) if replica and primary else None
+    return found is not None and found["role"] == "master"
+
+
 def _start(name: str) -> None:
     outcome = up([PRIMARY_OF[name]])[0]
     if not outcome.ok:
