@@ -134,12 +134,6 @@ def test_rebuild_rewinds_a_promoted_replica(topology):
     assert replayed(3)
     assert sql("postgres_replica", "SELECT count(*) FROM t WHERE x = -1000000000") == [(0,)]
     assert sql("postgres_replica", "SELECT pg_is_in_recovery()") == [(True,)]
-    assert sql("postgres_replica", "SHOW hot_standby_feedback") == [("on",)]
-
-
-def test_replica_reports_its_snapshots_to_the_primary(topology):
-    """hot_standby_feedback: VACUUM on the primary never cancels a replica's query."""
-    assert sql("postgres_replica", "SHOW hot_standby_feedback") == [("on",)]
 
 
 def test_notebook_handle_rebuilds_a_topology_left_promoted(topology, capsys):

@@ -98,6 +98,26 @@ class Replicas:
             raise TimeoutError(f"the replica did not replay up to {target} in {timeout} s")
         return time.perf_counter() - started
 
+    def promote(self, timeout: float = 60) -> bool:
+        """``SELECT pg_promote()`` on the replica, then wait until it accepts writes.
+
+        A replica that is behind replays the rest first, and a statement waiting that long
+        (``pg_promote(wait => true)``) can be cancelled by a recovery conflict: ask without
+        waiting, then poll with short queries, retrying one that replay cancelled."""
+        import psycopg.errors
+
+        self.pg.execute("SELECT pg_promote(wait => false)")
+
+        def writable() -> bool:
+            try:
+                return not self.pg.execute("SELECT pg_is_in_recovery()").fetchone()[0]
+            except psycopg.errors.SerializationFailure:  # cancelled by a recovery conflict
+                return False
+
+        if not wait_until(writable, timeout, 0.05):
+            raise TimeoutError(f"the replica was not promoted within {timeout} s")
+        return True
+
     def stop_postgres(self) -> None:
         """Stop the PostgreSQL replica (its slot on the primary stays)."""
         self.close()
@@ -132,12 +152,6 @@ class Replicas:
         return f"<replicas of workspace {self.workspace.name}>"
 
 
-def _left_promoted() -> bool:
-    """True if a replica no longer follows its primary (promoted, and never reset)."""
-    roles = {name: (topology.lag_of(name) or {}).get("role") for name in REPLICAS}
-    return roles["postgres_replica"] == "primary (promoted)" or roles["redis_replica"] == "master"
-
-
 def replicas(wait: float = 900) -> Replicas:
     """The replicas of the current workspace, started if needed. Waits up to ``wait`` seconds
     while another notebook uses them."""
@@ -147,7 +161,7 @@ def replicas(wait: float = 900) -> Replicas:
         failed = [o for o in outcomes if not o.ok]
         if failed:
             raise RuntimeError("; ".join(f"{o.service}: {o.detail}" for o in failed))
-        if _left_promoted():
+        if topology.left_promoted():
             print(
                 "An earlier run left a replica promoted: rebuilding the topology first "
                 "(`dojo reset --replicas`)."

@@ -207,9 +207,6 @@ def standby_settings(data_dir: Path, *, slot: bool) -> None:
     # after pg_rewind the replica starts with crash recovery, which by default fsyncs every
     # file of the cluster one by one (minutes for a large one); syncfs is one call (Linux)
     lines = [f"wal_keep_size = '{REPLICA_WAL_KEEP}'", "recovery_init_sync_method = 'syncfs'"]
-    # the primary's VACUUM keeps rows a standby query still sees: without it, a query on the
-    # replica (even the one calling pg_promote) can be cancelled by a recovery conflict
-    lines.append("hot_standby_feedback = on")
     if slot:
         lines.append(f"primary_slot_name = '{SLOT}'")
     with open(data_dir / "postgresql.auto.conf", "a") as conf:
