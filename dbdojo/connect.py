@@ -80,14 +80,17 @@ def redis_url(ws: Workspace | None = None) -> str:
     return _with_path(base, f"/{ws.redis_db}")
 
 
-def pg_connect(ws: Workspace | None = None, **kwargs) -> psycopg.Connection:
-    """A psycopg connection to the workspace's database (autocommit unless told otherwise)."""
+def pg_connect(
+    ws: Workspace | None = None, conninfo: str | None = None, **kwargs
+) -> psycopg.Connection:
+    """A psycopg connection to the workspace's database (autocommit unless told otherwise);
+    ``conninfo``: the workspace's URL with other credentials."""
     import psycopg
 
     kwargs.setdefault("autocommit", True)
     kwargs.setdefault("connect_timeout", 5)
     try:
-        return psycopg.connect(postgres_url(ws), **kwargs)
+        return psycopg.connect(conninfo or postgres_url(ws), **kwargs)
     except psycopg.OperationalError as exc:
         if "does not exist" in str(exc):
             raise NotSeeded(f"{exc}. Load the dataset with `dojo seed`.") from exc

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from dbdojo.connect import mongo_client, pg_connect, postgres_url, server_url
@@ -34,11 +35,25 @@ def _forget_after_fork() -> None:
 
 
 def pg(ws: Workspace) -> psycopg.Connection:
-    """A live autocommit connection to the workspace's PostgreSQL database."""
+    """A live autocommit connection to the workspace's PostgreSQL database, as the kit's own
+    (administrative) user: for references, probes and catalog reads, never for answers."""
+    return _live(postgres_url(ws), lambda: pg_connect(ws, autocommit=True))
+
+
+def answer_pg(ws: Workspace) -> psycopg.Connection:
+    """A live autocommit connection to the workspace's database as the answer role (see
+    :mod:`dbdojo.checking.answer_role`), the database made fit for it first."""
+    from dbdojo.checking import answer_role
+
+    answer_role.prepare(pg(ws))
+    url = answer_role.url(ws)
+    return _live(url, lambda: pg_connect(ws, autocommit=True, conninfo=url))
+
+
+def _live(url: str, connect: Callable[[], psycopg.Connection]) -> psycopg.Connection:
     import psycopg
 
     _forget_after_fork()
-    url = postgres_url(ws)
     conn = _pg.get(url)
     if conn is not None:
         try:
@@ -47,15 +62,22 @@ def pg(ws: Workspace) -> psycopg.Connection:
                 return conn
         except psycopg.Error:
             pass
-        discard_pg(ws)
-    conn = pg_connect(ws, autocommit=True)
+        _discard(url)
+    conn = connect()
     _pg[url] = conn
     return conn
 
 
 def discard_pg(ws: Workspace) -> None:
-    """Close and forget the workspace's connection (after a failure it may have left)."""
-    conn = _pg.pop(postgres_url(ws), None)
+    """Close and forget the workspace's connections (after a failure they may have left)."""
+    from dbdojo.checking import answer_role
+
+    _discard(postgres_url(ws))
+    _discard(answer_role.url(ws))
+
+
+def _discard(url: str) -> None:
+    conn = _pg.pop(url, None)
     if conn is not None:
         with contextlib.suppress(Exception):  # already gone
             conn.close()

@@ -3,6 +3,7 @@ learner's workspace and the edge-case workspaces, compare, and return a Verdict.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +14,7 @@ from dbdojo.checking.model import MONGO_KINDS, Exercise
 from dbdojo.checking.normalize import digits_for
 from dbdojo.checking.result import Digest, ResultSet, Rules, digest
 from dbdojo.checking.runners import AnswerError
+from dbdojo.checking.sandbox.process import SandboxError
 from dbdojo.checking.sqltext import normalized_text, order_by_items
 from dbdojo.checking.verdict import ERROR, FAILED, NOT_ANSWERED, PASSED, Verdict
 from dbdojo.connect import NotSeeded
@@ -98,8 +100,11 @@ class Checker:
 
     # -- running ------------------------------------------------------------------------------
 
-    def run(self, ex: Exercise, source: str, ws: Workspace) -> ResultSet:
-        """Run ``source`` as an answer to ``ex`` on ``ws`` (any kind but sql-plan)."""
+    def run(self, ex: Exercise, source: str, ws: Workspace, trusted: bool = False) -> ResultSet:
+        """Run ``source`` on ``ws`` (any kind but sql-plan). Only ``trusted`` code (a
+        reference, the author's) runs in this process; an answer in Python runs in the
+        sandbox, an SQL answer as the answer role."""
+        from dbdojo.checking import sandbox
         from dbdojo.checking.runners import mongo, python, redis, sql
 
         timeout, options = ex.timeout, ex.options
@@ -108,13 +113,34 @@ class Checker:
         if ex.kind == "sql-ddl":
             return sql.run_ddl(source, ws, options, timeout)
         if ex.kind in MONGO_KINDS:
-            return mongo.run(source, ws, options, timeout)
+            if trusted:
+                return mongo.run(source, ws, options, timeout)
+            return _raised(sandbox.run_mongo(source, [ws], options, timeout)[ws.name])
         if ex.kind == "redis":
             prefix = options.get("prefix", f"{ex.id}:")
-            return redis.run(source, options, timeout, prefix, self.redis_source)
+            return redis.run(source, options, timeout, prefix, self.redis_source, trusted)
         if ex.kind == "python":
-            return python.run(source, options)
+            if trusted:
+                return python.run(source, options)
+            return sandbox.run_python(source, options, timeout)
         raise ValueError(f"{ex.id}: unknown kind {ex.kind!r}")
+
+    def answer_results(
+        self, ex: Exercise, answer: str, targets: dict[str, Workspace]
+    ) -> Iterator[tuple[str, ResultSet | Exception]]:
+        """The answer's result (or why it has none) on each target, in order. A MongoDB
+        answer runs once for all targets (one sandboxed process)."""
+        if ex.kind in MONGO_KINDS:
+            from dbdojo.checking import sandbox
+
+            results = sandbox.run_mongo(answer, list(targets.values()), ex.options, ex.timeout)
+            yield from ((name, results[ws.name]) for name, ws in targets.items())
+            return
+        for name, ws in targets.items():
+            try:
+                yield name, self.run(ex, answer, ws)
+            except (AnswerError, NotSeeded) as exc:
+                yield name, exc
 
     def reference_result(self, ex: Exercise, name: str, ws: Workspace) -> ResultSet:
         """The reference's result on ``ws``: reused when the data is the same seeded data."""
@@ -122,7 +148,7 @@ class Checker:
         reference = ex.reference
 
         def run() -> ResultSet:
-            return self.run(ex, reference, ws)
+            return self.run(ex, reference, ws, trusted=True)
 
         single = ex.kind in SINGLE_RUN_KINDS  # not the workspace's data: the snapshot's
         if name == MAIN and not self.cache_main and not single:
@@ -178,29 +204,29 @@ class Checker:
         if built_on and (problem := datasets.mismatch(ex.kind, self.workspace, built_on)):
             return Verdict(ex.id, ERROR, problem)
         notes: list[str] = []
-        for name, ws in self.targets(ex).items():
-            if name not in expected.targets:
-                continue
-            try:
-                result = self.run(ex, answer, ws)
-            except NotSeeded:
-                notes.append(f"edge-case data {name!r} is not loaded (`dojo seed` loads it)")
-                continue
-            except AnswerError as exc:
-                return self._error(ex, exc, name)
-            outcome = compare(expected.targets[name], result, expected.rules)
-            notes += [n for n in outcome.notes if n not in notes]
-            if not outcome.ok:
-                return Verdict(
-                    ex.id,
-                    FAILED,
-                    _where(name) + outcome.problems[0],
-                    outcome.problems[1:],
-                    notes,
-                    outcome.extra_examples,
-                    hint=_edge_hint(name) or f"dojo.hint({ex.id!r}) gives a hint",
-                    target=name,
-                )
+        targets = {n: ws for n, ws in self.targets(ex).items() if n in expected.targets}
+        try:
+            for name, result in self.answer_results(ex, answer, targets):
+                if isinstance(result, NotSeeded):
+                    notes.append(f"edge-case data {name!r} is not loaded (`dojo seed` loads it)")
+                    continue
+                if isinstance(result, Exception):
+                    return self._error(ex, result, name)
+                outcome = compare(expected.targets[name], result, expected.rules)
+                notes += [n for n in outcome.notes if n not in notes]
+                if not outcome.ok:
+                    return Verdict(
+                        ex.id,
+                        FAILED,
+                        _where(name) + outcome.problems[0],
+                        outcome.problems[1:],
+                        notes,
+                        outcome.extra_examples,
+                        hint=_edge_hint(name) or f"dojo.hint({ex.id!r}) gives a hint",
+                        target=name,
+                    )
+        except SandboxError as exc:
+            return Verdict(ex.id, ERROR, f"cannot check this answer: {exc}")
         return Verdict(ex.id, PASSED, "correct", notes=notes)
 
     def check_plan(self, ex: Exercise, answer: str) -> Verdict:
@@ -222,9 +248,15 @@ class Checker:
             )
         return Verdict(ex.id, PASSED, "correct", notes=[f"plan: {plans.outline(tree)}"])
 
-    def _error(self, ex: Exercise, exc: AnswerError, target: str) -> Verdict:
-        hint = exc.hint or f"dojo.hint({ex.id!r}) gives a hint"
+    def _error(self, ex: Exercise, exc: Exception, target: str) -> Verdict:
+        hint = getattr(exc, "hint", "") or f"dojo.hint({ex.id!r}) gives a hint"
         return Verdict(ex.id, ERROR, _where(target) + str(exc), hint=hint, target=target)
+
+
+def _raised(result: ResultSet | AnswerError) -> ResultSet:
+    if isinstance(result, AnswerError):
+        raise result
+    return result
 
 
 def _column_names(items: list[str], columns: list[str]) -> list[str] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 _TOKEN = re.compile(
@@ -38,14 +39,38 @@ def strip_comments(sql: str) -> str:
 
 
 def split_statements(sql: str) -> list[str]:
-    """Statements separated by top-level semicolons (strings and comments respected)."""
-    statements, start = [], 0
-    for m in _TOKEN.finditer(sql):
-        if m.lastgroup == "other" and m.group() == ";":
-            statements.append(sql[start : m.start()])
-            start = m.end()
-    statements.append(sql[start:])
-    return [s.strip() for s in statements if strip_comments(s).strip()]
+    """Statements as PostgreSQL's own scanner separates them (libpg_query, through pglast):
+    ``E'\\''`` strings, nested comments and dollar quotes are what the server says they are.
+    Text the scanner cannot read is returned whole, for the server to report."""
+    from pglast import parser
+
+    try:
+        statements = parser.split(sql, with_parser=False)
+    except Exception:  # pglast raises its own error types; the server's message is clearer
+        return [sql.strip()] if strip_comments(sql).strip() else []
+    return [s.strip() for s in statements if s.strip()]
+
+
+_TRANSACTION_END = {"TRANS_STMT_BEGIN", "TRANS_STMT_START", "TRANS_STMT_COMMIT",
+                    "TRANS_STMT_ROLLBACK", "TRANS_STMT_PREPARE", "TRANS_STMT_COMMIT_PREPARED",
+                    "TRANS_STMT_ROLLBACK_PREPARED"}  # fmt: skip
+
+
+def controls_transaction(statement: str) -> bool:
+    """Whether PostgreSQL's parser reads ``statement`` as BEGIN, COMMIT, ROLLBACK (not to a
+    savepoint), PREPARE TRANSACTION or their synonyms. Unparsable text is not: the server
+    refuses it too."""
+    from pglast import parser
+
+    try:
+        parsed = parser.parse_sql_json(statement)
+    except Exception:
+        return False
+    for raw in json.loads(parsed).get("stmts", []):
+        node = raw.get("stmt", {}).get("TransactionStmt")
+        if node is not None and node.get("kind") in _TRANSACTION_END:
+            return True
+    return False
 
 
 def order_by_items(sql: str) -> list[str] | None:

@@ -96,18 +96,25 @@ def run(
     timeout: float,
     prefix: str,
     source_db: int = SNAPSHOT_REDIS_DB,
+    trusted: bool = False,
 ) -> ResultSet:
-    """Run the cell's function once on a fresh scratch database and capture the outcome."""
+    """Run the cell's function once on a fresh scratch database and capture the outcome: the
+    return value, and the keys' end state as the grader reads it. An answer (not ``trusted``)
+    runs in the sandbox; the exercise's own setup and reference run here."""
     import redis
 
-    solve = function(source, options.get("function", "solve"), {})
     with scratch_db() as scratch:
         reseed(scratch, source_db)
         r = client(scratch.redis_db, timeout)
         try:
             if options.get("setup"):
                 function(options["setup"], "setup", {})(r, prefix)
-            returned = solve(r, prefix)
+            if trusted:
+                returned = _call(function(source, options.get("function", "solve"), {}), r, prefix)
+            else:
+                from dbdojo.checking import sandbox
+
+                returned = sandbox.run_redis(source, options, timeout, prefix, scratch.redis_db)
             touched = set(r.scan_iter(match=_escape(prefix) + "*", count=10_000))
             keys = sorted(touched | set(options.get("keys", [])))
             states = [s for s in (key_state(r, k) for k in keys) if s is not None]
@@ -116,15 +123,22 @@ def run(
             raise AnswerError(message, timeout=True) from exc
         except redis.RedisError as exc:
             raise AnswerError(f"Redis error: {exc}") from exc
-        except AnswerError:
-            raise
-        except Exception as exc:
-            raise AnswerError(f"{type(exc).__name__}: {exc}") from exc
         finally:
             r.close()
             client(scratch.redis_db).flushdb(asynchronous=True)
     rows = [(RETURN_KEY, "return", returned, False), *states]
     return ResultSet(["key", "type", "value", "ttl"], rows, noun="key")
+
+
+def _call(solve: Any, r: Any, prefix: str) -> Any:
+    try:
+        return solve(r, prefix)
+    except AnswerError:
+        raise
+    except Exception as exc:
+        if type(exc).__module__.startswith("redis"):
+            raise
+        raise AnswerError(f"{type(exc).__name__}: {exc}") from exc
 
 
 def _escape(prefix: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -12,19 +13,20 @@ import psycopg
 from dbdojo.checking import connections
 from dbdojo.checking.result import MAX_ROWS, ResultSet
 from dbdojo.checking.runners import AnswerError
-from dbdojo.checking.sqltext import split_statements, tokens
+from dbdojo.checking.sqltext import controls_transaction, split_statements
 from dbdojo.workspace import Workspace
 
-TRANSACTION_CONTROL = {"begin", "start", "commit", "end", "abort", "rollback"}
+WATCHDOG_GRACE = 0.5  # seconds past the time limit before the kit cancels from outside
 
 
 @contextmanager
 def rolled_back(ws: Workspace, timeout: float, setup: str | None) -> Iterator[psycopg.Cursor]:
-    """A cursor in a transaction with a statement timeout; nothing it does is kept.
+    """A cursor in a transaction, as the answer role, with a statement timeout; nothing it
+    does is kept.
 
     The connection is the checker's shared one for ``ws``: after the rollback, ``DISCARD ALL``
-    also drops what a rollback does not undo (prepared statements, advisory locks)."""
-    conn = connections.pg(ws)
+    also drops what a rollback does not undo (prepared statements, advisory locks, settings)."""
+    conn = connections.answer_pg(ws)
     try:
         conn.autocommit = False
         with conn.cursor() as cur:
@@ -45,28 +47,33 @@ def _release(ws: Workspace, conn: psycopg.Connection) -> None:
         connections.discard_pg(ws)
 
 
-def _controls_transaction(statement: str) -> bool:
-    """BEGIN, COMMIT, ROLLBACK (not ROLLBACK TO a savepoint) and their synonyms."""
-    words = [text.lower() for kind, text in tokens(statement)[:2] if kind == "word"]
-    if not words or words[0] not in TRANSACTION_CONTROL:
-        return False
-    return not (words[0] == "rollback" and words[1:2] == ["to"])
-
-
 def _execute(cur: psycopg.Cursor, sql: str, timeout: float, what: str = "") -> None:
-    for statement in split_statements(sql):
-        if _controls_transaction(statement):
-            raise AnswerError(
-                "answers run inside a transaction that is rolled back: leave out "
-                "BEGIN, COMMIT and ROLLBACK",
-                "write only the statements themselves",
-            )
+    """Run ``sql`` one statement at a time, as PostgreSQL's scanner splits it.
+
+    Each statement goes through the extended query protocol (pipeline mode), which refuses a
+    string holding several statements: a piece the split got wrong fails instead of running a
+    hidden COMMIT. A watchdog outside the session cancels a statement that outlives the time
+    limit, whatever ``statement_timeout`` the answer set."""
+    conn = cur.connection
+    statements = split_statements(sql)
+    if any(controls_transaction(s) for s in statements):
+        raise AnswerError(
+            "answers run inside a transaction that is rolled back: leave out "
+            "BEGIN, COMMIT and ROLLBACK",
+            "write only the statements themselves",
+        )
+    for statement in statements:
+        watchdog = threading.Timer(timeout + WATCHDOG_GRACE, conn.cancel_safe)
+        watchdog.start()
         try:
-            cur.execute(statement.encode())  # bytes: never parsed for %s placeholders
+            with conn.pipeline():
+                cur.execute(statement.encode())  # bytes: never parsed for %s placeholders
         except psycopg.errors.QueryCanceled as exc:
             raise AnswerError(
                 f"stopped after {timeout:g} s (statement_timeout): the query runs too long",
-                "look for a missing join condition (a cross join) or an unbounded recursion",
+                "a missing join condition (a cross join) or an unbounded recursion makes a "
+                "query run long; so can a correct but slow formulation (a correlated "
+                "subquery): look for a join that does the same work at once",
                 timeout=True,
             ) from exc
         except psycopg.errors.ActiveSqlTransaction as exc:
@@ -77,6 +84,12 @@ def _execute(cur: psycopg.Cursor, sql: str, timeout: float, what: str = "") -> N
             ) from exc
         except psycopg.Error as exc:
             raise _database_error(exc, what) from exc
+        finally:
+            watchdog.cancel()
+        if conn.info.transaction_status != psycopg.pq.TransactionStatus.INTRANS:
+            raise AnswerError(
+                "the answer ended the transaction it runs in: leave out COMMIT and ROLLBACK"
+            )
 
 
 def _database_error(exc: psycopg.Error, what: str) -> AnswerError:

@@ -1,0 +1,136 @@
+"""Answers written in Python (kinds ``python``, ``redis``, ``mongo-*``) run here: in a process
+of their own, confined (:mod:`.confine`), reaching only their own scratch data through gates
+the grader holds (:mod:`.relay`, :mod:`.mongo_gate`, :mod:`.redis_gate`). What comes back is
+data (:mod:`.values`); the verdict is computed outside.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from dbdojo.checking.result import ResultSet
+from dbdojo.checking.runners import AnswerError
+from dbdojo.checking.sandbox import mongo_gate, process, redis_gate, relay, values
+from dbdojo.checking.sandbox.process import SandboxError
+from dbdojo.workspace import Workspace
+
+__all__ = ["SandboxError", "run_mongo", "run_python", "run_redis"]
+
+
+def run_python(source: str, options: dict[str, Any], timeout: float) -> ResultSet:
+    """A ``python`` answer. Its ``mongo_db()`` is a scratch database of its own, dropped after."""
+    scratch = Workspace(f"answer_{secrets.token_hex(6)}")
+    with process.box() as b, _mongo_gate(b, {scratch.database}, True, timeout) as (env, gate):
+        request = {"kind": "python", "source": source, "options": options, "timeout": timeout}
+        reply = process.run(b, request, timeout, {"DOJO_WORKSPACE": scratch.name, **env})
+    if gate is not None and gate.connections:
+        _drop_mongo(scratch)
+    return _result(reply)
+
+
+def run_mongo(
+    source: str, targets: list[Workspace], options: dict[str, Any], timeout: float
+) -> dict[str, ResultSet | AnswerError]:
+    """A ``mongo-query``/``mongo-pipeline`` answer on each target, read-only."""
+    databases = {ws.database for ws in targets}
+    with process.box() as b, _mongo_gate(b, databases, False, timeout) as (env, _):
+        request = {"kind": "mongo", "source": source, "options": options, "timeout": timeout,
+                   "targets": [ws.name for ws in targets]}  # fmt: skip
+        reply = process.run(b, request, timeout * len(targets), env)
+    if "targets" not in reply:
+        error = _error(reply)
+        return {ws.name: error for ws in targets}
+    out: dict[str, ResultSet | AnswerError] = {}
+    for ws in targets:
+        part = reply["targets"].get(ws.name) if isinstance(reply["targets"], dict) else None
+        out[ws.name] = _result(part) if part and "result" in part else _error(part or {})
+    return out
+
+
+def run_redis(source: str, options: dict[str, Any], timeout: float, prefix: str, db: int) -> Any:
+    """A ``redis`` answer's ``solve(r, prefix)`` on logical database ``db``; its return value."""
+    from dbdojo.checking.runners.redis import client
+    from dbdojo.connect import server_url
+
+    admin = client(db)
+    url = server_url("redis")
+    password = redis_gate.open_user(admin, db)
+    connect = redis_gate.connector(url, db, password)
+    try:
+        with process.box() as b, relay.serve(b.path / "redis.sock", connect, b.uid) as gate:
+            request = {"kind": "redis", "source": source, "options": options, "prefix": prefix,
+                       "timeout": timeout, "socket": str(gate.path)}  # fmt: skip
+            reply = process.run(b, request, timeout, {})
+    finally:
+        redis_gate.stop_scripts(admin)
+        redis_gate.close_user(admin, db)
+    if "returned" not in reply:
+        raise _error(reply)
+    return values.decode(reply["returned"])
+
+
+@contextlib.contextmanager
+def _mongo_gate(
+    b: process.Box, databases: set[str], writes: bool, timeout: float
+) -> Iterator[tuple[dict[str, str], relay.Relay | None]]:
+    """``DOJO_MONGO_URL`` for the child, pointing at a gate (none if MongoDB is not set up)."""
+    from dbdojo.connect import ServiceDown, server_url
+
+    try:
+        url = server_url("mongo")
+    except ServiceDown:
+        yield {}, None
+        return
+    policy = mongo_gate.Policy(databases, writes, max(1, int(timeout * 1000)))
+    gate = mongo_gate.Gate(policy)
+    path = b.path / "mongo.sock"
+    upstream = _mongo_upstream(url)
+    with relay.serve(path, upstream, b.uid, mongo_gate.read_message, gate.check) as served:
+        env = {"DOJO_MONGO_URL": f"mongodb://{quote(str(path), safe='')}/?directConnection=true"}
+        yield env, served
+
+
+def _mongo_upstream(url: str):
+    import socket
+
+    parts = urlsplit(url)
+    if parts.scheme != "mongodb" or "," in parts.netloc or "tls=true" in parts.query.lower():
+        raise SandboxError(
+            "answers can be checked only on a MongoDB reached by a plain mongodb://host:port URL"
+        )
+    host = parts.hostname or "127.0.0.1"
+    port = parts.port or 27017
+    return lambda: socket.create_connection((host, port), timeout=10)
+
+
+def _drop_mongo(ws: Workspace) -> None:
+    from dbdojo.checking import connections
+
+    with contextlib.suppress(Exception):
+        connections.mongo(Workspace("main")).client.drop_database(ws.database)
+
+
+def _result(reply: dict[str, Any]) -> ResultSet:
+    if "result" not in reply:
+        raise _error(reply)
+    data = reply["result"]
+    try:
+        return ResultSet(
+            columns=[str(c) for c in data["columns"]],
+            rows=values.decode(data["rows"]),
+            documents=bool(data["documents"]),
+            order_by=[str(k) for k in data["order_by"]] if data.get("order_by") else None,
+            ordered=bool(data["ordered"]),
+            noun=str(data["noun"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SandboxError(f"the answer's process sent a malformed result ({exc})") from exc
+
+
+def _error(reply: dict[str, Any]) -> AnswerError:
+    message = str(reply.get("error") or "the answer gave no result")[:2000]
+    return AnswerError(message, str(reply.get("hint") or ""), bool(reply.get("timeout")))

@@ -1,0 +1,68 @@
+"""What the answer's process gives up before it reads the answer: run in that process.
+
+In order: its own network namespace (root only: loopback down, so no TCP at all), resource
+limits, the unprivileged sandbox user (root only), then Landlock (no file outside the Python
+installation and its scratch directory, no TCP, no signals out).
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dbdojo.checking.sandbox import landlock
+
+MEMORY_BYTES = 1536 * 1024 * 1024
+FILE_BYTES = 64 * 1024 * 1024
+OPEN_FILES = 256
+PROCESSES = 256  # per sandbox user, threads included (root only: a user's own count otherwise)
+
+
+@dataclass
+class Confinement:
+    """What the parent asks for, and (after :func:`apply`) what the kernel granted."""
+
+    scratch: Path
+    cpu_seconds: int
+    uid: int | None = None  # root only: the sandbox user
+    granted: list[str] = field(default_factory=list)
+
+
+def readable_paths() -> list[Path]:
+    """The Python installation and the kit's own package: never the checkout around it."""
+    from dbdojo.paths import PACKAGE_DIR
+
+    found = {Path(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    found |= {Path(p) for p in ("/usr", "/lib", "/lib64", "/bin", "/etc", "/dev/urandom")}
+    found.add(PACKAGE_DIR)
+    return sorted(found)
+
+
+def apply(c: Confinement) -> Confinement:
+    if c.uid is not None:
+        os.unshare(os.CLONE_NEWNET)
+        c.granted.append("own network namespace")
+    limits = {
+        resource.RLIMIT_AS: MEMORY_BYTES,
+        resource.RLIMIT_CPU: c.cpu_seconds,
+        resource.RLIMIT_FSIZE: FILE_BYTES,
+        resource.RLIMIT_NOFILE: OPEN_FILES,
+        resource.RLIMIT_CORE: 0,
+    }
+    if c.uid is not None:
+        limits[resource.RLIMIT_NPROC] = PROCESSES
+    for which, value in limits.items():
+        resource.setrlimit(which, (value, value))
+    c.granted.append("memory, CPU, file and process limits")
+    if c.uid is not None:
+        os.setgroups([])
+        os.setresgid(c.uid, c.uid, c.uid)
+        os.setresuid(c.uid, c.uid, c.uid)
+        c.granted.append(f"unprivileged uid {c.uid}")
+    version = landlock.restrict(readable_paths(), [c.scratch, Path("/dev/null")])
+    if version:
+        c.granted.append(f"landlock ABI {version}")
+    return c

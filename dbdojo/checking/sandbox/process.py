@@ -1,0 +1,179 @@
+"""Start the answer's process, hold it to its deadline, read what it reports, leave nothing.
+
+As root, each check gets a sandbox user of its own (a numeric uid from a small pool, locked
+for the duration), so everything that user still runs afterwards, a daemonized grandchild
+included, is the answer's and is killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from dbdojo.paths import state_dir
+
+UID_BASE = int(os.environ.get("DOJO_SANDBOX_UID_BASE", "1800000000"))
+SLOTS = 64
+STARTUP_SECONDS = 8.0  # the interpreter, its imports and the clean-up, on a loaded machine
+MAX_REPLY = 64 * 1024 * 1024
+
+
+class SandboxError(RuntimeError):
+    """The answer's process could not run or said nothing usable (message for the learner)."""
+
+
+@dataclass
+class Box:
+    path: Path
+    uid: int | None
+
+
+@contextlib.contextmanager
+def box() -> Iterator[Box]:
+    """A scratch directory (and, as root, a sandbox uid) for one answer's process."""
+    with _uid_slot() as uid:
+        path = Path(tempfile.mkdtemp(prefix="dojo-answer-"))
+        if uid is not None:
+            os.chown(path, uid, uid)
+        try:
+            yield Box(path, uid)
+        finally:
+            _kill_leftovers(uid)
+            shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _uid_slot() -> Iterator[int | None]:
+    if os.geteuid() != 0:
+        yield None
+        return
+    for slot in range(SLOTS):
+        lock = open(state_dir() / f"sandbox-{slot}.lock", "w")  # noqa: SIM115
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            continue
+        try:
+            _kill_leftovers(UID_BASE + slot)
+            yield UID_BASE + slot
+        finally:
+            lock.close()
+        return
+    raise SandboxError(f"all {SLOTS} answer sandboxes are busy; try again in a moment")
+
+
+def _kill_leftovers(uid: int | None) -> None:
+    """Kill every process of the sandbox user, a fork bomb included: ``kill -9 -1`` run as
+    that user signals all of its processes at once (itself too)."""
+    if uid is None:
+        return
+    kill = shutil.which("kill")
+    for _ in range(5):
+        alive = [p for p in psutil.process_iter(["uids"]) if _runs_as(p, uid)]
+        if not alive:
+            return
+        if kill:
+            user = {"user": uid, "group": uid, "extra_groups": []}
+            subprocess.run([kill, "-9", "-1"], check=False, capture_output=True, **user)
+        for proc in alive:
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+
+
+def _runs_as(proc: psutil.Process, uid: int) -> bool:
+    uids = proc.info.get("uids")
+    return bool(uids) and uid in uids
+
+
+def run(b: Box, request: dict[str, Any], seconds: float, env: dict[str, str]) -> dict[str, Any]:
+    """Run the child on ``request``; its reply (``{"error": ...}`` when the answer failed)."""
+    config = {"scratch": str(b.path), "uid": b.uid, "cpu": int(seconds) + 5}
+    child_env = {
+        "PATH": os.defpath,
+        "HOME": str(b.path),
+        "TMPDIR": str(b.path),
+        "LANG": "C.UTF-8",
+        "DOJO_HOME": str(b.path),
+        "DOJO_STATE_DIR": str(b.path / "state"),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        **env,
+    }
+    command = [sys.executable, "-I", "-m", "dbdojo.checking.sandbox.child", json.dumps(config)]
+    with open(b.path / "stderr", "wb") as stderr:
+        proc = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            cwd=b.path,
+            env=child_env,
+            start_new_session=True,
+        )
+    try:
+        with contextlib.suppress(BrokenPipeError):
+            assert proc.stdin is not None
+            proc.stdin.write(json.dumps(request).encode())
+            proc.stdin.close()
+        proc.wait(timeout=seconds + STARTUP_SECONDS)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        return {"error": f"stopped after {seconds:g} s: the answer runs too long", "timeout": True}
+    finally:
+        _kill_group(proc)
+    return _reply(b, proc.returncode)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def _reply(b: Box, returncode: int) -> dict[str, Any]:
+    path = b.path / "result.json"
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_REPLY + 1)
+    except OSError:
+        data = b""
+    if data and len(data) <= MAX_REPLY:
+        try:
+            reply = json.loads(data)
+        except ValueError:
+            reply = None
+        if isinstance(reply, dict):
+            return reply
+    if returncode in (-signal.SIGXCPU, -signal.SIGKILL):
+        return {"error": "the answer used more than its CPU time and was stopped", "timeout": True}
+    if returncode == 0 or not data:
+        detail = _stderr_tail(b)
+        return {
+            "error": "the answer's process ended before it gave a result"
+            + (f" (exit status {returncode})" if returncode else "")
+            + (f": {detail}" if detail else ""),
+            "hint": "do not call sys.exit() or os._exit() in an answer",
+        }
+    raise SandboxError(f"the answer's process wrote an unreadable result ({len(data)} bytes)")
+
+
+def _stderr_tail(b: Box) -> str:
+    try:
+        text = (b.path / "stderr").read_bytes()[-600:].decode(errors="replace").strip()
+    except OSError:
+        return ""
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[-1][:300] if lines else ""

@@ -1,0 +1,84 @@
+"""The Redis gate: a Valkey user that may use one logical database and no server-wide
+command, created afresh (new password) for each check, and connections already logged in as
+it, which the answer receives through the relay without ever knowing the password.
+
+Valkey 9 enforces per-database ACLs (``resetdbs db=N``): ``SELECT``, ``MOVE``, ``SWAPDB``,
+``COPY ... DB`` and scripts that switch database are refused for any other database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import socket
+from typing import Any
+from urllib.parse import urlsplit
+
+# Commands that act on the whole server or on other clients, or reveal their commands.
+DENIED = ["flushall", "config", "shutdown", "debug", "monitor", "acl", "script|kill",
+          "function|kill", "function|flush", "function|delete", "function|restore",
+          "client|kill", "client|pause", "client|unpause", "client|list", "client|no-evict",
+          "client|no-touch", "save", "bgsave", "bgrewriteaof", "replicaof", "slaveof",
+          "failover", "sync", "psync", "migrate", "module", "cluster", "latency", "slowlog",
+          "memory|purge", "swapdb", "lastsave", "commandlog"]  # fmt: skip
+
+
+def user_name(db: int) -> str:
+    return f"dojo_answer_{db}"
+
+
+def open_user(admin: Any, db: int) -> str:
+    """(Re)create the answer user of logical database ``db``; returns its new password."""
+    password = secrets.token_urlsafe(24)
+    rules = ["reset", "on", f">{password}", "~*", "&*", "+@all", "resetdbs", f"db={db}"]
+    admin.execute_command("ACL", "SETUSER", user_name(db), *rules, *(f"-{c}" for c in DENIED))
+    return password
+
+
+def close_user(admin: Any, db: int) -> None:
+    """Disable the user and end its connections (a blocked command, a subscriber)."""
+    admin.execute_command("ACL", "SETUSER", user_name(db), "off", "resetpass")
+    admin.execute_command("CLIENT", "KILL", "USER", user_name(db))
+
+
+def stop_scripts(admin: Any) -> None:
+    """End a script or function the answer left running (it would block every client)."""
+    import redis
+
+    for command in (("SCRIPT", "KILL"), ("FUNCTION", "KILL")):
+        # none running, or one that already wrote (that one runs to its end)
+        with contextlib.suppress(redis.ResponseError):
+            admin.execute_command(*command)
+
+
+def connector(server_url: str, db: int, password: str):
+    """A function opening a TCP connection to the server, logged in as the answer user of
+    ``db`` with ``db`` selected."""
+    parts = urlsplit(server_url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 6379
+    login = _command("AUTH", user_name(db), password) + _command("SELECT", str(db))
+
+    def connect() -> socket.socket:
+        sock = socket.create_connection((host, port), timeout=5)
+        sock.sendall(login)
+        replies = b""
+        while replies.count(b"\r\n") < 2:
+            chunk = sock.recv(256)
+            if not chunk:
+                raise OSError("the Redis server closed the connection")
+            replies += chunk
+        if replies != b"+OK\r\n+OK\r\n":
+            sock.close()
+            raise OSError(f"Redis refused the answer user: {replies[:200]!r}")
+        sock.settimeout(None)
+        return sock
+
+    return connect
+
+
+def _command(*args: str) -> bytes:
+    out = [f"*{len(args)}\r\n".encode()]
+    for arg in args:
+        data = arg.encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(out)

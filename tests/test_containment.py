@@ -1,0 +1,333 @@
+"""The hostile-answer battery: answers that try to escape, damage, read secrets, stall or
+outlive their limits get a clear verdict in time, and leave the data, the servers, the state
+directory and the grader itself as they were.
+
+Uses the small fixture workspaces of tests/fixtures/checking (a main-like and an edge one)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from dbdojo.checking.engine import Checker
+from dbdojo.checking.model import Exercise
+from tests.fixtures.checking import require_servers, workspaces
+
+COUNT = "SELECT count(*) AS n FROM orders"
+ROOT = os.geteuid() == 0
+
+
+@pytest.fixture(scope="module")
+def checker(request) -> Checker:
+    require_servers(request)
+    fx = workspaces()
+    return Checker(fx.main, [fx.edge], fx.redis_source)
+
+
+def ex(kind: str, reference: str, **options) -> Exercise:
+    return Exercise(f"t.{kind}", "test", kind, "-- answer", ["h"], options, reference=reference)
+
+
+def orders_everywhere(checker: Checker) -> list[int]:
+    from dbdojo.connect import pg_connect
+
+    counts = []
+    for ws in (checker.workspace, *checker.edges):
+        with pg_connect(ws) as conn:
+            counts.append(conn.execute("SELECT count(*) FROM orders").fetchone()[0])
+    return counts
+
+
+def timed(checker: Checker, exercise: Exercise, answer: str):
+    start = time.monotonic()
+    verdict = checker.check(exercise, answer)
+    return verdict, time.monotonic() - start
+
+
+# --- SQL ------------------------------------------------------------------------------------
+
+ESCAPES = [
+    "SELECT count(*) AS n FROM orders HAVING E'\\'' <> '' ; COMMIT; DROP TABLE orders; --'",
+    "SELECT count(*) AS n FROM orders /* a /* nested */ comment */; COMMIT; DROP TABLE orders",
+    "/* x /* y */ */ COMMIT; DROP TABLE orders; SELECT 1 AS n",
+    "SELECT $q$;$q$ AS n; END; DROP TABLE orders; SELECT 1 AS n",
+    "DO $$ BEGIN COMMIT; END $$; DROP TABLE orders; SELECT 1 AS n",
+    "PREPARE TRANSACTION 'x'; DROP TABLE orders; SELECT 1 AS n",
+]
+
+
+@pytest.mark.parametrize("answer", ESCAPES)
+def test_sql_answer_cannot_leave_its_transaction(checker, answer):
+    before = orders_everywhere(checker)
+    verdict = checker.check(ex("sql", COUNT), answer)
+    assert verdict.status == "error", verdict
+    assert orders_everywhere(checker) == before
+
+
+SUPERUSER_ONLY = [
+    ("COPY (SELECT 1) TO PROGRAM 'touch /tmp/dojo-pwned'; " + COUNT, "permission denied"),
+    ("SELECT pg_read_file('/etc/passwd') AS n", "permission denied"),
+    ("SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity", "permission denied"),
+    ("SELECT pg_cancel_backend(1) AS n", "permission denied"),
+    ("ALTER SYSTEM SET work_mem = '1GB'; " + COUNT, ""),
+    ("CREATE ROLE intruder SUPERUSER; " + COUNT, "permission denied"),
+    ("CREATE EXTENSION dblink; " + COUNT, ""),
+    ("SET ROLE postgres; " + COUNT, "permission denied"),
+    ("SET SESSION AUTHORIZATION postgres; " + COUNT, "permission denied"),
+]
+
+
+@pytest.mark.parametrize(("answer", "says"), SUPERUSER_ONLY)
+def test_sql_answer_has_no_superuser_power(checker, answer, says):
+    verdict = checker.check(ex("sql", COUNT), answer)
+    assert verdict.status == "error", verdict
+    assert says in verdict.message.lower()
+    assert "root:" not in verdict.text()
+    assert not Path("/tmp/dojo-pwned").exists()
+
+
+def test_sql_answer_runs_as_a_plain_role(checker):
+    probe = "SELECT rolsuper, current_user AS who FROM pg_roles WHERE rolname = current_user"
+    result = checker.run(ex("sql", probe), probe, checker.workspace)
+    assert result.rows == [(False, "dojo_answer")]
+
+
+def test_answer_cannot_end_another_session(checker):
+    from dbdojo.checking import connections
+
+    victim = connections.answer_pg(checker.edges[0])  # another check's session, same role
+    pid = victim.info.backend_pid
+    verdict = checker.check(ex("sql", COUNT), f"SELECT pg_terminate_backend({pid})::int AS n")
+    assert verdict.status == "error" and "permission denied" in verdict.message
+    assert victim.execute("SELECT 1").fetchone() == (1,)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "SET statement_timeout = 0; SELECT pg_sleep(60)::text AS n",
+        "SET LOCAL statement_timeout = 0; SELECT pg_sleep(60)::text AS n",
+        "SELECT set_config('statement_timeout', '0', false), pg_sleep(60)::text AS n",
+        "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) "
+        "SELECT count(*) AS n FROM r, pg_sleep(0) WHERE set_config('statement_timeout','0',true) "
+        "IS NOT NULL",
+    ],
+)
+def test_sql_time_limit_holds_whatever_the_answer_sets(checker, answer):
+    verdict, seconds = timed(checker, ex("sql", COUNT, timeout=1), answer)
+    assert verdict.status == "error" and "stopped after 1 s" in verdict.message
+    assert seconds < 6
+
+
+# --- Python ---------------------------------------------------------------------------------
+
+
+def py(body: str) -> str:
+    return "def solve():\n" + "".join(f"    {line}\n" for line in body.splitlines())
+
+
+PY_REF = py("return 42")
+
+
+def py_check(checker: Checker, body: str, **options):
+    return timed(checker, ex("python", PY_REF, **options), py(body))
+
+
+def test_python_answer_runs_confined(checker):
+    probe = ex("python", "def solve():\n    return 1")
+    source = py("import os, sys\nreturn [os.getuid(), sys.prefix]")
+    [(_, (uid, _prefix))] = checker.run(probe, source, checker.workspace).rows
+    assert (uid != 0) if ROOT else (uid == os.getuid())
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "from dbdojo.paths import state_dir\nreturn open(state_dir() / 'state.json').read()",
+        "return open({path!r}).read()",
+        "import glob\nreturn glob.glob({labs!r})",
+        "import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2)\nreturn 42",
+        "open('/tmp/dojo-pwned', 'w').write('x')\nreturn 42",
+        "import os\nos.kill({pid}, 9)\nreturn 42",
+        "import os\nos.system('touch /tmp/dojo-pwned')\n"
+        "return 42 if os.path.exists('/tmp/dojo-pwned') else 0",
+    ],
+)
+def test_python_answer_reaches_nothing_outside(checker, body):
+    from urllib.parse import urlsplit
+
+    from dbdojo import state
+    from dbdojo.connect import server_url
+    from dbdojo.paths import labs_dir
+
+    secret_file = state.state_file()
+    body = body.format(
+        path=str(secret_file),
+        labs=str(labs_dir() / "*.ipynb"),
+        port=urlsplit(server_url("postgres")).port,
+        pid=os.getpid(),
+    )
+    verdict, _ = py_check(checker, body)
+    assert verdict.status in ("error", "failed"), verdict
+    text = verdict.text()
+    for name in ("postgres", "redis"):
+        assert state.secret(name) not in text
+    assert not Path("/tmp/dojo-pwned").exists()
+
+
+def test_patching_the_grader_changes_nothing(checker):
+    from dbdojo.checking import compare, engine
+
+    original = engine.compare
+    body = (
+        "import dbdojo.checking.engine as e, dbdojo.checking.compare as c\n"
+        "e.compare = lambda *a, **k: type('O', (), {'ok': True, 'notes': [], 'problems': []})()\n"
+        "c.compare = e.compare\n"
+        "return 41"
+    )
+    verdict, _ = py_check(checker, body)
+    assert verdict.status == "failed"
+    assert engine.compare is original and compare.compare is original
+    assert not checker.check(ex("python", PY_REF), py("return 40")).passed
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ("import sys\nsys.exit(0)", "sys.exit"),
+        ("import os\nos._exit(0)", "ended before it gave a result"),
+        ("while True:\n    pass", "stopped after 1 s"),
+        ("try:\n    while True: pass\nexcept BaseException:\n    while True: pass", "stopped"),
+        ("x = bytearray(4 * 1024 ** 3)\nreturn 42", "MemoryError"),
+        ("import os\nwhile True:\n    os.fork()", ""),
+    ],
+)
+def test_python_answer_gets_a_verdict_in_time(checker, body, says):
+    verdict, seconds = py_check(checker, body, timeout=1)
+    assert verdict.status == "error", verdict
+    assert says in verdict.message
+    assert seconds < 10
+
+
+@pytest.mark.skipif(not ROOT, reason="leftover processes are killed by uid, which needs root")
+def test_no_process_of_an_answer_outlives_its_check(checker):
+    import psutil
+
+    from dbdojo.checking.sandbox import process
+
+    body = (
+        "import os, time\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        "    if os.fork() == 0:\n"
+        "        time.sleep(120)\n"
+        "    os._exit(0)\n"
+        "return 42"
+    )
+    verdict, _ = py_check(checker, body)
+    assert verdict.passed
+    sandbox_uids = range(process.UID_BASE, process.UID_BASE + process.SLOTS)
+    left = [p for p in psutil.process_iter(["uids"]) if p.info["uids"].real in sandbox_uids]
+    assert not left
+
+
+# --- Redis ----------------------------------------------------------------------------------
+
+REDIS_REF = "def solve(r, prefix):\n    r.set(prefix + 'k', 1)\n    return 1\n"
+
+
+def redis_answer(body: str) -> str:
+    return "def solve(r, prefix):\n" + "".join(f"    {line}\n" for line in body.splitlines())
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "r.flushall()\nreturn 1",
+        "r.config_set('requirepass', '')\nreturn 1",
+        "r.shutdown(nosave=True)\nreturn 1",
+        "r.execute_command('SELECT', 0)\nr.flushdb()\nreturn 1",
+        "r.execute_command('SWAPDB', 0, 1)\nreturn 1",
+        "r.set('x', 1)\nr.execute_command('COPY', 'x', 'x', 'DB', 0)\nreturn 1",
+        "r.eval(\"redis.call('select', 0) redis.call('flushdb')\", 0)\nreturn 1",
+        "r.execute_command('ACL', 'SETUSER', 'default', 'nopass')\nreturn 1",
+        "r.execute_command('DEBUG', 'SLEEP', 10)\nreturn 1",
+        "r.execute_command('SCRIPT', 'KILL')\nreturn 1",
+    ],
+)
+def test_redis_answer_stays_in_its_database(checker, body):
+    from dbdojo.checking.runners.redis import client
+
+    source = client(checker.redis_source)
+    main = client(checker.workspace.redis_db)
+    main.set("containment:canary", "alive")
+    before = sorted(source.keys())
+    verdict = checker.check(ex("redis", REDIS_REF), redis_answer(body))
+    assert verdict.status == "error", verdict
+    assert sorted(source.keys()) == before
+    assert main.get("containment:canary") == "alive"
+    assert main.ping()
+
+
+def test_busy_script_is_stopped_and_the_server_serves_again(checker):
+    from dbdojo.checking.runners.redis import client
+
+    body = "r.eval('while true do end', 0)\nreturn 1"
+    verdict, seconds = timed(checker, ex("redis", REDIS_REF, timeout=1), redis_answer(body))
+    assert verdict.status == "error"
+    assert seconds < 15
+    assert client(checker.redis_source).ping()
+
+
+# --- MongoDB --------------------------------------------------------------------------------
+
+FIND = "db.orders.find({'status': 'delivered'}, {'_id': 0, 'order_id': 1})"
+
+
+def mongo_count(ws) -> int:
+    from dbdojo.connect import mongo_db
+
+    return mongo_db(ws).orders.count_documents({})
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "[{'$match': {}, {'$merge': {'into': 'orders_copy'}]",
+        "[{'$match': {}, {'$out': 'orders_copy'}]",
+        "[{'$match': {}, {'$merge': {'into': {'db': 'other', 'coll': 'x'}}]",
+        "db.client['{edge}'].orders.delete_many({})\n" + FIND,
+        "db.client.drop_database('{edge}')\n" + FIND,
+        "db.orders.delete_many({})\n" + FIND,
+        "db.orders.find({'$where': 'while (true) {}'})",
+        "[{'$match': {'$expr': {'$function': {'body': 'function() { return 1 }', "
+        "'args': [], 'lang': 'js'}}]",
+        "[{'$lookup': {'from': {'db': '{edge}', 'coll': 'orders'}, 'localField': 'a', "
+        "'foreignField': 'b', 'as': 'c'}]",
+        "db.client.admin.command('shutdown')\n" + FIND,
+    ],
+)
+def test_mongo_answer_reaches_only_its_own_database(checker, answer):
+    edge = checker.edges[0]
+    answer = answer.replace("{edge}", edge.database)
+    before = [mongo_count(checker.workspace), mongo_count(edge)]
+    verdict = checker.check(ex("mongo-pipeline", "[{'$match': {}}]", collection="orders"), answer)
+    assert verdict.status == "error", verdict
+    assert [mongo_count(checker.workspace), mongo_count(edge)] == before
+
+
+def test_python_answer_mongo_is_a_scratch_database(checker):
+    body = (
+        "from dbdojo.connect import mongo_db\n"
+        "db = mongo_db()\n"
+        "db.scratch.insert_one({'a': 1})\n"
+        "db.client['" + checker.workspace.database + "'].orders.delete_many({})\n"
+        "return 42"
+    )
+    before = mongo_count(checker.workspace)
+    verdict, _ = py_check(checker, body)
+    assert verdict.status == "error" and "own database" in verdict.message
+    assert mongo_count(checker.workspace) == before
