@@ -5,6 +5,8 @@ Heavy modules are imported inside commands so that ``dojo --help`` stays instant
 
 from __future__ import annotations
 
+import json
+
 import click
 
 
@@ -276,9 +278,17 @@ def _exercise_errors(func):
         try:
             return func(*args, **kwargs)
         except (ExerciseError, ServiceDown, NotSeeded) as exc:
-            raise click.ClickException(str(exc)) from exc
+            if kwargs.get("as_json"):  # --json promises JSON, also when nothing was graded
+                error = {"status": "error", "graded": False, "passed": False, "message": str(exc)}
+                click.echo(json.dumps(error, indent=1))
+                raise SystemExit(2) from exc
+            raise _CannotGrade(str(exc)) from exc
 
     return wrapper
+
+
+class _CannotGrade(click.ClickException):
+    exit_code = 2
 
 
 @main.command()

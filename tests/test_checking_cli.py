@@ -105,7 +105,52 @@ def test_grade_against_any_reference(lab_env):
 
 def test_unknown_exercise_is_a_clear_error(lab_env):
     result = dojo("grade", "zz.nope", "--answer", str(lab_env / "ref.sql"))
-    assert result.exit_code == 1 and "unknown exercise 'zz.nope'" in result.output
+    assert result.exit_code == 2 and "unknown exercise 'zz.nope'" in result.output
+    as_json = dojo("grade", "zz.nope", "--answer", str(lab_env / "ref.sql"), "--json")
+    assert as_json.exit_code == 2
+    assert json.loads(as_json.output)["graded"] is False
+
+
+def _bad_answer_files(root: Path) -> dict[str, tuple[Path, str]]:
+    """Answer files that are not answers, and what the message must say."""
+    (root / "latin1.sql").write_bytes("SELECT 'café'".encode("latin-1"))
+    (root / "binary.sql").write_bytes(b"\x7fELF\x02\x01\x00\x00" * 8)
+    (root / "folder.sql").mkdir()
+    (root / "broken.ipynb").write_text('{"cells": [')
+    (root / "shape.ipynb").write_text('{"cells": 3, "nbformat": 4, "nbformat_minor": 5}')
+    with open(root / "huge.sql", "wb") as fh:
+        fh.truncate(47 * 1024 * 1024)  # sparse: no disk used
+    return {
+        "latin1.sql": (root / "latin1.sql", "not UTF-8"),
+        "binary.sql": (root / "binary.sql", "binary"),
+        "folder.sql": (root / "folder.sql", "not a regular file"),
+        "broken.ipynb": (root / "broken.ipynb", "not a valid notebook"),
+        "shape.ipynb": (root / "shape.ipynb", "not a valid notebook"),
+        "huge.sql": (root / "huge.sql", "larger than 1 MB"),
+        "dev-zero": (Path("/dev/zero"), "not a regular file"),
+        "missing.sql": (root / "missing.sql", "does not exist"),
+    }
+
+
+def test_answer_files_that_are_not_answers_get_a_clear_verdict(lab_env):
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for name, (path, says) in _bad_answer_files(lab_env).items():
+        text = dojo("grade", "zz.cities", "--answer", str(path))
+        assert text.exit_code == 2 and says in text.output, (name, text.output)
+        as_json = dojo("grade", "zz.cities", "--answer", str(path), "--json")
+        data = json.loads(as_json.output)
+        assert as_json.exit_code == 2 and data["graded"] is False and says in data["message"]
+    grown_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kb < 200_000, f"reading bad answer files grew the grader by {grown_kb} kB"
+
+
+def test_one_unreadable_file_among_answers(lab_env):
+    args = ["grade", "zz.cities", "--json", "--answer", str(lab_env / "ref.sql")]
+    result = dojo(*args, "--answer", str(lab_env / "missing.sql"))
+    assert result.exit_code == 2
+    assert [v["graded"] for v in json.loads(result.output)] == [True, False]
 
 
 def test_hints_one_more_per_call_and_progress(lab_env):

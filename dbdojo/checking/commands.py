@@ -12,7 +12,7 @@ from rich.table import Table
 from dbdojo.checking import discovery, progress
 from dbdojo.checking.engine import Checker
 from dbdojo.checking.model import Exercise, ExerciseError, problems, split_check_cell
-from dbdojo.checking.verdict import Verdict
+from dbdojo.checking.verdict import ERROR, Verdict
 
 ADHOC_KINDS = {"sql": "sql", "mongo": "mongo-query", "redis": "redis", "python": "python"}
 
@@ -36,18 +36,57 @@ def list_exercises(as_json: bool, solutions: bool) -> int:
     return 1 if issues else 0
 
 
+MAX_TEXT_BYTES = 1024 * 1024  # an answer: a query, a pipeline, a function
+MAX_NOTEBOOK_BYTES = 32 * 1024 * 1024  # a submitted notebook, outputs and plots included
+
+
+class AnswerFileError(ExerciseError):
+    """An answer file that cannot be read as an answer (the message says why)."""
+
+
 def read_answer(path: Path, exercise_id: str | None) -> str:
-    """An answer file: plain text, or a submitted notebook holding the ``%%check`` cell."""
-    if not path.exists():
-        raise ExerciseError(f"answer file {path} does not exist")
-    if path.suffix != ".ipynb":
-        return path.read_text()
-    nb = nbformat.read(path, as_version=4)
-    for cell in nb.cells:
-        parsed = split_check_cell(cell.source) if cell.cell_type == "code" else None
+    """An answer file: UTF-8 text, or a submitted notebook holding the ``%%check`` cell; read
+    within a size limit, whatever the file is."""
+    notebook = path.suffix == ".ipynb"
+    text = _read_text(path, MAX_NOTEBOOK_BYTES if notebook else MAX_TEXT_BYTES)
+    if not notebook:
+        return text
+    try:
+        nb = nbformat.reads(text, as_version=4)
+        cells = [c for c in nb.cells if c.get("cell_type") == "code"]
+        sources = [c.source if isinstance(c.source, str) else "".join(c.source) for c in cells]
+    except Exception as exc:  # nbformat raises several kinds for malformed notebooks
+        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise AnswerFileError(f"{path} is not a valid notebook: {reason}") from exc
+    for source in sources:
+        parsed = split_check_cell(source)
         if parsed and (exercise_id is None or parsed[0] == exercise_id):
+            if len(parsed[1].encode()) > MAX_TEXT_BYTES:
+                raise AnswerFileError(f"{path}: the answer cell is larger than 1 MB")
             return parsed[1]
-    raise ExerciseError(f"{path} has no `%%check {exercise_id or ''}` cell")
+    raise AnswerFileError(f"{path} has no `%%check {exercise_id or ''}` cell")
+
+
+def _read_text(path: Path, limit: int) -> str:
+    try:
+        if not path.exists():
+            raise AnswerFileError(f"answer file {path} does not exist")
+        if not path.is_file():
+            raise AnswerFileError(f"answer file {path} is not a regular file")
+        with open(path, "rb") as fh:
+            data = fh.read(limit + 1)
+    except OSError as exc:
+        raise AnswerFileError(f"cannot read answer file {path}: {exc.strerror}") from exc
+    if len(data) > limit:
+        raise AnswerFileError(f"answer file {path} is larger than {limit // 1024 // 1024} MB")
+    if b"\x00" in data:
+        raise AnswerFileError(f"answer file {path} is binary, not text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise AnswerFileError(
+            f"answer file {path} is not UTF-8 text (byte {exc.start}): save it as UTF-8"
+        ) from exc
 
 
 def adhoc_exercise(reference: str, kind: str, ordered: bool | None, collection: str | None):
@@ -63,11 +102,16 @@ def adhoc_exercise(reference: str, kind: str, ordered: bool | None, collection: 
 
 
 def grade(ex: Exercise, answers: list[Path], as_json: bool) -> int:
-    """Grade each answer file with the engine; exit status 0 only when all pass."""
+    """Grade each answer file with the engine. Exit status: 0 all passed, 1 some failed,
+    2 some could not be graded (unreadable file, the kit's own trouble)."""
     checker = Checker()
     verdicts: list[tuple[Path, Verdict]] = []
     for path in answers:
-        answer = read_answer(path, None if ex.id == "adhoc.grade" else ex.id)
+        try:
+            answer = read_answer(path, None if ex.id == "adhoc.grade" else ex.id)
+        except AnswerFileError as exc:
+            verdicts.append((path, Verdict(ex.id, ERROR, str(exc), graded=False)))
+            continue
         verdicts.append((path, checker.check(ex, answer)))
     if as_json:
         data = [{"answer": str(p), **v.to_dict()} for p, v in verdicts]
@@ -76,6 +120,8 @@ def grade(ex: Exercise, answers: list[Path], as_json: bool) -> int:
         for path, verdict in verdicts:
             prefix = f"{path}: " if len(verdicts) > 1 else ""
             print(prefix + verdict.text())
+    if not all(v.graded for _, v in verdicts):
+        return 2
     return 0 if all(v.passed for _, v in verdicts) else 1
 
 

@@ -199,10 +199,10 @@ class Checker:
         try:
             expected = self.expectation(ex)
         except ReferenceFailed as exc:
-            return Verdict(ex.id, ERROR, f"cannot check this exercise: {exc}")
+            return Verdict(ex.id, ERROR, f"cannot check this exercise: {exc}", graded=False)
         built_on = expected.dataset
         if built_on and (problem := datasets.mismatch(ex.kind, self.workspace, built_on)):
-            return Verdict(ex.id, ERROR, problem)
+            return Verdict(ex.id, ERROR, problem, graded=False)
         notes: list[str] = []
         targets = {n: ws for n, ws in self.targets(ex).items() if n in expected.targets}
         try:
@@ -226,7 +226,7 @@ class Checker:
                         target=name,
                     )
         except SandboxError as exc:
-            return Verdict(ex.id, ERROR, f"cannot check this answer: {exc}")
+            return Verdict(ex.id, ERROR, f"cannot check this answer: {exc}", graded=False)
         return Verdict(ex.id, PASSED, "correct", notes=notes)
 
     def check_plan(self, ex: Exercise, answer: str) -> Verdict:

@@ -18,6 +18,7 @@ class Verdict:
     examples: list[str] = field(default_factory=list)  # some of the learner's own extra rows
     hint: str = ""
     target: str = "main"
+    graded: bool = True  # False: the kit could not check the answer (not the answer's fault)
 
     @property
     def passed(self) -> bool:

@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -196,6 +197,8 @@ def main() -> None:
     if pid == 0:
         try:
             _work(config, request, scratch)
+        except BaseException:
+            traceback.print_exc()  # the grader shows its last line
         finally:
             os._exit(0)
     seconds = float(request["timeout"]) * max(1, len(request.get("targets") or []))

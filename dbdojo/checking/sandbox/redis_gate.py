@@ -15,12 +15,44 @@ from typing import Any
 from urllib.parse import urlsplit
 
 # Commands that act on the whole server or on other clients, or reveal their commands.
-DENIED = ["flushall", "config", "shutdown", "debug", "monitor", "acl", "script|kill",
-          "function|kill", "function|flush", "function|delete", "function|restore",
-          "client|kill", "client|pause", "client|unpause", "client|list", "client|no-evict",
-          "client|no-touch", "save", "bgsave", "bgrewriteaof", "replicaof", "slaveof",
-          "failover", "sync", "psync", "migrate", "module", "cluster", "latency", "slowlog",
-          "memory|purge", "swapdb", "lastsave", "commandlog"]  # fmt: skip
+DENIED = [
+    "flushall",
+    "config|set",
+    "config|rewrite",
+    "config|resetstat",
+    "shutdown",
+    "debug",
+    "monitor",
+    "acl",
+    "script|kill",
+    "function|kill",
+    "function|flush",
+    "function|delete",
+    "function|restore",
+    "client|kill",
+    "client|pause",
+    "client|unpause",
+    "client|list",
+    "client|no-evict",
+    "client|no-touch",
+    "save",
+    "bgsave",
+    "bgrewriteaof",
+    "replicaof",
+    "slaveof",
+    "failover",
+    "sync",
+    "psync",
+    "migrate",
+    "module",
+    "cluster",
+    "latency",
+    "slowlog",
+    "memory|purge",
+    "swapdb",
+    "lastsave",
+    "commandlog",
+]
 
 
 def user_name(db: int) -> str:

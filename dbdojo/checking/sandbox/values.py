@@ -75,8 +75,10 @@ def decode(data: Any) -> Any:
     ((tag, body),) = data.items()
     if tag == "$map":
         return {_hashable(decode(k)): decode(v) for k, v in body}
-    if tag in _CONTAINERS:
-        return _CONTAINERS[tag](_hashable(decode(v)) for v in body)
+    if tag == "$tuple":
+        return tuple(decode(v) for v in body)
+    if tag in _SETS:
+        return _SETS[tag](_hashable(decode(v)) for v in body)
     return _SCALARS[tag](body)
 
 
@@ -94,7 +96,7 @@ def _oid(text: str) -> Any:
     return ObjectId(text)
 
 
-_CONTAINERS = {"$tuple": tuple, "$set": set, "$frozenset": frozenset}
+_SETS = {"$set": set, "$frozenset": frozenset}
 _SCALARS = {
     "$float": float,
     "$dec": Decimal,
