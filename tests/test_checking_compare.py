@@ -31,6 +31,13 @@ def test_rows_are_a_multiset_where_duplicates_count():
     assert outcome.extra_examples == ["a=2"]
 
 
+def test_the_columns_that_differ_are_named_not_their_values():
+    ref = table("city n total", ("Delft", 2, 10), ("Leiden", 1, 5))
+    outcome = check(ref, table("city n total", ("Delft", 2, 11), ("Leiden", 1, 5)))
+    assert outcome.problems[1:] == ["the differences are in the columns: total"]
+    assert "10" not in " ".join(outcome.problems)
+
+
 def test_null_equals_null():
     assert check(table("a b", (None, 1)), table("a b", (None, 1))).ok
     assert not check(table("a b", (None, 1)), table("a b", (0, 1))).ok

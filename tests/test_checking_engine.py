@@ -185,7 +185,14 @@ def test_redis_return_value_keys_and_ttl(checker):
     task = ex("redis", REDIS_REF, keys=["leaderboard:drivers"])
     assert checker.check(task, REDIS_REF).passed
     no_ttl = checker.check(task, REDIS_REF.replace(", ex=100", ""))
-    assert not no_ttl.passed and any("ttl=False" in e for e in no_ttl.examples)
+    assert not no_ttl.passed and any("ttl=NULL" in e for e in no_ttl.examples)
+    seconds_for_minutes = checker.check(task, REDIS_REF.replace("ex=100", "ex=10000"))
+    assert seconds_for_minutes.details == ["the differences are in the columns: ttl"]
+    assert not seconds_for_minutes.passed and any(
+        "ttl=10000" in e for e in seconds_for_minutes.examples
+    )
+    nearly_now = checker.check(task, REDIS_REF.replace("ex=100", "px=99_700"))
+    assert nearly_now.passed, nearly_now.text()
     assert not checker.check(
         task, REDIS_REF.replace("return r.zscore('leaderboard:drivers', 'd1')", "return 6.5")
     ).passed
@@ -217,3 +224,41 @@ def test_stored_digests_give_the_same_verdict_as_the_live_reference(checker, ans
     )
     a, b = checker.check(live, answer), checker.check(frozen, answer)
     assert (a.status, a.message, a.notes) == (b.status, b.message, b.notes)
+
+
+def test_redis_json_is_compared_as_json(checker):
+    ref = (
+        "import json\n"
+        "def solve(r, prefix):\n"
+        "    r.set(prefix + 'doc', json.dumps({'a': 1, 'b': [1, 2]}))\n"
+        "    return 1\n"
+    )
+    task = ex("redis", ref)
+    spaced = ref.replace("json.dumps({'a': 1, 'b': [1, 2]})", '\'{"b": [1,2],  "a": 1}\'')
+    assert checker.check(task, spaced).passed
+    other = ref.replace("[1, 2]", "[2, 1]")
+    assert not checker.check(task, other).passed
+    as_text = ex("redis", ref, json_as_text=True)
+    assert not checker.check(as_text, spaced).passed
+
+
+STREAM_REF = (
+    "def solve(r, prefix):\n"
+    "    s = prefix + 'jobs'\n"
+    "    for n in range(3):\n"
+    "        r.xadd(s, {'n': n})\n"
+    "    r.xgroup_create(s, 'workers', id='0')\n"
+    "    [(_, entries)] = r.xreadgroup('workers', 'w1', {s: '>'}, count=2)\n"
+    "    r.xack(s, 'workers', *[i for i, _ in entries])\n"
+    "    return len(entries)\n"
+)
+
+
+def test_redis_consumer_group_state_is_compared(checker):
+    task = ex("redis", STREAM_REF)
+    assert checker.check(task, STREAM_REF).passed
+    never_acks = STREAM_REF.replace("    r.xack(s, 'workers', *[i for i, _ in entries])\n", "")
+    verdict = checker.check(task, never_acks)
+    assert not verdict.passed and verdict.details == ["the differences are in the columns: value"]
+    reads_all = STREAM_REF.replace("count=2", "count=3")
+    assert not checker.check(task, reads_all).passed

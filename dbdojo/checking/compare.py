@@ -10,6 +10,8 @@ from typing import Any
 from dbdojo.checking.normalize import display
 from dbdojo.checking.result import Digest, Mapping, ResultSet, Rules
 
+RETURN_KEY = "(return value)"  # the first row of a Redis answer's result
+
 EXAMPLES = 3
 
 
@@ -64,6 +66,9 @@ def match_columns(expected: Digest, answer: ResultSet) -> tuple[Mapping, Compari
 
 def compare(expected: Digest, answer: ResultSet, rules: Rules) -> Comparison:
     """Rows as multisets (duplicates count), then order when the reference orders."""
+    if expected.documents and not answer.rows and expected.count:
+        message = f"your query matched no documents ({expected.count} expected)"
+        return Comparison(False, [message + ": check the filter's field names and values"])
     mapping, verdict = match_columns(expected, answer)
     if verdict is not None and not verdict.ok:
         return verdict
@@ -74,17 +79,26 @@ def compare(expected: Digest, answer: ResultSet, rules: Rules) -> Comparison:
     missing, extra = want - got, got - want
     noun = expected.noun
     if missing or extra:
-        problems = []
+        problems, returned, total, given = [], _return_value_differs(answer, keys, extra), 0, 0
+        if _has_return_row(answer):
+            total, given = 1, 1  # a Redis answer: its first row is the return value, not a key
+        if returned:
+            problems.append("the return value is not the expected one")
+            missing = missing - Counter({next(iter(missing), ""): 1})
+            extra = extra - returned
         if missing:
             problems.append(f"{_plural(sum(missing.values()), noun)} missing")
         if extra:
             problems.append(f"{_plural(sum(extra.values()), noun)} that should not be there")
-        count = f"you returned {_plural(len(keys), noun)}, {expected.count} expected"
+        count = (
+            f"you returned {_plural(len(keys) - given, noun)}, {expected.count - total} expected"
+        )
+        details = _differing_columns(expected, answer, rules, mapping)
         return Comparison(
             False,
-            [", ".join(problems) + f" ({count})"],
+            [", ".join(problems) + f" ({count})", *details],
             notes,
-            _examples(answer, keys, extra, names, mapping),
+            _examples(answer, keys, extra | returned, names, mapping),
         )
     if rules.ordered and expected.order is not None:
         order = [rules.order_key(answer, row, names, mapping) for row in answer.rows]
@@ -98,6 +112,33 @@ def compare(expected: Digest, answer: ResultSet, rules: Rules) -> Comparison:
                 notes,
             )
     return Comparison(True, notes=notes)
+
+
+def _differing_columns(
+    expected: Digest, answer: ResultSet, rules: Rules, mapping: Mapping
+) -> list[str]:
+    """Name the columns (fields) whose values differ, as a multiset, from the expected ones."""
+    if not expected.by_column or len(answer.rows) != expected.count or len(expected.columns) < 2:
+        return []
+    names = [n for n in expected.columns if n in expected.by_column]
+    got = rules.column_keys(answer, names, mapping)
+    differ = [n for n in names if got[n] != expected.by_column[n]]
+    if not differ or len(differ) == len(names) > 1:
+        return []
+    what = "fields" if expected.documents else "columns"
+    return [f"the differences are in the {what}: {', '.join(differ)}"]
+
+
+def _has_return_row(answer: ResultSet) -> bool:
+    return not answer.documents and bool(answer.rows) and answer.rows[0][0] == RETURN_KEY
+
+
+def _return_value_differs(answer: ResultSet, keys: list[str], extra: Counter) -> Counter:
+    """For a Redis answer (a return-value row, then key rows): the return row's key in
+    ``extra`` when the return value is wrong, else nothing."""
+    if not _has_return_row(answer):
+        return Counter()
+    return Counter({keys[0]: 1}) if extra.get(keys[0]) else Counter()
 
 
 def _examples(

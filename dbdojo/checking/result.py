@@ -46,6 +46,7 @@ class Digest:
     order: list[str] | None = None  # per-row order-key hashes in sequence, when ordered
     documents: bool = False
     noun: str = "row"
+    by_column: dict[str, list[str]] | None = None  # per column, its values' hashes (a multiset)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -55,6 +56,7 @@ class Digest:
             "order": self.order,
             "documents": self.documents,
             "noun": self.noun,
+            "by_column": self.by_column,
         }
 
     @classmethod
@@ -75,9 +77,29 @@ class Rules:
     def row_key(self, result: ResultSet, row: Any, names: list[str], mapping: Mapping) -> str:
         return row_hash(result.values(row, names, mapping), self.salt, self.digits)
 
+    def column_keys(
+        self, result: ResultSet, names: list[str], mapping: Mapping
+    ) -> dict[str, list[str]]:
+        """Per column, the sorted hashes of its values: which columns differ, not how."""
+        out: dict[str, list[str]] = {}
+        for name in names:
+            values = [_column_value(result, row, name, mapping) for row in result.rows]
+            out[name] = sorted(row_hash([v], f"{self.salt}\x00{name}", self.digits) for v in values)
+        return out
+
     def order_key(self, result: ResultSet, row: Any, names: list[str], mapping: Mapping) -> str:
         """The hash of the row's sort keys (the whole row when the keys are unknown)."""
         return self.row_key(result, row, self.order_by or names, mapping)
+
+
+_ABSENT = {"$absent": True}  # a document without the field
+
+
+def _column_value(result: ResultSet, row: Any, name: str, mapping: Mapping) -> Any:
+    if result.documents:
+        return row.get(name, _ABSENT)
+    assert mapping is not None
+    return row[mapping[name]]
 
 
 def identity(result: ResultSet) -> Mapping:
@@ -98,4 +120,5 @@ def digest(result: ResultSet, rules: Rules) -> Digest:
         order=order,
         documents=result.documents,
         noun=result.noun,
+        by_column=rules.column_keys(result, names, mapping),
     )

@@ -4,11 +4,14 @@ snapshot; the result is the return value plus the final state of the keys it may
 from __future__ import annotations
 
 import fcntl
+import json
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from dbdojo.checking.compare import RETURN_KEY
 from dbdojo.checking.pyexec import function
 from dbdojo.checking.result import ResultSet
 from dbdojo.checking.runners import AnswerError
@@ -17,7 +20,6 @@ from dbdojo.paths import state_dir
 from dbdojo.workspace import SNAPSHOT_REDIS_DB, Workspace
 
 POOL = 4  # scratch databases, so parallel checks do not collide
-RETURN_KEY = "(return value)"
 
 
 def client(db: int, timeout: float = 5.0) -> Any:
@@ -73,21 +75,73 @@ def reseed(scratch: Workspace, source: int) -> None:
     pipe.execute()
 
 
-def key_state(r: Any, key: str) -> tuple[str, str, Any, bool] | None:
-    """(key, type, value, has TTL); stream entries without their time-based ids."""
+def key_state(r: Any, key: str, json_values: bool = True) -> tuple[str, str, Any, Any] | None:
+    """(key, type, value, TTL): strings holding a JSON document compared as JSON (unless the
+    exercise says the text itself matters), streams without their time-based ids but with
+    their consumer groups' state, the TTL as :func:`ttl_seconds` reads it."""
     kind = r.type(key)
     readers = {
-        "string": lambda: r.get(key),
-        "hash": lambda: r.hgetall(key),
+        "string": lambda: _json(r.get(key)) if json_values else r.get(key),
+        "hash": lambda: {f: _json(v) if json_values else v for f, v in r.hgetall(key).items()},
         "list": lambda: r.lrange(key, 0, -1),
         "set": lambda: sorted(r.smembers(key)),
         "zset": lambda: r.zrange(key, 0, -1, withscores=True),
-        "stream": lambda: [fields for _, fields in r.xrange(key)],
+        "stream": lambda: stream_state(r, key),
     }
     if kind == "none":
         return None
     value = readers.get(kind, lambda: f"<{kind}>")()
-    return (key, kind, value, r.pttl(key) > 0)
+    return (key, kind, value, ttl_seconds(r.pttl(key)))
+
+
+def ttl_seconds(pttl_ms: int) -> int | None:
+    """The remaining time to live in whole seconds (rounded up, as ``TTL`` does) at two
+    significant figures: 299.4 s and 300 s read the same, 5 s and 5,000 s do not. None: no
+    TTL."""
+    if pttl_ms < 0:
+        return None
+    return int(float(f"{math.ceil(pttl_ms / 1000):.2g}"))
+
+
+def _json(text: Any) -> Any:
+    if isinstance(text, str) and text.lstrip()[:1] in ("{", "["):
+        try:
+            return {"json": json.loads(text)}
+        except ValueError:
+            pass
+    return text
+
+
+def _id(stream_id: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in stream_id.split("-"))
+
+
+def stream_state(r: Any, key: str) -> dict[str, Any]:
+    """The entries' fields, and per consumer group what was delivered, to whom, how often, and
+    what is still pending; entries named by their position (ids are times)."""
+    entries = r.xrange(key)
+    ids = [_id(i) for i, _ in entries]
+
+    def position(stream_id: str) -> int:  # entries at or before it: 0 for "0-0"
+        return sum(1 for i in ids if i <= _id(stream_id))
+
+    groups = []
+    for group in r.xinfo_groups(key):
+        name = group["name"]
+        pending = r.xpending_range(key, name, "-", "+", 10_000)
+        consumers = r.xinfo_consumers(key, name)
+        groups.append(
+            {
+                "group": name,
+                "delivered_up_to": position(group["last-delivered-id"]),
+                "pending": sorted(
+                    [position(p["message_id"]), p["consumer"], p["times_delivered"]]
+                    for p in pending
+                ),
+                "consumers": sorted([c["name"], c["pending"]] for c in consumers),
+            }
+        )
+    return {"entries": [fields for _, fields in entries], "groups": sorted(groups, key=str)}
 
 
 def run(
@@ -117,7 +171,8 @@ def run(
                 returned = sandbox.run_redis(source, options, timeout, prefix, scratch.redis_db)
             touched = set(r.scan_iter(match=_escape(prefix) + "*", count=10_000))
             keys = sorted(touched | set(options.get("keys", [])))
-            states = [s for s in (key_state(r, k) for k in keys) if s is not None]
+            as_json = not options.get("json_as_text", False)
+            states = [s for s in (key_state(r, k, as_json) for k in keys) if s is not None]
         except redis.TimeoutError as exc:
             message = f"stopped after {timeout:g} s: a command blocked"
             raise AnswerError(message, timeout=True) from exc
@@ -126,7 +181,7 @@ def run(
         finally:
             r.close()
             client(scratch.redis_db).flushdb(asynchronous=True)
-    rows = [(RETURN_KEY, "return", returned, False), *states]
+    rows = [(RETURN_KEY, "return", returned, None), *states]
     return ResultSet(["key", "type", "value", "ttl"], rows, noun="key")
 
 

@@ -146,4 +146,32 @@ def explain(source: str, ws: Workspace, options: dict[str, Any], timeout: float)
         (plan,) = cur.fetchone() or (None,)
         if isinstance(plan, str):
             plan = json.loads(plan)
-        return plan[0]["Plan"]
+        tree = plan[0]["Plan"]
+        _describe_indexes(cur, tree)
+        return tree
+
+
+_INDEX_FACTS = """
+SELECT c.relname, i.indpred IS NOT NULL, am.amname
+FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam
+WHERE c.relname = ANY(%s)
+"""
+
+
+def _describe_indexes(cur: psycopg.Cursor, tree: dict) -> None:
+    """Add what the plan does not say about the indexes it uses: ``Index Partial`` (whether
+    it holds only the rows of a WHERE) and ``Index Method`` (btree, gin, hnsw...)."""
+    from dbdojo.checking.plan import nodes
+
+    used = [n for n in nodes(tree) if n.get("Index Name")]
+    if not used:
+        return
+    facts = {
+        name: (partial, method)
+        for name, partial, method in cur.execute(
+            _INDEX_FACTS, ([n["Index Name"] for n in used],)
+        ).fetchall()
+    }
+    for node in used:
+        if node["Index Name"] in facts:
+            node["Index Partial"], node["Index Method"] = facts[node["Index Name"]]
