@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from dbdojo.checking import datasets, refcache
+from dbdojo.checking import datasets, mechanism, refcache
 from dbdojo.checking import plan as plans
 from dbdojo.checking.compare import compare
 from dbdojo.checking.model import MONGO_KINDS, Exercise
@@ -225,6 +225,12 @@ class Checker:
                         hint=_edge_hint(name) or f"dojo.hint({ex.id!r}) gives a hint",
                         target=name,
                     )
+                how = ex.options.get("commands")
+                if how and result.commands is not None:
+                    problems = mechanism.check(result.commands, how)
+                    if problems:
+                        hint = f"dojo.hint({ex.id!r}) gives a hint"
+                        return Verdict(ex.id, FAILED, problems[0], problems[1:], hint=hint)
         except SandboxError as exc:
             return Verdict(ex.id, ERROR, f"cannot check this answer: {exc}", graded=False)
         return Verdict(ex.id, PASSED, "correct", notes=notes)

@@ -22,6 +22,7 @@ class ResultSet:
     order_by: list[str] | None = None  # the reference's own order keys, when it orders
     ordered: bool = False
     noun: str = "row"
+    commands: list[str] | None = None  # Redis: what the answer sent, as the gate logged it
 
     @classmethod
     def from_documents(cls, docs: list[dict], noun: str = "document", **kw: Any) -> ResultSet:

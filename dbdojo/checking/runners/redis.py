@@ -163,12 +163,15 @@ def run(
         try:
             if options.get("setup"):
                 function(options["setup"], "setup", {})(r, prefix)
+            commands: list[str] | None = None
             if trusted:
                 returned = _call(function(source, options.get("function", "solve"), {}), r, prefix)
             else:
                 from dbdojo.checking import sandbox
 
-                returned = sandbox.run_redis(source, options, timeout, prefix, scratch.redis_db)
+                returned, commands = sandbox.run_redis(
+                    source, options, timeout, prefix, scratch.redis_db
+                )
             touched = set(r.scan_iter(match=_escape(prefix) + "*", count=10_000))
             keys = sorted(touched | set(options.get("keys", [])))
             as_json = not options.get("json_as_text", False)
@@ -182,7 +185,7 @@ def run(
             r.close()
             client(scratch.redis_db).flushdb(asynchronous=True)
     rows = [(RETURN_KEY, "return", returned, None), *states]
-    return ResultSet(["key", "type", "value", "ttl"], rows, noun="key")
+    return ResultSet(["key", "type", "value", "ttl"], rows, noun="key", commands=commands)
 
 
 def _call(solve: Any, r: Any, prefix: str) -> Any:

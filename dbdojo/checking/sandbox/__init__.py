@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import socket
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from dbdojo.checking.result import ResultSet
 from dbdojo.checking.runners import AnswerError
-from dbdojo.checking.sandbox import mongo_gate, process, redis_gate, relay, values
+from dbdojo.checking.sandbox import mongo_gate, pg_gate, process, redis_gate, relay, values
 from dbdojo.checking.sandbox.process import SandboxError
-from dbdojo.workspace import Workspace
+from dbdojo.workspace import Workspace, current
 
 __all__ = ["SandboxError", "run_mongo", "run_python", "run_redis"]
 
@@ -51,8 +52,11 @@ def run_mongo(
     return out
 
 
-def run_redis(source: str, options: dict[str, Any], timeout: float, prefix: str, db: int) -> Any:
-    """A ``redis`` answer's ``solve(r, prefix)`` on logical database ``db``; its return value."""
+def run_redis(
+    source: str, options: dict[str, Any], timeout: float, prefix: str, db: int
+) -> tuple[Any, list[str]]:
+    """A ``redis`` answer's ``solve(r, prefix)`` on logical database ``db``: its return value
+    and the commands it sent (see :class:`.redis_gate.CommandLog`)."""
     from dbdojo.checking.runners.redis import client
     from dbdojo.connect import server_url
 
@@ -60,17 +64,58 @@ def run_redis(source: str, options: dict[str, Any], timeout: float, prefix: str,
     url = server_url("redis")
     password = redis_gate.open_user(admin, db)
     connect = redis_gate.connector(url, db, password)
+    log = redis_gate.CommandLog()
+    workspace = current()
     try:
-        with process.box() as b, relay.serve(b.path / "redis.sock", connect, b.uid) as gate:
+        with (
+            process.box() as b,
+            relay.serve(b.path / "redis.sock", connect, b.uid, log.commands, log.forward) as gate,
+            _pg_gate(b, workspace) as pg_env,
+        ):
             request = {"kind": "redis", "source": source, "options": options, "prefix": prefix,
                        "timeout": timeout, "socket": str(gate.path)}  # fmt: skip
-            reply = process.run(b, request, timeout, {})
+            env = {"DOJO_WORKSPACE": workspace.name, **pg_env}
+            reply = process.run(b, request, timeout, env)
     finally:
         redis_gate.stop_scripts(admin)
         redis_gate.close_user(admin, db)
     if "returned" not in reply:
         raise _error(reply)
-    return values.decode(reply["returned"])
+    return values.decode(reply["returned"]), log.lines
+
+
+@contextlib.contextmanager
+def _pg_gate(b: process.Box, ws: Workspace) -> Iterator[dict[str, str]]:
+    """``DOJO_POSTGRES_URL`` for the child: a read-only role of its own, for ``ws``'s database
+    alone, through a relayed Unix socket (none if PostgreSQL is not set up)."""
+    import psycopg
+
+    from dbdojo.connect import ServiceDown, server_url
+
+    try:
+        admin = psycopg.connect(server_url("postgres"), autocommit=True, connect_timeout=5)
+    except (ServiceDown, psycopg.Error):
+        yield {}
+        return
+    with admin:
+        try:
+            role, password = pg_gate.open_role(admin)
+        except psycopg.Error:  # a server of the user's where the kit may not create roles
+            yield {}
+            return
+        try:
+            parts = urlsplit(server_url("postgres"))
+            host, port = parts.hostname or "127.0.0.1", parts.port or 5432
+            gate = pg_gate.Gate(role, ws.database)
+            path = b.path / ".s.PGSQL.5432"
+
+            def upstream() -> socket.socket:
+                return socket.create_connection((host, port), timeout=10)
+
+            with relay.serve(path, upstream, b.uid, gate.messages, gate.forward):
+                yield {"DOJO_POSTGRES_URL": pg_gate.url(str(b.path), role, password, ws.database)}
+        finally:
+            pg_gate.close_role(admin, role)
 
 
 @contextlib.contextmanager
@@ -89,14 +134,12 @@ def _mongo_gate(
     gate = mongo_gate.Gate(policy)
     path = b.path / "mongo.sock"
     upstream = _mongo_upstream(url)
-    with relay.serve(path, upstream, b.uid, mongo_gate.read_message, gate.check) as served:
+    with relay.serve(path, upstream, b.uid, mongo_gate.messages, gate.check) as served:
         env = {"DOJO_MONGO_URL": f"mongodb://{quote(str(path), safe='')}/?directConnection=true"}
         yield env, served
 
 
 def _mongo_upstream(url: str):
-    import socket
-
     parts = urlsplit(url)
     if parts.scheme != "mongodb" or "," in parts.netloc or "tls=true" in parts.query.lower():
         raise SandboxError(

@@ -66,6 +66,10 @@ PRELOAD = [
     "zlib",
     "zoneinfo",
     "encodings.idna",
+    "ctypes",
+    "ctypes.util",
+    "psycopg",
+    "psycopg.rows",
     "bson",
     "bson.son",
     "bson.objectid",
@@ -178,6 +182,10 @@ def _preload() -> None:
     import redis.utils
 
     redis.utils.get_lib_version()  # reads package metadata: imports importlib.metadata's parts
+    with contextlib.suppress(ImportError):
+        import psycopg
+
+        psycopg.pq.version()  # loads libpq (and ctypes.util) now
     pymongo.MongoClient("mongodb://127.0.0.1:9/", connect=False).close()
 
 

@@ -45,6 +45,12 @@ class Policy:
     max_time_ms: int
 
 
+def messages(sock: socket.socket) -> Iterator[bytes]:
+    """The wire messages a client sends, until it hangs up."""
+    while (message := read_message(sock)) is not None:
+        yield message
+
+
 def read_message(sock: socket.socket) -> bytes | None:
     header = _read(sock, 16)
     if header is None:

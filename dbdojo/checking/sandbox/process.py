@@ -60,8 +60,9 @@ def _uid_slot() -> Iterator[int | None]:
     if os.geteuid() != 0:
         yield None
         return
+    locks = _lock_dir()
     for slot in range(SLOTS):
-        lock = open(state_dir() / f"sandbox-{slot}.lock", "w")  # noqa: SIM115
+        lock = open(locks / f"sandbox-{slot}.lock", "w")  # noqa: SIM115
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -74,6 +75,17 @@ def _uid_slot() -> Iterator[int | None]:
             lock.close()
         return
     raise SandboxError(f"all {SLOTS} answer sandboxes are busy; try again in a moment")
+
+
+def _lock_dir() -> Path:
+    """Where the uid slots are locked: one place per machine (every checkout and test worker
+    draws from the same uids), writable by root alone."""
+    path = Path("/run/dbdojo-sandbox")
+    try:
+        path.mkdir(mode=0o700, exist_ok=True)
+    except OSError:
+        return state_dir()
+    return path
 
 
 def _kill_leftovers(uid: int | None) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 import socket
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -106,6 +107,46 @@ def connector(server_url: str, db: int, password: str):
         return sock
 
     return connect
+
+
+MAX_LOGGED = 10_000  # commands kept per check
+MAX_ARG_SHOWN = 64  # characters of each argument kept in the log
+
+
+class CommandLog:
+    """What the answer sent, one line per command (``XADD key MAXLEN ~ 100 * n 1``): the record
+    of *how* an answer worked, which its end state cannot show."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def commands(self, sock: socket.socket) -> Iterator[bytes]:
+        """The client's commands (RESP arrays, or inline), each logged as it passes."""
+        reader = sock.makefile("rb")
+        while line := reader.readline(65536):
+            if not line.startswith(b"*"):
+                self._log(line.split())
+                yield line
+                continue
+            raw, args = [line], []
+            for _ in range(int(line[1:])):
+                header = reader.readline(65536)
+                if not header.startswith(b"$"):
+                    raise ValueError("malformed RESP from the answer")
+                data = reader.read(int(header[1:]) + 2)
+                raw += [header, data]
+                args.append(data[:-2])
+            self._log(args)
+            yield b"".join(raw)
+
+    def _log(self, args: list[bytes]) -> None:
+        if args and len(self.lines) < MAX_LOGGED:
+            text = [a[:MAX_ARG_SHOWN].decode(errors="replace") for a in args]
+            self.lines.append(" ".join([text[0].upper(), *text[1:]]))
+
+    @staticmethod
+    def forward(request: bytes) -> tuple[bytes, bytes]:
+        return request, b""
 
 
 def _command(*args: str) -> bytes:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 # client bytes -> (bytes to send upstream, bytes to answer the client with); raise to hang up
 Filter = Callable[[bytes], tuple[bytes, bytes]]
-Framer = Callable[[socket.socket], bytes | None]  # reads one request; None at end of stream
+Framer = Callable[[socket.socket], Iterator[bytes]]  # the client's requests, one at a time
 CHUNK = 65536
 
 
@@ -35,7 +35,7 @@ def _filtered(
     client: socket.socket, upstream: socket.socket, read: Framer, check: Filter, lock
 ) -> None:
     with contextlib.suppress(OSError, ValueError):
-        while (request := read(client)) is not None:
+        for request in read(client):
             forward, answer = check(request)
             if forward:
                 upstream.sendall(forward)
