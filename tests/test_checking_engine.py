@@ -262,3 +262,14 @@ def test_redis_consumer_group_state_is_compared(checker):
     assert not verdict.passed and verdict.details == ["the differences are in the columns: value"]
     reads_all = STREAM_REF.replace("count=2", "count=3")
     assert not checker.check(task, reads_all).passed
+
+
+def test_edge_cases_that_cannot_run_are_named_in_the_verdict(checker):
+    from dbdojo.workspace import Workspace
+
+    missing = Workspace("edge_never_seeded")
+    partial = Checker(checker.workspace, [*checker.edges, missing], checker.redis_source)
+    verdict = partial.check(ex("sql", SPEND), SPEND)
+    assert "NOT checked on the edge cases (edge_never_seeded)" in verdict.message
+    assert "dojo seed" in verdict.message
+    assert checker.check(ex("sql", SPEND), SPEND).message == "correct"
