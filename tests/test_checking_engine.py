@@ -273,3 +273,25 @@ def test_edge_cases_that_cannot_run_are_named_in_the_verdict(checker):
     assert "NOT checked on the edge cases (edge_never_seeded)" in verdict.message
     assert "dojo seed" in verdict.message
     assert checker.check(ex("sql", SPEND), SPEND).message == "correct"
+
+
+def test_what_the_emulator_refuses_is_not_blamed_on_the_learner(checker):
+    from dbdojo.checking import emulator_gaps
+
+    if not emulator_gaps.on_emulator():
+        pytest.fail("this test needs the kit's MongoDB emulator (`dojo up` without DOJO_MONGO_URL)")
+    ref = '[{"$match": {"status": "delivered"}}, {"$project": {"_id": 0, "order_id": 1}}]'
+    pipeline = ex("mongo-pipeline", ref, starter="[]", collection="orders")
+    graph = (
+        '[{"$graphLookup": {"from": "orders", "startWith": "$customer_id", '
+        '"connectFromField": "customer_id", "connectToField": "customer_id", "as": "x"}}]'
+    )
+    verdict = checker.check(pipeline, graph)
+    assert verdict.status == "error" and not verdict.graded
+    assert "may be right on a real MongoDB 8" in verdict.message
+    slice_answer = (
+        '[{"$match": {"status": "delivered"}}, '
+        '{"$project": {"_id": 0, "order_id": 1, "x": {"$slice": ["$items", 1]}}}]'
+    )
+    failed = checker.check(pipeline, slice_answer)
+    assert not failed.passed and any("emulator differs" in n for n in failed.notes)

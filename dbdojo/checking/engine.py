@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from dbdojo.checking import datasets, mechanism, refcache
+from dbdojo.checking import datasets, emulator_gaps, mechanism, refcache
 from dbdojo.checking import plan as plans
 from dbdojo.checking.compare import compare
 from dbdojo.checking.model import MONGO_KINDS, Exercise
@@ -216,6 +216,8 @@ class Checker:
                     return self._error(ex, result, name)
                 outcome = compare(expected.targets[name], result, expected.rules)
                 notes += [n for n in outcome.notes if n not in notes]
+                if not outcome.ok and ex.kind in MONGO_KINDS:
+                    notes += emulator_gaps.notes(answer)
                 if not outcome.ok:
                     return Verdict(
                         ex.id,
@@ -264,6 +266,8 @@ class Checker:
         return Verdict(ex.id, PASSED, "correct", notes=[f"plan: {plans.outline(tree)}"])
 
     def _error(self, ex: Exercise, exc: Exception, target: str) -> Verdict:
+        if ex.kind in MONGO_KINDS and (refused := emulator_gaps.refusal(str(exc))):
+            return Verdict(ex.id, ERROR, refused, target=target, graded=False)
         hint = getattr(exc, "hint", "") or f"dojo.hint({ex.id!r}) gives a hint"
         return Verdict(ex.id, ERROR, _where(target) + str(exc), hint=hint, target=target)
 
