@@ -3,7 +3,6 @@ snapshot; the result is the return value plus the final state of the keys it may
 
 from __future__ import annotations
 
-import fcntl
 import json
 import math
 from collections.abc import Iterator
@@ -11,6 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from dbdojo import slots
 from dbdojo.checking.compare import RETURN_KEY
 from dbdojo.checking.pyexec import function
 from dbdojo.checking.result import ResultSet
@@ -36,19 +36,11 @@ def client(db: int, timeout: float = 5.0) -> Any:
 def scratch_db() -> Iterator[Workspace]:
     """Lock one of the checker's scratch workspaces (a Redis logical database) for the
     duration."""
-    for i in range(1, POOL + 1):
-        lock = open(state_dir() / f"checker-redis-{i}.lock", "w")  # noqa: SIM115
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.close()
-            continue
-        try:
-            yield Workspace(f"checker_{i}")
-        finally:
-            lock.close()
-        return
-    raise RuntimeError(f"all {POOL} scratch Redis databases of the checker are busy; try again")
+    with slots.first_free(state_dir(), "checker-redis", range(1, POOL + 1)) as number:
+        if number is None:
+            message = f"all {POOL} scratch Redis databases of the checker are busy; try again"
+            raise RuntimeError(message)
+        yield Workspace(f"checker_{number}")
 
 
 def reseed(scratch: Workspace, source: int) -> None:

@@ -8,7 +8,6 @@ included, is the answer's and is killed.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import shutil
@@ -23,6 +22,7 @@ from typing import Any
 
 import psutil
 
+from dbdojo import slots
 from dbdojo.paths import state_dir
 
 UID_BASE = int(os.environ.get("DOJO_SANDBOX_UID_BASE", "1800000000"))
@@ -60,21 +60,11 @@ def _uid_slot() -> Iterator[int | None]:
     if os.geteuid() != 0:
         yield None
         return
-    locks = _lock_dir()
-    for slot in range(SLOTS):
-        lock = open(locks / f"sandbox-{slot}.lock", "w")  # noqa: SIM115
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.close()
-            continue
-        try:
-            _kill_leftovers(UID_BASE + slot)
-            yield UID_BASE + slot
-        finally:
-            lock.close()
-        return
-    raise SandboxError(f"all {SLOTS} answer sandboxes are busy; try again in a moment")
+    with slots.first_free(_lock_dir(), "sandbox", range(SLOTS)) as slot:
+        if slot is None:
+            raise SandboxError(f"all {SLOTS} answer sandboxes are busy; try again in a moment")
+        _kill_leftovers(UID_BASE + slot)
+        yield UID_BASE + slot
 
 
 def _lock_dir() -> Path:
