@@ -29,8 +29,15 @@ def run_checks() -> list[Check]:
     checks += _binaries(own)
     checks += _servers(own)
     checks += _disk_space(own)
-    checks += [_docker(), _jupyterlab()]
+    checks += [_docker(), _jupyterlab(), _answer_sandbox()]
     return checks
+
+
+def _answer_sandbox() -> Check:
+    from dbdojo.checking.sandbox import confine
+
+    level, detail, fix = confine.expected()
+    return Check("Answer sandbox", level, detail, fix)
 
 
 def _python() -> Check:

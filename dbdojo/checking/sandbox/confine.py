@@ -66,3 +66,28 @@ def apply(c: Confinement) -> Confinement:
     if version:
         c.granted.append(f"landlock ABI {version}")
     return c
+
+
+def expected() -> tuple[str, str, str]:
+    """(level, what answers will give up on this machine, how to get more) for `dojo doctor`."""
+    version = landlock.abi()
+    if os.geteuid() == 0:
+        detail = "a sandbox uid of their own, an own network namespace"
+        if version:
+            return "ok", f"{detail}, Landlock ABI {version}", ""
+        return "ok", f"{detail} (no Landlock on this kernel)", ""
+    if version >= 4:
+        return "ok", f"Landlock ABI {version}: no files outside Python, no TCP", ""
+    if version:
+        return (
+            "warn",
+            f"Landlock ABI {version} restricts files but not TCP: an answer could reach the "
+            "MongoDB emulator (it has no passwords) directly",
+            "grade a class's answers as root, or on Linux 6.7 or later",
+        )
+    return (
+        "warn",
+        "no Landlock: answers run in their own process with limits, but can read what you can "
+        "read and reach servers on this machine",
+        "grade a class's answers as root, or on Linux 6.7 or later",
+    )
