@@ -115,6 +115,7 @@ def test_doctor_runs_and_names_the_binaries(kit):
     result = dojo("doctor")
     assert "PostgreSQL binaries" in result.stdout
     assert "embedded" in result.stdout
+    assert "Answer sandbox" in result.stdout
     assert "Traceback" not in result.stderr
 
 
