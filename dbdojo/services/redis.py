@@ -49,6 +49,9 @@ def _conf(port: int, password: str, home: Path) -> str:
             "save 3600 1 300 100 60 10000",
             "appendonly yes",
             "appendfsync everysec",
+            # a script running longer than this gets BUSY replies to other clients instead of
+            # silence, and may be killed (the answer checker does: redis_gate.ScriptWatch)
+            "busy-reply-threshold 1000",
             "daemonize yes",
             f"pidfile {home / 'server.pid'}",
             f"logfile {home / 'server.log'}",

@@ -71,6 +71,7 @@ def run_redis(
             process.box() as b,
             relay.serve(b.path / "redis.sock", connect, b.uid, log.commands, log.forward) as gate,
             _pg_gate(b, workspace) as pg_env,
+            redis_gate.ScriptWatch(client(db, timeout=2)),
         ):
             request = {"kind": "redis", "source": source, "options": options, "prefix": prefix,
                        "timeout": timeout, "socket": str(gate.path)}  # fmt: skip
