@@ -62,8 +62,7 @@ def describe(client: pymongo.MongoClient) -> dict[str, Any]:
     """Which MongoDB ``client`` talks to, for a notebook's banner.
 
     ``{"kind": "mongodb" | "emulator", "version": ..., "label": ..., "limits_doc": ...}``
-    (``limits_doc`` is None on a real MongoDB). Uses ``buildInfo``: ``server_info()`` fails on
-    the emulator.
+    (``limits_doc`` is None on a real MongoDB), from ``buildInfo``.
     """
     info = client.admin.command("buildInfo")
     version = str(info.get("version", "?"))
