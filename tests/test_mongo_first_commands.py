@@ -13,8 +13,9 @@ from collections.abc import Iterator
 
 import pymongo
 import pytest
-from bson import ObjectId
+from bson import CodecOptions, ObjectId
 from bson.decimal128 import Decimal128
+from bson.raw_bson import RawBSONDocument
 from pymongo.database import Database
 
 from dbdojo.notebook import testenv
@@ -59,6 +60,11 @@ def mine(db) -> Iterator[pymongo.collection.Collection]:
 def test_the_dataset_holds_decimals(db):
     order = db.orders.find_one({"total": {"$type": "decimal"}})
     assert order is not None and isinstance(order["total"], Decimal128)
+    [sized] = db.orders.aggregate(
+        [{"$match": {"_id": order["_id"]}}, {"$project": {"size": {"$bsonSize": "$$ROOT"}}}]
+    )
+    raw = db.get_collection("orders", codec_options=CodecOptions(RawBSONDocument))
+    assert sized["size"] == len(raw.find_one({"_id": order["_id"]}).raw)
 
 
 def test_list_databases(client):
