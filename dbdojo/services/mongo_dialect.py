@@ -28,6 +28,7 @@ from typing import Any
 
 Execute = Callable[[Any], Awaitable[dict[str, Any]]]
 MB = 1 << 20
+SIZE_CACHE = 256  # collection versions whose size is remembered
 INDEX_ENTRY_BYTES = 32  # collStats' index sizes: an estimate per indexed document
 
 
@@ -116,9 +117,8 @@ class Dialect:
             return dict(self.engine._storage.get(database, {}))
 
     def _stored(self, database: str, command: dict[str, Any]) -> bool:
-        return isinstance(command["collStats"], str) and command["collStats"] in self._collections(
-            database
-        )
+        name = command["collStats"]
+        return isinstance(name, str) and name in self._collections(database)
 
     def _data_size(self, docs: Any) -> int:
         """The BSON size of one collection's documents, measured once per version of its data
@@ -130,6 +130,8 @@ class Dialect:
         if cached is None or cached[0] is not root:
             public = self.engine._borrow_public_storage_document  # decoded once, then kept
             size = sum(_bson_document_size(public(doc)) for doc in docs.values())
+            if len(self._sizes) >= SIZE_CACHE:  # it keeps old versions alive: drop the oldest
+                del self._sizes[next(iter(self._sizes))]
             cached = self._sizes[id(root)] = (root, size)
         return cached[1]
 
