@@ -259,11 +259,12 @@ def processes_in(directory: Path) -> list[psutil.Process]:
     return found
 
 
-def mirror_tree(source: Path, target: Path) -> Path:
-    """Copy ``source`` to ``target`` (hard links where possible) unless already there.
+def mirror_tree(source: Path, target: Path, parts: Sequence[str] = (".",)) -> Path:
+    """Copy ``parts`` of ``source`` (relative paths) to the same places under ``target``
+    (hard links where possible), unless ``target`` is already there.
 
     Used when the unprivileged server user cannot reach binaries inside a private directory
-    (a virtual environment under /root, say).
+    (a virtual environment under /root, say); relative paths between the parts still hold.
     """
     if target.exists():
         return target
@@ -276,7 +277,17 @@ def mirror_tree(source: Path, target: Path) -> Path:
         except OSError:
             shutil.copy2(src, dst)
 
-    shutil.copytree(source, staging, symlinks=True, copy_function=link_or_copy)
+    staging.mkdir(mode=0o755, parents=True)
+    for part in parts:
+        destination = staging / part
+        destination.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+        shutil.copytree(
+            source / part,
+            destination,
+            symlinks=True,
+            copy_function=link_or_copy,
+            dirs_exist_ok=True,
+        )
     staging.rename(target)
     return target
 

@@ -46,7 +46,7 @@ def mongo(database: Any) -> str:
     try:
         from dbdojo.services.mongo import describe
     except ImportError:
-        info = client.admin.command("buildInfo")  # server_info() fails on the emulator
+        info = client.admin.command("buildInfo")
         emulated = info.get("gitVersion") == "mongoeco"
         about = {
             "label": "mongoeco emulator (not a real MongoDB)" if emulated else "",

@@ -42,13 +42,14 @@ def _answer_sandbox() -> Check:
 
 def _python() -> Check:
     version = ".".join(map(str, sys.version_info[:3]))
-    if sys.version_info >= (3, 13):
-        return Check("Python", "ok", f"{version} (the MongoDB emulator needs >= 3.13)")
+    if sys.version_info[:2] == (3, 13):
+        return Check("Python", "ok", f"{version} (dbdojo supports Python 3.13)")
     return Check(
         "Python",
         "warn",
-        f"{version}: the MongoDB emulator (mongoeco) needs Python >= 3.13",
-        "use Python 3.13 (see .python-version), or give your own DOJO_MONGO_URL",
+        f"{version}: dbdojo supports Python 3.13 only (its pins and the MongoDB emulator)",
+        "rebuild the environment with `make clean-venvs lab`: scripts/find-python finds a "
+        "Python 3.13 or says how to get one",
     )
 
 

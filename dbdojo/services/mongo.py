@@ -46,12 +46,6 @@ READY_TIMEOUT = 120  # until it serves: importing mongoeco takes 1-7 s
 
 def emulator_available() -> str | None:
     """Why the emulator cannot run here, or None if it can."""
-    if sys.version_info < (3, 13):
-        return (
-            "the MongoDB emulator (mongoeco) needs Python >= 3.13, this is Python "
-            f"{sys.version_info.major}.{sys.version_info.minor}: use a Python 3.13 virtual "
-            "environment, install MongoDB (`mongod` on PATH), or set DOJO_MONGO_URL"
-        )
     if importlib.util.find_spec("mongoeco") is None:
         return "mongoeco is not installed: `pip install 'mongoeco[wire]>=4.11'`"
     return None
@@ -68,8 +62,7 @@ def describe(client: pymongo.MongoClient) -> dict[str, Any]:
     """Which MongoDB ``client`` talks to, for a notebook's banner.
 
     ``{"kind": "mongodb" | "emulator", "version": ..., "label": ..., "limits_doc": ...}``
-    (``limits_doc`` is None on a real MongoDB). Uses ``buildInfo``: ``server_info()`` fails on
-    the emulator.
+    (``limits_doc`` is None on a real MongoDB), from ``buildInfo``.
     """
     info = client.admin.command("buildInfo")
     version = str(info.get("version", "?"))

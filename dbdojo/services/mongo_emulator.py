@@ -421,8 +421,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--home", type=Path, required=True)
     args = parser.parse_args(argv)
-    if sys.version_info < (3, 13):
-        sys.exit("the MongoDB emulator (mongoeco) needs Python >= 3.13")
     home = args.home.resolve()
     home.mkdir(parents=True, exist_ok=True)
     # One emulator per home: a second one would share the control socket and snapshot files.

@@ -34,9 +34,6 @@ EMULATOR_GAPS: dict[str, str] = {
     "fields (MongoDB keeps them)",
     "collMod": "the collMod command is not supported (change a validator by recreating the "
     "collection)",
-    "list_databases_decimal": "list_database_names() fails once any database holds a "
-    "Decimal128 value",
-    "server_info": "server_info() fails; use client.admin.command('buildInfo')",
 }
 
 

