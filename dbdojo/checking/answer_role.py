@@ -106,7 +106,7 @@ def _prepare_server(admin: psycopg.Connection) -> None:
             with admin.transaction():
                 for role, login in ((OWNER_ROLE, "NOLOGIN"), (ANSWER_ROLE, "LOGIN")):
                     exists = admin.execute(
-                        "SELECT FROM pg_roles WHERE rolname = %s", (role,)
+                        "SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)
                     ).fetchone()
                     if not exists:
                         admin.execute(f"CREATE ROLE {role} {login}")
@@ -118,6 +118,7 @@ def _prepare_server(admin: psycopg.Connection) -> None:
                 )
                 admin.execute(f"GRANT {OWNER_ROLE} TO {ANSWER_ROLE}")
             return
-        except psycopg.errors.UniqueViolation:  # another process created it at the same time
+        except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateObject):
+            # another process created it at the same time
             if attempt == 2:
                 raise
