@@ -94,9 +94,22 @@ class Replicas:
         target = primary.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
         started = time.perf_counter()
         query = "SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), %s::pg_lsn) >= 0"
-        if not wait_until(lambda: self.pg.execute(query, (target,)).fetchone()[0], timeout, 0.001):
+        if not wait_until(lambda: self._poll(query, (target,)), timeout, 0.001):
             raise TimeoutError(f"the replica did not replay up to {target} in {timeout} s")
         return time.perf_counter() - started
+
+    def _poll(self, query: str, params: tuple = ()) -> bool:
+        """One short query on the replica; False (try again) when replay cancelled it or ended
+        the session (a recovery conflict: a dropped database, a vacuumed row): then reconnect."""
+        import psycopg.errors
+
+        try:
+            return bool(self.pg.execute(query, params).fetchone()[0])
+        except psycopg.errors.SerializationFailure:  # the statement was cancelled
+            return False
+        except psycopg.OperationalError:  # the session was ended (DatabaseDropped, ...)
+            self.connect()
+            return False
 
     def promote(self, timeout: float = 60) -> bool:
         """``SELECT pg_promote()`` on the replica, then wait until it accepts writes.
@@ -104,17 +117,8 @@ class Replicas:
         A replica that is behind replays the rest first, and a statement waiting that long
         (``pg_promote(wait => true)``) can be cancelled by a recovery conflict: ask without
         waiting, then poll with short queries, retrying one that replay cancelled."""
-        import psycopg.errors
-
         self.pg.execute("SELECT pg_promote(wait => false)")
-
-        def writable() -> bool:
-            try:
-                return not self.pg.execute("SELECT pg_is_in_recovery()").fetchone()[0]
-            except psycopg.errors.SerializationFailure:  # cancelled by a recovery conflict
-                return False
-
-        if not wait_until(writable, timeout, 0.05):
+        if not wait_until(lambda: self._poll("SELECT NOT pg_is_in_recovery()"), timeout, 0.05):
             raise TimeoutError(f"the replica was not promoted within {timeout} s")
         return True
 
