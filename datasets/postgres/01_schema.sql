@@ -6,6 +6,11 @@
 -- Conventions: snake_case, plural table names, <singular>_id keys, timestamptz everywhere,
 -- money as numeric(10,2). Every file is idempotent where PostgreSQL allows it.
 
+-- Trigram similarity (pg_trgm: lesson P4). A contrib module that every PostgreSQL build ships and
+-- a trusted extension: installed here, every workspace and edge-case dataset has it, and neither
+-- lessons nor checked answers need a superuser to use it.
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+
 CREATE TYPE region_level AS ENUM ('country', 'city', 'zone', 'depot');
 CREATE TYPE vehicle_type AS ENUM ('bicycle', 'e_bike', 'scooter', 'car', 'van');
 CREATE TYPE driver_status AS ENUM ('active', 'on_leave', 'inactive');
