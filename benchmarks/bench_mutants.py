@@ -43,6 +43,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lab", help="only this lab (p1, p2, ...)")
     parser.add_argument("--survivors", action="store_true", help="list every survivor")
+    parser.add_argument("--save", type=Path, help="write the survivors here (YAML)")
     args = parser.parse_args()
 
     ensure_edge_variants()
@@ -88,7 +89,12 @@ def main() -> None:
     rate = total_killed / total_judged if total_judged else 1.0
     console.print(f"kill rate {rate:.3f} (target 1.000), {time.perf_counter() - started:.0f} s")
     for ex_id, operator, sql in survivors if args.survivors else survivors[:10]:
-        console.print(f"[yellow]survives[/] {ex_id} ({operator}): {sql}")
+        console.print(f"[yellow]survives[/] {ex_id} ({operator}): {sql}", soft_wrap=True)
+    if args.save:
+        found: dict[str, list] = {}
+        for ex_id, operator, sql in survivors:
+            found.setdefault(ex_id, []).append({"operator": operator, "sql": sql, "why": ""})
+        args.save.write_text(yaml.safe_dump(found, sort_keys=False, width=100))
 
 
 if __name__ == "__main__":

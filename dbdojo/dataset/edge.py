@@ -16,6 +16,7 @@ from dbdojo.dataset.sampling import rng_for
 from dbdojo.dataset.scales import DEFAULT_SEED, EDGE_BASE, with_days
 from dbdojo.workspace import Workspace
 
+EDGE_VERSION = 3  # bump when a variant's mutation changes: it rebuilds the edge workspaces
 VARIANTS = ("nulls", "ties", "duplicates", "empty", "unicode", "dst", "cycles")
 DST_DAYS = ("2024-10-26", "2024-10-27", "2025-03-29", "2025-03-30")
 UNICODE_FIRST = [
@@ -109,6 +110,24 @@ def _ties(data: Dataset, rng) -> None:
     t["employees"]["salary"] = t["employees"]["salary"] // 1_000_000 * 1_000_000
     pings = t["gps_pings"]
     pings["recorded_at"] = pings["recorded_at"] // 600 * 600
+    _same_moment_orders(orders)
+
+
+def _same_moment_orders(orders: dict, customers: int = 10) -> None:
+    """For the lowest customer ids with two orders or more, the second order placed at the very
+    moment of the first: a customer's own orders tie, so a missing tiebreaker (or one sorted the
+    wrong way) shows in exercises that rank a customer's orders (customer ids are small there)."""
+    owners = orders["customer_id"]
+    tied = 0
+    for customer in np.unique(owners):
+        mine = np.flatnonzero(owners == customer)
+        if len(mine) < 2:
+            continue
+        mine = mine[np.argsort(orders["placed_at"][mine], kind="stable")]
+        orders["placed_at"][mine[1]] = orders["placed_at"][mine[0]]
+        tied += 1
+        if tied == customers:
+            return
 
 
 def _append(table: dict, rows: dict) -> None:
@@ -211,6 +230,14 @@ def _cycles(data: Dataset, rng) -> None:
     regions["parent_region_id"][zones[1]] = a
 
 
+# Physical row order: the later of two same-moment orders of a customer first in the table (an
+# UPDATE writes a row's new version at the end), so that a query without a tiebreaker gets
+# them in another order than one with it, instead of agreeing by the table's natural order.
+LAYOUT = {
+    "ties": "UPDATE orders SET placed_at = placed_at WHERE order_id IN "
+    "(SELECT min(order_id) FROM orders GROUP BY customer_id, placed_at HAVING count(*) > 1)",
+}
+
 MUTATIONS = {
     "nulls": _nulls,
     "ties": _ties,
@@ -229,7 +256,7 @@ def inputs_of(name: str, seed: int = DEFAULT_SEED) -> str:
     from dbdojo.dataset.generate import GENERATOR_VERSION
 
     base = with_days(EDGE_BASE, DST_DAYS) if name == "dst" else EDGE_BASE
-    text = repr((name, seed, GENERATOR_VERSION, base))
+    text = repr((name, seed, GENERATOR_VERSION, EDGE_VERSION, base))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -251,7 +278,14 @@ def ensure_edge_variants(force: bool = False, console=None) -> list[Workspace]:
             if stale:
                 with timed(f"{ws.name}: generate"):
                     data = variant(name)
-                load_snapshots(data, ws.name, console=console, variant=ws.name, inputs=inputs)
+                load_snapshots(
+                    data,
+                    ws.name,
+                    console=console,
+                    layout_sql=LAYOUT.get(name, ""),
+                    variant=ws.name,
+                    inputs=inputs,
+                )
             if stale or not present:
                 with timed(f"{ws.name}: reset"):
                     reset(ws)

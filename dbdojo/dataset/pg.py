@@ -103,10 +103,13 @@ def build_template(
     meta: dict[str, str],
     dataset: str = MAIN,
     report: Report = lambda what, rows: None,
+    layout_sql: str = "",
 ) -> dict[str, str]:
     """Load ``data`` into a fresh build database, finish it, swap it in as the template.
 
-    Returns ``meta`` with the data's checksum, as recorded in the template.
+    ``layout_sql`` runs right after the COPY: statements that change where rows sit in the
+    tables (an edge case's physical order), never what they hold. Returns ``meta`` with the
+    data's checksum, as recorded in the template.
     """
     from psycopg import sql
 
@@ -129,6 +132,8 @@ def build_template(
             conn, data, vector, report, digest, phase=lambda t: timed(f"{prefix}COPY {t}")
         )
         meta = {**meta, "checksum": digest.hexdigest()}
+        if layout_sql:
+            conn.execute(layout_sql.encode())
         with conn.cursor() as cur:
             cur.executemany("INSERT INTO dataset_info VALUES (%s, %s)", list(meta.items()))
         _speed_up_maintenance(conn)

@@ -50,9 +50,11 @@ def load_snapshots(
     dataset: str = MAIN,
     services: Iterable[str] = SERVICES,
     console: Console | None = None,
+    layout_sql: str = "",
     **extra: str,
 ) -> dict[str, str]:
-    """Build the snapshots of ``data`` in each service; returns the recorded metadata."""
+    """Build the snapshots of ``data`` in each service; returns the recorded metadata.
+    ``layout_sql``: see :func:`dbdojo.dataset.pg.build_template`."""
     console = console or Console(stderr=True)
     services = list(services)
     meta = pg.metadata(data, **extra)
@@ -72,7 +74,7 @@ def load_snapshots(
             def report(what: str, rows: int) -> None:
                 bar.update(task, advance=rows, description=f"PostgreSQL: {what}")
 
-            meta = pg.build_template(data, meta, dataset, report)
+            meta = pg.build_template(data, meta, dataset, report, layout_sql)
         else:
             meta["checksum"] = data.checksum()
         prefix = "" if dataset == MAIN else f"{dataset}: "
