@@ -142,9 +142,12 @@ def _mongo_gate(
 
 def _mongo_upstream(url: str):
     parts = urlsplit(url)
-    if parts.scheme != "mongodb" or "," in parts.netloc or "tls=true" in parts.query.lower():
+    plain = parts.scheme == "mongodb" and "," not in parts.netloc and "@" not in parts.netloc
+    if not plain or "tls=true" in parts.query.lower() or "ssl=true" in parts.query.lower():
         raise SandboxError(
-            "answers can be checked only on a MongoDB reached by a plain mongodb://host:port URL"
+            "MongoDB answers are checked through the kit's gate, which reaches MongoDB by a "
+            "plain mongodb://host:port URL (no TLS, no login): the kit's own server, or a "
+            "mongod of yours on this machine"
         )
     host = parts.hostname or "127.0.0.1"
     port = parts.port or 27017
