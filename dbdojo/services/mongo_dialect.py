@@ -60,11 +60,52 @@ def patch_bson_sizes() -> None:
     runtime._bson_value_size = value_size
 
 
+QUERYING = {"find", "aggregate", "count", "distinct", "update", "delete", "findAndModify",
+            "findandmodify", "explain"}  # fmt: skip
+
+
 def normalize_body(body: dict[str, Any]) -> dict[str, Any]:
-    """A command document as mongoeco knows it: ``buildinfo`` -> ``buildInfo``."""
-    if next(iter(body), None) == "buildinfo":
+    """A command document as mongoeco knows it: ``buildinfo`` -> ``buildInfo``, and the
+    query and expression forms of MongoDB 8 it lacks rewritten into ones it evaluates the same
+    way (:func:`rewrite`)."""
+    name = next(iter(body), None)
+    if name == "buildinfo":
         return {("buildInfo" if key == "buildinfo" else key): value for key, value in body.items()}
+    if name in QUERYING:
+        return rewrite(body)
     return body
+
+
+def rewrite(value: Any) -> Any:
+    """Equivalent forms of what mongoeco 4.11 refuses or gets wrong:
+
+    - ``{$not: [expr]}`` (the aggregation expression) -> ``{$cond: [expr, false, true]}``;
+    - ``{$filter: {..., limit: n}}`` -> ``{$slice: [{$filter: {...}}, n]}``;
+    - ``{$elemMatch: {$and: [a, b]}}`` -> ``{$elemMatch: {**a, **b}}`` (disjoint keys only);
+    - ``{$toDouble: x}`` of a Decimal128 -> through its string form (mongoeco cannot convert it).
+    """
+    if isinstance(value, list):
+        return [rewrite(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    value = {key: rewrite(item) for key, item in value.items()}
+    if len(value) != 1:
+        return value
+    ((key, item),) = value.items()
+    if key == "$not" and isinstance(item, list) and len(item) == 1:
+        return {"$cond": [item[0], False, True]}
+    if key == "$filter" and isinstance(item, dict) and "limit" in item:
+        rest = {k: v for k, v in item.items() if k != "limit"}
+        return {"$slice": [{"$filter": rest}, item["limit"]]}
+    if key == "$elemMatch" and isinstance(item, dict) and list(item) == ["$and"]:
+        parts = item["$and"]
+        keys = [k for part in parts if isinstance(part, dict) for k in part]
+        if all(isinstance(p, dict) for p in parts) and len(keys) == len(set(keys)):
+            return {"$elemMatch": {k: v for part in parts for k, v in part.items()}}
+    if key == "$toDouble" and not isinstance(item, dict | list):
+        decimal_ = {"$eq": [{"$type": item}, "decimal"]}
+        return {"$cond": [decimal_, {"$toDouble": {"$toString": item}}, {"$toDouble": item}]}
+    return value
 
 
 class Dialect:
