@@ -42,11 +42,11 @@ def pg(ws: Workspace) -> psycopg.Connection:
 
 def answer_pg(ws: Workspace) -> psycopg.Connection:
     """A live autocommit connection to the workspace's database as the answer role (see
-    :mod:`dbdojo.checking.answer_role`), the database made fit for it first."""
-    from dbdojo.checking import answer_role
+    :mod:`dbdojo.pgroles`), the database made fit for it first."""
+    from dbdojo import pgroles
 
-    answer_role.prepare(pg(ws))
-    url = answer_role.url(ws)
+    pgroles.prepare(pg(ws))
+    url = pgroles.url(ws, pgroles.ANSWER)
     return _live(url, lambda: pg_connect(ws, autocommit=True, conninfo=url))
 
 
@@ -70,10 +70,10 @@ def _live(url: str, connect: Callable[[], psycopg.Connection]) -> psycopg.Connec
 
 def discard_pg(ws: Workspace) -> None:
     """Close and forget the workspace's connections (after a failure they may have left)."""
-    from dbdojo.checking import answer_role
+    from dbdojo import pgroles
 
     _discard(postgres_url(ws))
-    _discard(answer_role.url(ws))
+    _discard(pgroles.url(ws, pgroles.ANSWER))
 
 
 def _discard(url: str) -> None:

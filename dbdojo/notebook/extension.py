@@ -14,7 +14,8 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from dbdojo.connect import NotSeeded, ServiceDown, mongo_db, pg_connect, redis_client
+from dbdojo import pgroles
+from dbdojo.connect import NotSeeded, ServiceDown, mongo_db, redis_client
 from dbdojo.notebook import banner, sqlmagic
 from dbdojo.settings import BadURL
 from dbdojo.workspace import Workspace, current
@@ -69,7 +70,8 @@ class NotebookSession:
 
 
 def _open_postgres(ip: Any, ws: Workspace) -> tuple[Any, str]:
-    conn = pg_connect(ws)
+    """``pg`` logs in as the learner's role, never as the kit's superuser (dbdojo.pgroles)."""
+    conn = pgroles.connect(ws, pgroles.LEARNER)
     sqlmagic.install_lazy(ip, ws, strict=strict())
     return conn, banner.postgres(conn)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from IPython.core.magic import needs_local_scope, no_var_expand
 
-from dbdojo.connect import postgres_url
+from dbdojo import pgroles
 from dbdojo.workspace import Workspace
 
 ALIAS = "dojo"
@@ -116,7 +116,8 @@ def short_errors(ip: Any) -> bool:
 def connect(ip: Any, ws: Workspace) -> None:
     """Point ``%sql`` at ``ws``'s database, replacing an earlier kit connection."""
     disconnect(ip)
-    ip.run_line_magic("sql", f"{sqlalchemy_url(postgres_url(ws))} --alias {ALIAS}")
+    url = pgroles.url(ws, pgroles.LEARNER)  # the learner's role, as `pg` (dbdojo.pgroles)
+    ip.run_line_magic("sql", f"{sqlalchemy_url(url)} --alias {ALIAS}")
 
 
 def disconnect(ip: Any) -> None:

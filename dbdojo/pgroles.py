@@ -1,0 +1,194 @@
+"""The PostgreSQL roles the kit hands out: never superusers.
+
+- ``dojo_answer``: what checked answers log in as (dbdojo.checking). It owns the dataset's
+  tables through the group role ``dojo_owner``, so DDL answers (an index, a constraint) work on
+  the rolled-back copy they change; nothing only a superuser may do is possible: no
+  ``COPY ... TO PROGRAM``, no ``pg_read_file``, no ``ALTER SYSTEM``.
+- ``dojo_learner``: what a learner's notebook (``pg``, ``%sql``) logs in as. Also an owner of
+  the dataset through ``dojo_owner``, and what the lessons need on top: reading the server's
+  statistics (``pg_monitor``), ``CHECKPOINT``, ``pgstattuple``, creating schemas and trusted
+  extensions in its workspace, ``SET track_io_timing`` (P3), and in X1 setting
+  ``synchronous_standby_names`` and reloading.
+
+Passwords are generated per install and kept in the state file. In every database prepared
+here, ending or cancelling other sessions and reading their queries is revoked from PUBLIC
+(the kit's own superuser connections are not affected; the learner gets the views back).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from dbdojo import state
+from dbdojo.connect import postgres_url
+from dbdojo.workspace import Workspace
+
+if TYPE_CHECKING:
+    import psycopg
+
+OWNER = "dojo_owner"
+ANSWER = "dojo_answer"
+LEARNER = "dojo_learner"
+SECRETS = {ANSWER: "postgres_answer", LEARNER: "postgres_learner"}
+LEARNER_ROLES = ("pg_monitor", "pg_checkpoint", "pg_stat_scan_tables", "pg_maintain")
+LEARNER_PARAMETERS = ("synchronous_standby_names",)  # ALTER SYSTEM in X1
+LEARNER_SETTINGS = ("track_io_timing",)  # superuser-only settings the lessons SET (P3)
+
+_SERVER_READY: set[str] = set()
+
+# Relations of the dataset (schema public) not yet owned by dojo_owner, extension members and
+# sequences that belong to a column (they follow their table) left out.
+_STRAYS = f"""
+SELECT c.oid::regclass::text, c.relkind
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+  AND c.relowner <> '{OWNER}'::regrole
+  AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                  AND d.objid = c.oid AND d.deptype IN ('e', 'a', 'i'))
+UNION ALL
+SELECT t.oid::regtype::text, 'T'
+FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+WHERE n.nspname = 'public' AND t.typtype IN ('e', 'd')
+  AND t.typowner <> '{OWNER}'::regrole
+  AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_type'::regclass
+                  AND d.objid = t.oid AND d.deptype = 'e')
+"""
+_KEYWORDS = {"r": "TABLE", "p": "TABLE", "f": "FOREIGN TABLE", "v": "VIEW",
+             "m": "MATERIALIZED VIEW", "S": "SEQUENCE", "T": "TYPE"}  # fmt: skip
+
+# What PUBLIC may call or read by default and an answer must not: end or cancel another
+# learner's check (all answers share one role), read other sessions' query texts.
+_PUBLIC_GRANTS = [
+    ("FUNCTION", "pg_terminate_backend(integer, bigint)"),
+    ("FUNCTION", "pg_cancel_backend(integer)"),
+    ("FUNCTION", "pg_stat_get_activity(integer)"),
+    ("TABLE", "pg_catalog.pg_stat_activity"),
+]
+# What the learner's notebooks use that PUBLIC lacks (or lost above), per database.
+_LEARNER_GRANTS = [
+    ("FUNCTION", "pg_stat_get_activity(integer)"),
+    ("TABLE", "pg_catalog.pg_stat_activity"),
+    ("FUNCTION", "pg_reload_conf()"),
+    ("FUNCTION", "pg_control_checkpoint()"),
+    ("FUNCTION", "pg_control_system()"),
+    ("FUNCTION", "pg_control_recovery()"),
+]
+
+
+def _privilege(kind: str) -> str:
+    return "EXECUTE" if kind == "FUNCTION" else "SELECT"
+
+
+def _has(role: str, kind: str, obj: str) -> str:
+    check = "has_function_privilege" if kind == "FUNCTION" else "has_table_privilege"
+    return f"{check}('{role}', '{obj}', '{_privilege(kind)}')"
+
+
+_LOOSE = " OR ".join(
+    [_has("public", kind, obj) for kind, obj in _PUBLIC_GRANTS]
+    + [f"NOT {_has(LEARNER, kind, obj)}" for kind, obj in _LEARNER_GRANTS]
+    + [
+        f"NOT has_schema_privilege('{OWNER}', 'public', 'CREATE')",
+        f"NOT has_database_privilege('{LEARNER}', current_database(), 'CREATE')",
+        "(EXISTS (SELECT FROM pg_available_extensions WHERE name = 'pgstattuple') "
+        "AND NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'pgstattuple'))",
+    ]
+)
+
+
+def password(role: str) -> str:
+    return state.secret(SECRETS[role])
+
+
+def url(ws: Workspace, role: str) -> str:
+    """The workspace's PostgreSQL URL, logged in as ``role``."""
+    parts = urlsplit(postgres_url(ws))
+    host = parts.netloc.rpartition("@")[2]
+    netloc = f"{role}:{quote(password(role), safe='')}@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def connect(ws: Workspace, role: str, **kwargs) -> psycopg.Connection:
+    """A connection to the workspace's database as ``role``, the database made fit first."""
+    from dbdojo.connect import pg_connect
+
+    with pg_connect(ws) as admin:
+        prepare(admin)
+    return pg_connect(ws, conninfo=url(ws, role), **kwargs)
+
+
+def prepare(admin: psycopg.Connection) -> None:
+    """Make the roles exist on the server (once per process) and the database ``admin`` is
+    connected to fit for them. Cheap when already done (two queries)."""
+    server = str((admin.info.host, admin.info.port))
+    if server not in _SERVER_READY:
+        _prepare_server(admin)
+        _SERVER_READY.add(server)
+    strays = admin.execute(_STRAYS).fetchall()
+    (loose,) = admin.execute(f"SELECT {_LOOSE}").fetchone() or (False,)
+    if not strays and not loose:
+        return
+    from psycopg import sql
+
+    with admin.transaction():
+        for name, kind in strays:
+            admin.execute(f"ALTER {_KEYWORDS[kind]} {name} OWNER TO {OWNER}")
+        admin.execute(f"GRANT USAGE, CREATE ON SCHEMA public TO {OWNER}")
+        for kind, obj in _PUBLIC_GRANTS:
+            admin.execute(f"REVOKE {_privilege(kind)} ON {kind} {obj} FROM PUBLIC")
+        for kind, obj in _LEARNER_GRANTS:
+            admin.execute(f"GRANT {_privilege(kind)} ON {kind} {obj} TO {LEARNER}")
+        database = admin.info.dbname
+        admin.execute(
+            sql.SQL("GRANT CREATE ON DATABASE {} TO {}").format(
+                sql.Identifier(database), sql.Identifier(LEARNER)
+            )
+        )
+        available = admin.execute(
+            "SELECT 1 FROM pg_available_extensions WHERE name = 'pgstattuple'"
+        ).fetchone()
+        if available:
+            admin.execute("CREATE EXTENSION IF NOT EXISTS pgstattuple")
+
+
+def _prepare_server(admin: psycopg.Connection) -> None:
+    import psycopg
+    from psycopg import sql
+
+    for attempt in range(3):
+        try:
+            with admin.transaction():
+                for role in (OWNER, ANSWER, LEARNER):
+                    exists = admin.execute(
+                        "SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)
+                    ).fetchone()
+                    if not exists:
+                        admin.execute(f"CREATE ROLE {role} NOLOGIN")
+                for role in (ANSWER, LEARNER):
+                    admin.execute(
+                        sql.SQL(
+                            "ALTER ROLE {} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
+                            "NOREPLICATION NOBYPASSRLS INHERIT PASSWORD {}"
+                        ).format(sql.Identifier(role), sql.Literal(password(role)))
+                    )
+                    admin.execute(f"GRANT {OWNER} TO {role}")
+                present = {
+                    name
+                    for (name,) in admin.execute(
+                        "SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)",
+                        (list(LEARNER_ROLES),),
+                    ).fetchall()
+                }
+                for granted in sorted(present):
+                    admin.execute(f"GRANT {granted} TO {LEARNER}")
+                if admin.info.server_version >= 150000:
+                    for parameter in LEARNER_PARAMETERS:
+                        admin.execute(f"GRANT ALTER SYSTEM ON PARAMETER {parameter} TO {LEARNER}")
+                    for parameter in LEARNER_SETTINGS:
+                        admin.execute(f"GRANT SET ON PARAMETER {parameter} TO {LEARNER}")
+            return
+        except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateObject):
+            # another process created a role at the same time
+            if attempt == 2:
+                raise
