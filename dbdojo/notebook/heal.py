@@ -3,7 +3,7 @@ connections (``pg`` and the one behind ``%sql``) are checked without a round tri
 server has closed (``dojo reset`` in a terminal, a server restart) is replaced.
 
 The check costs a ``select()`` on the socket: an idle connection receives nothing unless the
-server ended it (or sent a notice, which is left for psycopg to read).
+server ended it (or sent a notice); only then does a ``SELECT 1`` tell which.
 """
 
 from __future__ import annotations
@@ -31,11 +31,11 @@ def pg_alive(conn: Any) -> bool:
         return False
     if not readable:
         return True
-    try:  # the server's goodbye (FATAL 57P01) and EOF, or an asynchronous notice
-        conn.pgconn.consume_input()
+    try:  # the server's goodbye (FATAL 57P01), or a notice: only a round trip tells
+        conn.execute("SELECT 1")
     except Exception:
         return False
-    return conn.pgconn.status == pq.ConnStatus.OK
+    return True
 
 
 def heal(session: Any) -> list[str]:

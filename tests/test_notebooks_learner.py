@@ -1,0 +1,114 @@
+"""The learner's path in a real kernel, cell by cell: an interrupted ``%sql`` query, ``dojo
+reset`` run in a terminal while a notebook is open, a kernel restarted in the middle of a lab.
+
+Kernels run in learner mode (no ``DOJO_STRICT``) on the worker's notebook workspace of the
+checkout's seeded servers.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from dbdojo.connect import postgres_url
+from dbdojo.notebook import startup, testenv
+from dbdojo.workspace import Workspace
+from tests.kernel_driver import Kernel
+
+ROOT = Path(__file__).resolve().parent.parent
+DOJO = str(Path(sys.executable).with_name("dojo"))
+
+
+@pytest.fixture
+def learner_env(fresh_worker_workspace: dict[str, str]) -> dict[str, str]:
+    """A learner's kernel environment: the worker's fresh workspace, not strict."""
+    env = dict(fresh_worker_workspace)
+    env.pop("DOJO_STRICT", None)
+    env["DOJO_LEARNER"] = "test-learner"
+    return env
+
+
+def _pg(env: dict[str, str]) -> psycopg.Connection:
+    with testenv.environ(env):
+        url = postgres_url(Workspace(env["DOJO_WORKSPACE"]))
+    return psycopg.connect(url, autocommit=True)
+
+
+def test_interrupted_sql_shows_one_line_and_later_writes_commit(learner_env):
+    with Kernel(learner_env, ROOT / "notebooks") as kernel:
+        assert kernel.run("%load_ext dbdojo").status == "ok"
+        assert kernel.run("%sql SELECT 1 AS warm").status == "ok"
+        stopped = kernel.run_interrupted("%sql SELECT pg_sleep(60)", after=2.0)
+        assert stopped.status == "error"  # "Run All" stops there
+        shown = stopped.text.strip().splitlines()
+        assert len(shown) == 1 and "Interrupted" in shown[0], stopped.text
+        created = kernel.run("%sql CREATE TABLE learner_interrupt (x int)")
+        inserted = kernel.run("%sql INSERT INTO learner_interrupt VALUES (42)")
+        for cell in (created, inserted):
+            assert cell.status == "ok", cell.text
+            assert "RollbackPerformed" not in cell.text and "ROLLBACK" not in cell.text
+        with _pg(learner_env) as other:  # another session sees the write: it committed
+            assert other.execute("SELECT x FROM learner_interrupt").fetchall() == [(42,)]
+            idle = other.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND state LIKE 'idle in transaction%'"
+            ).fetchone()[0]
+        assert idle == 0
+
+
+def test_reset_in_a_terminal_leaves_the_notebook_working(learner_env):
+    with Kernel(learner_env, ROOT / "notebooks") as kernel:
+        assert kernel.run("%load_ext dbdojo").status == "ok"
+        assert kernel.run("%sql SELECT 1 AS warm").status == "ok"
+        assert kernel.run("pg.execute('DELETE FROM ratings WHERE stars = 1')").status == "ok"
+        reset = subprocess.run(
+            [DOJO, "reset"], env=learner_env, capture_output=True, text=True, timeout=300
+        )
+        assert reset.returncode == 0, reset.stderr
+        cells = {
+            "pg": "pg.execute('SELECT count(*) FROM ratings WHERE stars = 1').fetchone()[0]",
+            "%sql": "%sql SELECT count(*) AS n FROM ratings WHERE stars = 1",
+            "db": "db.list_collection_names() and 'ok'",
+            "r": "r.ping()",
+        }
+        runs = {name: kernel.run(code) for name, code in cells.items()}
+        for name, cell in runs.items():
+            assert cell.status == "ok", f"{name} after `dojo reset`: {cell.text}"
+            assert "RollbackPerformed" not in cell.text
+        assert "reconnected" in runs["pg"].text
+        assert int(runs["pg"].text.strip().splitlines()[-1]) > 0  # the seeded data is back
+        wrong = "SELECT city, count(*) AS without_phone FROM customers GROUP BY city"
+        check = kernel.run(f"%%check intro.no-phone\n{wrong}")
+        assert check.status == "ok" and "Not yet" in check.mime("text/html"), check.text
+
+
+def test_after_a_kernel_restart_check_loads_the_kit_by_itself(learner_env, seeded_checkout):
+    with testenv.environ(seeded_checkout):
+        ipython_dir = startup.ipython_dir()
+    env = {**learner_env, "IPYTHONDIR": str(ipython_dir)}
+    with Kernel(env, ROOT / "labs") as kernel:  # a fresh kernel: nothing loaded yet
+        starter = "-- Your query here\nSELECT city\nFROM customers"
+        check = kernel.run(f"%%check intro.no-phone\n{starter}")
+        assert check.status == "ok", check.text
+        assert "loading it" in check.text and "not answered yet" in check.text
+        assert "UsageError" not in check.text
+        html = check.mime("text/html")
+        assert html.lower().count("not answered yet") == 1, html  # the badge says it once
+        rows = kernel.run("%sql SELECT generate_series(1, 25) AS n")
+        assert rows.status == "ok"
+        assert "| 25 |" in rows.text and "Truncated" not in rows.text, rows.text
+
+
+def test_a_hint_is_shown_once(learner_env):
+    with Kernel(learner_env, ROOT / "labs") as kernel:
+        assert kernel.run("%load_ext dbdojo").status == "ok"
+        shown = kernel.run('dojo.hint("intro.no-phone")')
+        assert shown.status == "ok"
+        assert shown.text.count("Hints for intro.no-phone") == 1
+        assert not [o for o in shown.outputs if o["msg_type"] == "execute_result"], shown.text
+        reset = kernel.run("dojo.reset()")
+        assert "Workspace(" not in reset.text and "back to the seeded data" in reset.text
