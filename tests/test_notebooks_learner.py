@@ -112,3 +112,28 @@ def test_a_hint_is_shown_once(learner_env):
         assert not [o for o in shown.outputs if o["msg_type"] == "execute_result"], shown.text
         reset = kernel.run("dojo.reset()")
         assert "Workspace(" not in reset.text and "back to the seeded data" in reset.text
+
+
+TIE_BREAK_WRONG = """SELECT customer_id, order_id, placed_at,
+       row_number() OVER (PARTITION BY customer_id ORDER BY placed_at, order_id DESC) AS order_no
+FROM orders
+WHERE customer_id <= 20
+ORDER BY customer_id, order_no"""
+
+
+def test_the_learners_seed_makes_the_edge_data_a_check_promises(learner_env):
+    seed = subprocess.run(
+        [DOJO, "seed"], env=learner_env, capture_output=True, text=True, timeout=900
+    )
+    assert seed.returncode == 0, seed.stderr
+    assert "Edge-case workspaces ready" in seed.stderr
+    with _pg(learner_env) as conn:
+        rows = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'dojo_edge%'")
+        found = {row[0] for row in rows}
+    assert {"dojo_edge_ties", "dojo_edge_nulls", "dojo_edge_cycles"} <= found, found
+    with Kernel(learner_env, ROOT / "labs") as kernel:
+        assert kernel.run("%load_ext dbdojo").status == "ok"
+        check = kernel.run(f"%%check p2.order-number\n{TIE_BREAK_WRONG}")
+        # right on the main data, where no two orders of a customer share a timestamp
+        assert "Not yet" in check.mime("text/html"), check.text
+        assert "edge case 'edge_ties'" in check.text, check.text
