@@ -140,11 +140,16 @@ def show_progress() -> None:
 
 
 def build(out: Path | None) -> list[Path]:
-    from dbdojo.checking.build import build_student
+    import time
+
+    from dbdojo.checking.build import COST, build_student
 
     console = Console()
+    console.print(f"The student build {COST}.")
+    started = time.perf_counter()
     with console.status("building student labs") as status:
         written = build_student(out, progress=lambda name: status.update(f"building {name}"))
     for path in written:
         console.print(f"wrote {path}")
+    console.print(f"built in {time.perf_counter() - started:.0f} s; temporary workspace dropped")
     return written
