@@ -355,12 +355,14 @@ def hint(exercise_id: str) -> None:
 
 
 @main.command()
+@click.argument("lab", required=False)
 @_exercise_errors
-def progress() -> None:
-    """Your progress per lab (DOJO_LEARNER or the OS user)."""
+def progress(lab: str | None) -> None:
+    """Your progress (DOJO_LEARNER or the OS user): per lab, or per exercise of LAB (`dojo
+    progress p2`): done, attempted, hints used, and the next exercise to do."""
     from dbdojo.checking.commands import show_progress
 
-    show_progress()
+    show_progress(lab)
 
 
 @main.group()

@@ -8,6 +8,7 @@ checkout's seeded servers.
 from __future__ import annotations
 
 import subprocess
+import uuid
 import sys
 from pathlib import Path
 
@@ -137,3 +138,36 @@ def test_the_learners_seed_makes_the_edge_data_a_check_promises(learner_env):
         # right on the main data, where no two orders of a customer share a timestamp
         assert "Not yet" in check.mime("text/html"), check.text
         assert "edge case 'edge_ties'" in check.text, check.text
+
+
+NO_PHONE = """SELECT city, count(*) AS without_phone
+FROM customers
+WHERE phone IS NULL
+GROUP BY city
+ORDER BY city"""
+
+
+def test_progress_per_exercise_in_the_notebook_and_the_terminal(learner_env):
+    env = {**learner_env, "DOJO_LEARNER": f"progress-{uuid.uuid4().hex[:8]}"}
+    with Kernel(env, ROOT / "labs") as kernel:
+        assert kernel.run("%load_ext dbdojo").status == "ok"
+        passed = kernel.run(f"%%check intro.no-phone\n{NO_PHONE}")
+        assert "Correct" in passed.mime("text/html"), passed.text
+        kernel.run("%%check intro.favourites\nCREATE TABLE favourite_merchants (x int)")
+        kernel.run('dojo.hint("intro.favourites")')
+        shown = kernel.run('dojo.progress("intro")')
+        assert shown.status == "ok", shown.text
+    table = shown.mime("text/html")
+    assert "<table>" in table
+    rows = {row.split("</code>")[0].split("<code>")[-1]: row for row in table.split("<tr>")[2:]}
+    assert ">done<" in rows["intro.no-phone"]
+    assert ">attempted<" in rows["intro.favourites"] and "1/2" in rows["intro.favourites"]
+    assert ">not started<" in rows["intro.cents"]
+    assert "Next: intro.favourites" in table
+    lab = subprocess.run([DOJO, "progress", "intro"], env=env, capture_output=True, text=True)
+    assert lab.returncode == 0, lab.stderr
+    lines = {line.split()[1]: line for line in lab.stdout.splitlines() if "intro." in line[:30]}
+    assert "done" in lines["intro.no-phone"] and "1/2" in lines["intro.favourites"]
+    assert "Next: intro.favourites" in lab.stdout
+    every = subprocess.run([DOJO, "progress"], env=env, capture_output=True, text=True)
+    assert every.returncode == 0 and "1/7" in every.stdout, every.stdout

@@ -34,7 +34,7 @@ SOLUTION_TAG = "dojo-solution"
 BUILD_WORKSPACE = Workspace("student_build")
 COST = (
     "computes every exercise's expected result on a temporary copy of the data "
-    "(about 0.8 GB of disk, given back afterwards; a minute or two)"
+    "(about 0.8 GB of disk, given back afterwards; about half a minute on an idle machine)"
 )
 HINT_CALL = re.compile(r"^(\s*)(dojo\.hint\(.*)$", re.MULTILINE)
 HINT_NOTE = "  # remove the # and run this cell when you want a hint"
