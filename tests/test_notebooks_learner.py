@@ -8,8 +8,8 @@ checkout's seeded servers.
 from __future__ import annotations
 
 import subprocess
-import uuid
 import sys
+import uuid
 from pathlib import Path
 
 import psycopg

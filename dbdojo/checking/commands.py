@@ -9,7 +9,7 @@ import nbformat
 from rich.console import Console
 from rich.table import Table
 
-from dbdojo.checking import discovery, progress
+from dbdojo.checking import discovery
 from dbdojo.checking.engine import Checker
 from dbdojo.checking.model import Exercise, ExerciseError, problems, split_check_cell
 from dbdojo.checking.verdict import ERROR, Verdict

@@ -81,7 +81,7 @@ class Report:
                 f"<td>{r.last}</td>",
             ]
             body.append("<tr>" + "".join(cells) + "</tr>")
-        title = html.escape(f"Progress of {self.learner}" + (f", lab {self.lab}" if self.lab else ""))
+        title = html.escape(self.text().splitlines()[0])
         return (
             f"<div><b>{title}</b><table><thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(body)}</tbody></table><p>{html.escape(self.summary())}</p></div>"
