@@ -7,11 +7,13 @@ checkout's seeded servers.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import uuid
 from pathlib import Path
 
+import nbformat
 import psycopg
 import pytest
 
@@ -171,3 +173,36 @@ def test_progress_per_exercise_in_the_notebook_and_the_terminal(learner_env):
     assert "Next: intro.favourites" in lab.stdout
     every = subprocess.run([DOJO, "progress"], env=env, capture_output=True, text=True)
     assert every.returncode == 0 and "1/7" in every.stdout, every.stdout
+
+
+def test_dojo_lab_gives_the_learner_solution_free_labs_in_work(
+    seeded_checkout, fresh_worker_workspace, capsys
+):
+    from dbdojo.checking import progress
+    from dbdojo.notebook.execute import CHECK_MAGIC, execute, output_text
+    from dbdojo.services import lab
+
+    with testenv.environ(seeded_checkout):
+        work = lab.prepare_workspace()
+        capsys.readouterr()
+        assert lab.prepare_workspace() == work  # the second time: cached, nothing rebuilt
+    assert "Building" not in capsys.readouterr().out
+    assert work == ROOT / "work"
+    sources = sorted((ROOT / "labs").glob("*.ipynb"))
+    assert sorted(p.name for p in work.glob("*.ipynb")) == [p.name for p in sources]
+    for copy in work.glob("*.ipynb"):
+        nb = nbformat.read(copy, as_version=4)
+        for cell in nb.cells:
+            dojo = cell.metadata.get("dojo", {})
+            if "exercise" in dojo:  # the starter only, no stored output
+                assert cell.source == f"%%check {dojo['exercise']}\n{dojo['starter']}"
+                assert not cell.outputs
+            for target in re.findall(r"\]\((\.\./[^)#]+)", cell.source):
+                assert (work / target).exists(), f"{copy.name}: broken link {target}"
+    env = {**fresh_worker_workspace, "DOJO_LEARNER": f"runall-{uuid.uuid4().hex[:8]}"}
+    run = execute(work / "00-how-labs-work.ipynb", env=env, timeout=300)  # "Run All"
+    checks = [c for c in run.notebook.cells if c.source.startswith(CHECK_MAGIC)]
+    assert checks and all("not answered yet" in output_text(c) for c in checks)
+    with testenv.environ(env):
+        spent = {k: v.get("hints_shown", 0) for k, v in progress.load().items()}
+    assert not any(spent.values()), f"Run All spent hints: {spent}"
