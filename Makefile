@@ -5,6 +5,8 @@ PYTHON ?= $(shell command -v python3.13 || command -v python3)
 LAB_VENV := .venv
 TEST_VENV := .venv-test
 PIP_FLAGS := --quiet --disable-pip-version-check
+# `make lab` shows pip is alive: a status line on a terminal, a line every 5 s elsewhere
+LAB_PIP_FLAGS := --disable-pip-version-check --progress-bar off
 
 .PHONY: lab test lint clean-venvs
 
@@ -20,7 +22,8 @@ lint: $(TEST_VENV)/.installed
 
 $(LAB_VENV)/.installed: requirements.txt requirements-core.txt pyproject.toml
 	$(PYTHON) -m venv $(LAB_VENV)
-	$(LAB_VENV)/bin/pip install $(PIP_FLAGS) -r requirements.txt -e .
+	$(PYTHON) dbdojo/install_progress.py -- \
+		$(LAB_VENV)/bin/pip install $(LAB_PIP_FLAGS) -r requirements.txt -e .
 	touch $@
 
 $(TEST_VENV)/.installed: requirements-test.txt requirements-core.txt pyproject.toml

@@ -21,6 +21,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from dbdojo.dataset import pg
 from dbdojo.dataset.generate import GENERATOR_VERSION, Dataset, generate
+from dbdojo.dataset.heartbeat import heartbeat
 from dbdojo.dataset.phases import timed
 from dbdojo.dataset.scales import DEFAULT_SEED, Scale, get_scale
 from dbdojo.workspace import Workspace
@@ -66,9 +67,12 @@ def load_snapshots(
         TextColumn("{task.completed:,.0f}/{task.total:,.0f}"),
         TimeElapsedColumn(),
     ]
-    with Progress(
-        *columns, console=console, transient=False, disable=not console.is_terminal
-    ) as bar:
+    with (
+        Progress(
+            *columns, console=console, transient=False, disable=not console.is_terminal
+        ) as bar,
+        heartbeat(bar, console),
+    ):
         if "postgres" in services:
             total = sum(data.rows(t) for t in data.tables)
             task = bar.add_task(f"PostgreSQL {pg.template_name(dataset)}", total=total)
@@ -183,6 +187,8 @@ def _seed(
         reset(Workspace(MAIN), services=services)
         return current
     started = time.perf_counter()
+    if not console.is_terminal:  # no spinner there: say what the next seconds are for
+        console.print(f"Generating the {chosen.name} dataset (seed {seed})…")
     with console.status(f"Generating the {chosen.name} dataset (seed {seed})"), timed("generate"):
         data = generate(chosen, seed)
     rows = sum(data.rows(t) for t in data.tables)
