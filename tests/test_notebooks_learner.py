@@ -7,9 +7,13 @@ checkout's seeded servers.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 import subprocess
 import sys
+import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -17,8 +21,10 @@ import nbformat
 import psycopg
 import pytest
 
-from dbdojo.connect import postgres_url
+from dbdojo import state
+from dbdojo.connect import mongo_db, postgres_url
 from dbdojo.notebook import startup, testenv
+from dbdojo.services import busy, doctor, manager
 from dbdojo.workspace import Workspace
 from tests.kernel_driver import Kernel
 
@@ -209,3 +215,64 @@ def test_dojo_lab_gives_the_learner_solution_free_labs_in_work(
     with testenv.environ(env):
         spent = {k: v.get("hints_shown", 0) for k, v in progress.load().items()}
     assert not any(spent.values()), f"Run All spent hints: {spent}"
+
+
+RUNAWAY = (
+    "list(db.orders.aggregate([{'$lookup': {'from': 'products', 'localField': "
+    "'lines.product_name', 'foreignField': 'name', 'as': 'p'}}, {'$limit': 5}]))"
+)
+
+
+def test_a_runaway_mongo_query_stops_at_the_notebook_time_limit(learner_env):
+    env = {**learner_env, busy.LIMIT_ENV: "3"}
+    with Kernel(env, ROOT / "notebooks") as kernel:
+        assert kernel.run("%load_ext dbdojo").status == "ok"
+        started = time.monotonic()
+        runaway = kernel.run(RUNAWAY)  # an unindexed $lookup: minutes on the emulator
+        assert runaway.status == "error"
+        assert time.monotonic() - started < 30
+        # the server stops it at its maxTimeMS, the client at its timeoutMS, whichever first
+        assert re.search(r"time limit|timed out", runaway.text), runaway.text
+        after = kernel.run("db.command('ping')")  # the server stopped it: it answers again
+        assert after.status == "ok", after.text
+
+
+def test_status_and_doctor_call_the_busy_emulator_the_kits_own(seeded_checkout):
+    with testenv.environ(seeded_checkout):
+        record = state.get_record("mongo")
+        if record is None or record.backend != "emulator":
+            pytest.skip("MongoDB is not the kit's emulator here")
+        client = mongo_db(Workspace("main")).client
+
+        def long_query() -> None:
+            with contextlib.suppress(Exception):
+                list(client.dojo.orders.aggregate(json.loads(LOOKUP), maxTimeMS=15000))
+
+        worker = threading.Thread(target=long_query)
+        worker.start()
+        try:
+            time.sleep(1.0)
+            [row] = manager.status(["mongo"])
+            checks = [c for c in doctor.run_checks() if c.title.startswith("MongoDB server")]
+        finally:
+            worker.join(60)
+        [row_after] = manager.status(["mongo"])
+    assert not row.healthy and "busy: the kit's own MongoDB" in row.detail, row.detail
+    assert checks and "busy: the kit's own MongoDB" in checks[0].detail, checks
+    assert "taken by" not in checks[0].detail
+    assert row_after.healthy, row_after.detail
+
+
+LOOKUP = json.dumps(
+    [
+        {
+            "$lookup": {
+                "from": "products",
+                "localField": "lines.product_name",
+                "foreignField": "name",
+                "as": "p",
+            }
+        },
+        {"$limit": 5},
+    ]
+)

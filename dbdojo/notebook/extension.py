@@ -77,7 +77,12 @@ def _open_postgres(ip: Any, ws: Workspace) -> tuple[Any, str]:
 
 
 def _open_mongo(ip: Any, ws: Workspace) -> tuple[Any, str]:
-    database = mongo_db(ws)
+    """``db`` with a time limit on every operation (``timeoutMS``, sent as ``maxTimeMS``): an
+    interrupted or runaway query stops on the server instead of keeping the single-threaded
+    emulator busy for minutes."""
+    from dbdojo.services.busy import notebook_mongo_limit
+
+    database = mongo_db(ws, timeoutMS=int(notebook_mongo_limit() * 1000))
     return database, banner.mongo(database)
 
 
