@@ -7,6 +7,7 @@ In a notebook, ``%load_ext dbdojo`` connects everything (see :mod:`dbdojo.notebo
 - ``dojo.reset()``: restore the current workspace to the seeded data;
 - ``dojo.use_workspace(name, fresh=True)``: switch the notebook to another workspace;
 - ``dojo.check(id, answer)`` and ``dojo.hint(id)``: the labs' checker;
+- ``dojo.progress([lab])``: your progress per exercise, as a table, with the next one to do;
 - ``dojo.expect_error(...)``: a block that must fail with a database error;
 - ``dojo.replicas()``: clients on the replicas of ``dojo up --replicas`` (lesson X1).
 """
@@ -24,6 +25,7 @@ _LAZY = {
     "expect_error": "dbdojo.notebook.errors",
     "check": "dbdojo.checking",
     "hint": "dbdojo.checking",
+    "progress": "dbdojo.checking.progress_report",
     "replicas": "dbdojo.notebook.replicas",
 }
 

@@ -145,9 +145,11 @@ def env() -> None:
 @click.option("--no-browser", is_flag=True, help="Do not open a browser.")
 @_clear_errors
 def lab(port: int, no_browser: bool) -> None:
-    """Start the databases, load the dataset if needed, and open JupyterLab on notebooks/.
+    """Start the databases, load the dataset if needed, copy the labs without solutions into
+    work/ (your copies: never overwritten; new exercises are appended), open JupyterLab.
 
-    As root, JupyterLab needs --allow-root: the kit passes it and says so.
+    The first time, the learner versions of the labs are built (about half a minute, 0.8 GB of
+    temporary disk) and cached. As root, JupyterLab needs --allow-root: the kit passes it.
     """
     from dbdojo.services import lab as jupyter
 
@@ -355,12 +357,14 @@ def hint(exercise_id: str) -> None:
 
 
 @main.command()
+@click.argument("lab", required=False)
 @_exercise_errors
-def progress() -> None:
-    """Your progress per lab (DOJO_LEARNER or the OS user)."""
+def progress(lab: str | None) -> None:
+    """Your progress (DOJO_LEARNER or the OS user): per lab, or per exercise of LAB (`dojo
+    progress p2`): done, attempted, hints used, and the next exercise to do."""
     from dbdojo.checking.commands import show_progress
 
-    show_progress()
+    show_progress(lab)
 
 
 @main.group()

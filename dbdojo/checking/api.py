@@ -31,8 +31,9 @@ def check(exercise_id: str, answer: str, *, show: bool = True) -> Verdict:
     return verdict
 
 
-def hint(exercise_id: str, *, show: bool = True) -> list[str]:
-    """Reveal one more hint of ``exercise_id``; return the hints shown so far."""
+def hint(exercise_id: str, *, show: bool = True) -> list[str] | None:
+    """Reveal one more hint of ``exercise_id``. Shows the hints so far (and returns None, so a
+    notebook shows them once), or with ``show=False`` returns them."""
     from dbdojo.checking import feedback
 
     ex = discovery.find(exercise_id)
@@ -42,4 +43,5 @@ def hint(exercise_id: str, *, show: bool = True) -> list[str]:
         shown = ex.hints[: progress.next_hint(ex.id, len(ex.hints))]
     if show:
         feedback.show_hints(ex, shown)
+        return None
     return shown

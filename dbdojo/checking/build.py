@@ -1,9 +1,23 @@
 """``dojo build student``: learner versions of the labs, with every solution removed and the
-expected results kept only as per-row digests."""
+expected results kept only as per-row digests.
+
+What it costs: every reference runs on a temporary workspace ``student_build`` freshly copied
+from the seeded template (about 0.8 GB at the default scale, no spare copy) and on the edge-case
+workspaces; the workspace is dropped afterwards, so the disk comes back. ``dojo lab`` keeps
+the result in ``.dojo/student-build/`` (:func:`cached_student_build`) and builds again only when
+the labs, the checker or the seeded data change.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +32,12 @@ from dbdojo.workspace import Workspace
 
 SOLUTION_TAG = "dojo-solution"
 BUILD_WORKSPACE = Workspace("student_build")
+COST = (
+    "computes every exercise's expected result on a temporary copy of the data "
+    "(about 0.8 GB of disk, given back afterwards; about half a minute on an idle machine)"
+)
+HINT_CALL = re.compile(r"^(\s*)(dojo\.hint\(.*)$", re.MULTILINE)
+HINT_NOTE = "  # remove the # and run this cell when you want a hint"
 
 
 class LeakError(ExerciseError):
@@ -39,7 +59,36 @@ def build_checker() -> Checker:
             f"learners use, but the servers hold the {meta.get('scale')!r} scale: run "
             f"`dojo seed --scale {BUILD_SCALE}` first"
         )
-    return Checker(reset(BUILD_WORKSPACE), cache_main=True)
+    from dbdojo.dataset.seeding import ensure_edges
+
+    ensure_edges()  # the build carries the edge-case digests the labs promise
+    with _no_spare_copy():
+        ws = reset(BUILD_WORKSPACE)
+    return Checker(ws, cache_main=True)
+
+
+@contextlib.contextmanager
+def _no_spare_copy() -> Iterator[None]:
+    """A reset that prepares no spare copy (the build workspace is dropped afterwards)."""
+    saved = os.environ.get("DOJO_RESET_SPARES")
+    os.environ["DOJO_RESET_SPARES"] = "0"
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("DOJO_RESET_SPARES", None)
+        else:
+            os.environ["DOJO_RESET_SPARES"] = saved
+
+
+def drop_build_workspace() -> None:
+    """Give the build workspace's disk back."""
+    from dbdojo.checking import connections
+    from dbdojo.dataset import disk
+
+    with contextlib.suppress(Exception):
+        connections.discard_pg(BUILD_WORKSPACE)
+    disk.drop(BUILD_WORKSPACE)
 
 
 def student_metadata(ex: Exercise, checker: Checker) -> dict[str, Any]:
@@ -74,6 +123,8 @@ def student_notebook(path: Path, checker: Checker) -> nbformat.NotebookNode:
             ex = exercises[dojo["exercise"]]
             cell.source = f"%%check {ex.id}\n{ex.starter}"
             cell.metadata["dojo"] = student_metadata(ex, checker)
+        elif cell.cell_type == "code" and HINT_CALL.search(cell.source):
+            cell.source = HINT_CALL.sub(lambda m: f"{m[1]}# {m[2]}{HINT_NOTE}", cell.source)
         elif any(s in normalized_text(cell.source) for s in secrets if len(s) > 12):
             raise LeakError(
                 f"{path.name} cell {index} repeats a solution: tag it {SOLUTION_TAG!r} "
@@ -94,15 +145,66 @@ def build_student(
     checker: Checker | None = None,
     progress: Callable[[str], None] = lambda _: None,
 ) -> list[Path]:
-    """Write the student version of every lab in ``source`` (default labs/) into ``out``."""
+    """Write the student version of every lab in ``source`` (default labs/) into ``out``.
+
+    A pre-placed ``dojo.hint(...)`` cell is commented out, so "Run All" spends no hint."""
     out = out or student_dir()
     out.mkdir(parents=True, exist_ok=True)
+    own = checker is None
     checker = checker or build_checker()
     written = []
-    for path in lab_paths(source or default_labs_dir()):
-        progress(path.name)
-        nb = student_notebook(path, checker)
-        target = out / path.name
-        nbformat.write(nb, target)
-        written.append(target)
+    try:
+        for path in lab_paths(source or default_labs_dir()):
+            progress(path.name)
+            nb = student_notebook(path, checker)
+            target = out / path.name
+            nbformat.write(nb, target)
+            written.append(target)
+    finally:
+        if own:
+            drop_build_workspace()
     return written
+
+
+def build_key(source: Path) -> str:
+    """What a student build depends on: the labs, the checker's code, the seeded data (main
+    and edge variants). Equal keys, equal builds."""
+    from dbdojo.dataset.edge import VARIANTS, inputs_of
+    from dbdojo.dataset.seeding import seeded_meta
+    from dbdojo.paths import PACKAGE_DIR
+
+    digest = hashlib.sha256()
+    for path in lab_paths(source):
+        digest.update(path.name.encode() + path.read_bytes())
+    for path in sorted((PACKAGE_DIR / "checking").rglob("*.py")):
+        digest.update(path.read_bytes())
+    meta = seeded_meta() or {}
+    fields = ("scale", "seed", "generator_version", "checksum")
+    digest.update(json.dumps({k: meta.get(k) for k in fields}, sort_keys=True).encode())
+    digest.update(json.dumps([inputs_of(v) for v in VARIANTS]).encode())
+    return digest.hexdigest()[:20]
+
+
+def cached_student_build(say: Callable[[str], None] = print) -> Path:
+    """The student build of the labs for this checkout's data, built only when its inputs
+    changed since the last one (``.dojo/student-build/labs``)."""
+    from dbdojo.paths import state_dir
+
+    cache = state_dir() / "student-build"
+    labs, manifest = cache / "labs", cache / "build.json"
+    source = default_labs_dir()
+    key = build_key(source)
+    with contextlib.suppress(OSError, ValueError):
+        if json.loads(manifest.read_text()).get("key") == key and labs.is_dir():
+            return labs
+    say(f"Building the learner versions of the labs (again only when they change): {COST}.")
+    started = time.perf_counter()
+    fresh = cache / "labs.new"
+    shutil.rmtree(fresh, ignore_errors=True)
+    build_student(fresh, source, progress=lambda name: say(f"  {name}"))
+    shutil.rmtree(labs, ignore_errors=True)
+    fresh.rename(labs)
+    seconds = time.perf_counter() - started
+    manifest.write_text(json.dumps({"key": key, "seconds": round(seconds, 1)}, indent=1))
+    say(f"Learner labs built in {seconds:.0f} s; the temporary copy of the data is dropped.")
+    return labs

@@ -9,7 +9,7 @@ import nbformat
 from rich.console import Console
 from rich.table import Table
 
-from dbdojo.checking import discovery, progress
+from dbdojo.checking import discovery
 from dbdojo.checking.engine import Checker
 from dbdojo.checking.model import Exercise, ExerciseError, problems, split_check_cell
 from dbdojo.checking.verdict import ERROR, Verdict
@@ -125,26 +125,48 @@ def grade(ex: Exercise, answers: list[Path], as_json: bool) -> int:
     return 0 if all(v.passed for _, v in verdicts) else 1
 
 
-def show_progress() -> None:
-    labs = discovery.labs() or discovery.labs(discovery.student_dir())
-    done = progress.load()
-    table = Table("lab", "title", "done", "last attempt", title=f"Progress of {progress.learner()}")
-    for lab in labs:
-        ids = [ex.id for ex in lab.exercises]
-        passed = sum(1 for i in ids if done.get(i, {}).get("passed"))
-        attempts = [done[i]["last_attempt"] for i in ids if done.get(i, {}).get("last_attempt")]
-        last = max(attempts).replace("T", " ")[:16] if attempts else "—"
-        style = "green" if ids and passed == len(ids) else ""
-        table.add_row(lab.id, lab.title, f"{passed}/{len(ids)}", last, style=style)
-    Console().print(table)
+def show_progress(lab: str | None = None) -> None:
+    """Per lab (or, for one lab, per exercise): done, attempted, hints used; then the next
+    exercise to do."""
+    from dbdojo.checking.progress_report import report
+
+    found = report(lab)
+    console = Console()
+    if lab is None:
+        table = Table("lab", "done", "attempted", "hints used", "last attempt")
+        table.title = f"Progress of {found.learner}"
+        for lab_id in dict.fromkeys(r.lab for r in found.rows):
+            rows = [r for r in found.rows if r.lab == lab_id]
+            done = sum(r.passed for r in rows)
+            tried = sum(r.state == "attempted" for r in rows)
+            hints = f"{sum(r.hints_used for r in rows)}/{sum(r.hints_total for r in rows)}"
+            last = max((r.last for r in rows), default="") or "—"
+            style = "green" if done == len(rows) else ""
+            table.add_row(lab_id, f"{done}/{len(rows)}", str(tried), hints, last, style=style)
+    else:
+        table = Table(title=f"Progress of {found.learner}, lab {lab}")
+        for header in ("exercise", "state", "attempts", "hints used", "last (UTC)"):
+            table.add_column(header, no_wrap=True)
+        for r in found.rows:
+            style = {"done": "green", "attempted": "yellow"}.get(r.state, "")
+            hints = f"{r.hints_used}/{r.hints_total}" if r.hints_total else "—"
+            attempts = str(r.attempts or "")
+            table.add_row(r.id, r.state, attempts, hints, r.last[5:] or "—", style=style)
+    console.print(table)
+    console.print(found.summary())
 
 
 def build(out: Path | None) -> list[Path]:
-    from dbdojo.checking.build import build_student
+    import time
+
+    from dbdojo.checking.build import COST, build_student
 
     console = Console()
+    console.print(f"The student build {COST}.")
+    started = time.perf_counter()
     with console.status("building student labs") as status:
         written = build_student(out, progress=lambda name: status.update(f"building {name}"))
     for path in written:
         console.print(f"wrote {path}")
+    console.print(f"built in {time.perf_counter() - started:.0f} s; temporary workspace dropped")
     return written

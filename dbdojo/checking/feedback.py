@@ -20,12 +20,21 @@ def _in_notebook() -> bool:
     return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
 
 
+def _message(verdict: Verdict) -> str:
+    """The verdict's message, without repeating the badge ("Not answered yet … not answered
+    yet: write your answer")."""
+    title = TITLES[verdict.status].lower()
+    if verdict.status == NOT_ANSWERED and verdict.message.lower().startswith(title):
+        return verdict.message[len(title) :].lstrip(" :") or verdict.message
+    return verdict.message
+
+
 def to_html(verdict: Verdict) -> str:
     color = COLORS[verdict.status]
     parts = [
         f'<div style="border-left:4px solid {color};padding:2px 10px;margin:4px 0">'
         f'<b style="color:{color}">{TITLES[verdict.status]}</b> '
-        f"<code>{html.escape(verdict.exercise)}</code>: {html.escape(verdict.message)}"
+        f"<code>{html.escape(verdict.exercise)}</code>: {html.escape(_message(verdict))}"
     ]
     items = [html.escape(d) for d in verdict.details]
     if verdict.examples:

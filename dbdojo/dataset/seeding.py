@@ -4,6 +4,10 @@ Each database gets a *snapshot* built aside and swapped in atomically (PostgreSQ
 database; MongoDB: a named snapshot; Redis: a generation in the snapshot database), then the
 main workspace is reset from them. A seed killed at any point leaves the previous snapshots
 usable; the next seed (or ``ensure_seeded``) redoes the work.
+
+Both also make the checker's edge-case workspaces (``edge_*``, small variants with NULLs, ties,
+a region cycle...: :mod:`dbdojo.dataset.edge`), rebuilt only when their inputs change, so a
+learner's ``%%check`` runs the edge-case checks the labs promise.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from dbdojo.dataset import pg
 from dbdojo.dataset.generate import GENERATOR_VERSION, Dataset, generate
+from dbdojo.dataset.heartbeat import heartbeat
 from dbdojo.dataset.phases import timed
 from dbdojo.dataset.scales import DEFAULT_SEED, Scale, get_scale
 from dbdojo.workspace import Workspace
@@ -64,9 +69,12 @@ def load_snapshots(
         TextColumn("{task.completed:,.0f}/{task.total:,.0f}"),
         TimeElapsedColumn(),
     ]
-    with Progress(
-        *columns, console=console, transient=False, disable=not console.is_terminal
-    ) as bar:
+    with (
+        Progress(
+            *columns, console=console, transient=False, disable=not console.is_terminal
+        ) as bar,
+        heartbeat(bar, console),
+    ):
         if "postgres" in services:
             total = sum(data.rows(t) for t in data.tables)
             task = bar.add_task(f"PostgreSQL {pg.template_name(dataset)}", total=total)
@@ -150,7 +158,21 @@ def seed(
     """Seed the main dataset (skipped when the same scale and seed are already seeded, unless
     ``force``), then reset the main workspace from it. Returns the recorded metadata."""
     with seed_lock():
-        return _seed(scale, seed, force, services, console)
+        meta = _seed(scale, seed, force, services, console)
+        ensure_edges(console)
+        return meta
+
+
+def ensure_edges(console: Console | None = None) -> None:
+    """Load the edge-case variants whose snapshots are missing or stale (seconds when
+    current)."""
+    from dbdojo.dataset.edge import ensure_edge_variants
+
+    console = console or Console(stderr=True)
+    started = time.perf_counter()
+    with console.status("Edge-case data for the checker (NULLs, ties, duplicates, cycles)"):
+        ensure_edge_variants(console=console)
+    console.print(f"Edge-case workspaces ready ({time.perf_counter() - started:.1f} s)")
 
 
 def _seed(
@@ -167,6 +189,8 @@ def _seed(
         reset(Workspace(MAIN), services=services)
         return current
     started = time.perf_counter()
+    if not console.is_terminal:  # no spinner there: say what the next seconds are for
+        console.print(f"Generating the {chosen.name} dataset (seed {seed})…")
     with console.status(f"Generating the {chosen.name} dataset (seed {seed})"), timed("generate"):
         data = generate(chosen, seed)
     rows = sum(data.rows(t) for t in data.tables)
@@ -183,7 +207,7 @@ def _seed(
 
 def ensure_seeded(scale: str | None = None, console: Console | None = None) -> dict[str, str]:
     """Seed if nothing is seeded, or an older generator's data, or (when ``scale`` is given)
-    a different scale."""
+    a different scale; make the edge-case workspaces if missing."""
     from dbdojo.dataset.workspaces import reset
 
     with seed_lock():
@@ -195,5 +219,7 @@ def ensure_seeded(scale: str | None = None, console: Console | None = None) -> d
                 data = generate(get_scale(meta["scale"]), int(meta["seed"]))
                 load_snapshots(data, MAIN, missing, console, **_extra(meta))
                 reset(Workspace(MAIN), services=missing)
-            return meta
-        return _seed(scale or "default", DEFAULT_SEED, False, SERVICES, console)
+        else:
+            meta = _seed(scale or "default", DEFAULT_SEED, False, SERVICES, console)
+        ensure_edges(console)
+        return meta

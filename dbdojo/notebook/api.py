@@ -19,7 +19,7 @@ def _reset_data(ws: Workspace) -> None:
     reset_dataset(ws)
 
 
-def reset() -> Workspace:
+def reset() -> None:
     """Restore the current workspace's three databases to the seeded data and reconnect."""
     ws = current()
     active = session()
@@ -29,7 +29,6 @@ def reset() -> Workspace:
     print("Your workspace is back to the seeded data (PostgreSQL, MongoDB, Redis).")
     if active is not None:
         active.connect(ws)
-    return ws
 
 
 def use_workspace(name: str, fresh: bool = True) -> Workspace:

@@ -32,12 +32,16 @@ def postgres(conn: Any) -> str:
 
 
 def redis(client: Any) -> str:
+    """Valkey says which Redis it is compatible with: its ``redis_version`` (7.2.4) is not
+    its own version, so the banner says both."""
     info = client.info("server")
     if "valkey_version" in info:
-        name = f"Valkey {info['valkey_version']}"
-    else:
-        name = f"Redis {info.get('redis_version', '?')}"
-    return f"{name} ({backend('redis')})"
+        compatible = info.get("redis_version", "?")
+        return (
+            f"Valkey {info['valkey_version']} ({backend('redis')}; reports redis_version "
+            f"{compatible}, the Redis it is compatible with)"
+        )
+    return f"Redis {info.get('redis_version', '?')} ({backend('redis')})"
 
 
 def mongo(database: Any) -> str:

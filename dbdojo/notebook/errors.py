@@ -125,7 +125,13 @@ def _is_database_error(exc: BaseException) -> bool:
 
 def show_database_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset=None):
     """IPython custom exception handler for learners: a database error is shown as the
-    database's own message, without a Python traceback; anything else as usual."""
+    database's own message, without a Python traceback, an interrupted ``%sql`` query as one
+    line; anything else as usual."""
+    from dbdojo.notebook.sqlmagic import QueryInterrupted
+
+    if isinstance(value, QueryInterrupted):
+        print(f"⏹ Interrupted: {value}", file=sys.stderr)
+        return None
     if not _is_database_error(value):
         shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
         return None
@@ -140,7 +146,10 @@ def install_learner_handler(ip: Any) -> None:
     """Show database errors compactly (``%sql`` wraps them in IPython's UsageError)."""
     from IPython.core.error import UsageError
 
-    ip.set_custom_exc((UsageError, *_driver_error_classes()), show_database_error)
+    from dbdojo.notebook.sqlmagic import QueryInterrupted
+
+    errors = (UsageError, QueryInterrupted, *_driver_error_classes())
+    ip.set_custom_exc(errors, show_database_error)
 
 
 def _driver_error_classes() -> tuple[type[BaseException], ...]:

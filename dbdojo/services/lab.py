@@ -1,4 +1,7 @@
-"""``dojo lab``: the databases up, the dataset loaded if needed, JupyterLab on ``notebooks/``."""
+"""``dojo lab``: the databases up, the dataset (and its edge-case variants) loaded if needed,
+the learner's copies of the labs in ``work/`` (no solutions; :mod:`dbdojo.notebook.learner`),
+then JupyterLab on the welcome notebook, its kernels started with the kit's ``IPYTHONDIR``
+(:mod:`dbdojo.notebook.startup`)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from pathlib import Path
 from rich.console import Console
 
 from dbdojo import procs
+from dbdojo.notebook import startup
 from dbdojo.paths import project_root
 from dbdojo.services import report
 
@@ -46,6 +50,17 @@ def _seed() -> None:
         ) from exc
 
 
+def prepare_workspace() -> Path:
+    """The learner's ``work/``: copies of the student build made or updated (cached build)."""
+    from dbdojo.checking.build import cached_student_build
+    from dbdojo.notebook import learner
+
+    build = cached_student_build(say=console.print)
+    for line in learner.sync(build).lines():
+        console.print(line)
+    return learner.work_dir()
+
+
 def command(port: int, token: str, open_browser: bool) -> list[str]:
     """The JupyterLab command line (``--allow-root`` when run as root)."""
     cmd = [
@@ -70,6 +85,8 @@ def run(port: int, open_browser: bool) -> None:
     if not report.show_outcomes(report.run_up(None, docker=False, wait=True), "up"):
         raise procs.StartFailed("a database did not start (see above); `dojo doctor` may say why")
     _seed()
+    work = prepare_workspace()
+    console.print(f"Your labs: {work.relative_to(project_root())}/ (your answers stay yours)")
     token = secrets.token_urlsafe(24)
     port = port if procs.port_free(port) else procs.free_port()
     cmd = command(port, token, open_browser)
@@ -80,6 +97,7 @@ def run(port: int, open_browser: bool) -> None:
         )
     console.print(f"JupyterLab: http://127.0.0.1:{port}/lab?token={token}")
     os.environ["DOJO_HOME"] = str(project_root())  # kernels find this checkout's servers
+    os.environ["IPYTHONDIR"] = str(startup.ipython_dir())  # the kit loads after a restart
     # kernels and terminals use this environment's python and dojo, activated or not
     os.environ["PATH"] = os.pathsep.join([_bin_dir(), os.environ.get("PATH", os.defpath)])
     os.execv(cmd[0], cmd)

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 
 from dbdojo import procs, services, settings, state
 from dbdojo.connect import LABELS
+from dbdojo.services import busy
 from dbdojo.services.base import Health, ServerRecord, Service
 from dbdojo.services.local import mask
 
@@ -187,6 +188,8 @@ def _row(name, own, records, available, missing) -> Row:
     detail = _why(health)
     if record.pid and not process_alive(record):
         detail = f"process {record.pid} is gone: run `dojo up`"
+    elif not health.healthy and busy.holds_its_port(record):
+        detail = busy.explain(name, record)
     healthy = health.healthy and not (record.pid and not process_alive(record))
     version = health.version or record.version
     return Row(name, record.backend, version, mask(record.url), healthy, record.pid, detail)

@@ -1,0 +1,72 @@
+"""A kit server that holds its port but does not answer is busy, not foreign: the MongoDB
+emulator serves one operation at a time, so one long query (an unindexed ``$lookup``) makes
+every other client time out. ``dojo status`` and ``dojo doctor`` say so, and what to do."""
+
+from __future__ import annotations
+
+import os
+
+import psutil
+
+from dbdojo import procs
+from dbdojo.connect import LABELS
+from dbdojo.services.base import ServerRecord
+
+LIMIT_ENV = "DOJO_MONGO_TIME_LIMIT"
+
+
+def notebook_mongo_limit() -> float:
+    """Seconds a notebook's MongoDB operation may take (``timeoutMS`` of ``db``): 120, or
+    ``DOJO_MONGO_TIME_LIMIT``; a runaway or interrupted query stops on the server then."""
+    try:
+        return max(0.1, float(os.environ.get(LIMIT_ENV, "120")))
+    except ValueError:
+        return 120.0
+
+
+def listener(port: int) -> int | None:
+    """The pid listening on ``port`` on this machine, if the system tells us."""
+    try:
+        conns = psutil.net_connections(kind="tcp")
+    except psutil.Error:
+        return None
+    for conn in conns:
+        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port:
+            return conn.pid
+    return None
+
+
+def holds_its_port(record: ServerRecord) -> bool:
+    """The server the kit started (same pid and start time) is the one listening on its port."""
+    if not (record.pid and record.port):
+        return False
+    marker = record.extra.get("marker", "")
+    if not procs.is_ours(record.pid, record.extra.get("started"), marker):
+        return False
+    owner = listener(record.port)
+    if owner is None:
+        return False
+    family = {record.pid, *(p.pid for p in _children(record.pid))}
+    return owner in family
+
+
+def _children(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def explain(name: str, record: ServerRecord) -> str:
+    """What a busy kit server means and what to do."""
+    label = LABELS.get(name, name)
+    limit = (
+        f" Notebook queries stop after {notebook_mongo_limit():.0f} s (their time limit)."
+        if name == "mongo"
+        else ""
+    )
+    return (
+        f"busy: the kit's own {label} (pid {record.pid}) holds port {record.port} but does "
+        f"not answer: a long operation is running (the emulator serves one at a time).{limit} "
+        f"Wait, or restart it: `dojo down --only {name}` then `dojo up --only {name}`"
+    )
