@@ -189,7 +189,8 @@ def test_patching_the_grader_changes_nothing(checker):
         "return 41"
     )
     verdict, _ = py_check(checker, body)
-    assert verdict.status == "failed"
+    # failed, or error where the sandbox user cannot even import the grader (a 0700 checkout)
+    assert verdict.status in ("failed", "error")
     assert engine.compare is original and compare.compare is original
     assert not checker.check(ex("python", PY_REF), py("return 40")).passed
 
