@@ -18,6 +18,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -231,22 +232,31 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
-def port_owner(port: int) -> str | None:
-    """Who listens on ``port`` ("pid 123 postgres (user nobody)"), if the system tells us."""
+def listening(port: int) -> Any:
+    """The TCP socket listening on ``port`` (a psutil connection; its ``pid`` is None when
+    another user's process holds it and we are not root), or None."""
     try:
         conns = psutil.net_connections(kind="tcp")
     except psutil.Error:
         return None
     for conn in conns:
         if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port:
-            if conn.pid is None:
-                return "another user's process (run as root to see which)"
-            try:
-                proc = psutil.Process(conn.pid)
-                return f"pid {conn.pid} {proc.name()} (user {proc.username()})"
-            except psutil.Error:
-                return f"pid {conn.pid}"
+            return conn
     return None
+
+
+def port_owner(port: int) -> str | None:
+    """Who listens on ``port`` ("pid 123 postgres (user nobody)"), if the system tells us."""
+    conn = listening(port)
+    if conn is None:
+        return None
+    if conn.pid is None:
+        return "another user's process (run as root to see which)"
+    try:
+        proc = psutil.Process(conn.pid)
+        return f"pid {conn.pid} {proc.name()} (user {proc.username()})"
+    except psutil.Error:
+        return f"pid {conn.pid}"
 
 
 def processes_in(directory: Path) -> list[psutil.Process]:

@@ -24,18 +24,6 @@ def notebook_mongo_limit() -> float:
         return 120.0
 
 
-def listener(port: int) -> int | None:
-    """The pid listening on ``port`` on this machine, if the system tells us."""
-    try:
-        conns = psutil.net_connections(kind="tcp")
-    except psutil.Error:
-        return None
-    for conn in conns:
-        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port:
-            return conn.pid
-    return None
-
-
 def holds_its_port(record: ServerRecord) -> bool:
     """The server the kit started (same pid and start time) is the one listening on its port."""
     if not (record.pid and record.port):
@@ -43,7 +31,8 @@ def holds_its_port(record: ServerRecord) -> bool:
     marker = record.extra.get("marker", "")
     if not procs.is_ours(record.pid, record.extra.get("started"), marker):
         return False
-    owner = listener(record.port)
+    conn = procs.listening(record.port)
+    owner = conn.pid if conn is not None else None
     if owner is None:
         return False
     family = {record.pid, *(p.pid for p in _children(record.pid))}
