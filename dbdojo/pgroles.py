@@ -34,6 +34,9 @@ SECRETS = {ANSWER: "postgres_answer", LEARNER: "postgres_learner"}
 LEARNER_ROLES = ("pg_monitor", "pg_checkpoint", "pg_stat_scan_tables", "pg_maintain")
 LEARNER_PARAMETERS = ("synchronous_standby_names",)  # ALTER SYSTEM in X1
 LEARNER_SETTINGS = ("track_io_timing",)  # superuser-only settings the lessons SET (P3)
+# Installed by the kit where missing (a workspace seeded before the seed added them), since
+# neither role may create them: pgstattuple is untrusted, pg_trgm needs CREATE on the database.
+EXTENSIONS = ("pgstattuple", "pg_trgm")  # P1, P4
 
 _SERVER_READY: set[str] = set()
 
@@ -91,8 +94,11 @@ _LOOSE = " OR ".join(
     + [
         f"NOT has_schema_privilege('{OWNER}', 'public', 'CREATE')",
         f"NOT has_database_privilege('{LEARNER}', current_database(), 'CREATE')",
-        "(EXISTS (SELECT FROM pg_available_extensions WHERE name = 'pgstattuple') "
-        "AND NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'pgstattuple'))",
+        *(
+            f"(EXISTS (SELECT FROM pg_available_extensions WHERE name = '{ext}') "
+            f"AND NOT EXISTS (SELECT FROM pg_extension WHERE extname = '{ext}'))"
+            for ext in EXTENSIONS
+        ),
     ]
 )
 
@@ -146,10 +152,10 @@ def prepare(admin: psycopg.Connection) -> None:
             )
         )
         available = admin.execute(
-            "SELECT 1 FROM pg_available_extensions WHERE name = 'pgstattuple'"
-        ).fetchone()
-        if available:
-            admin.execute("CREATE EXTENSION IF NOT EXISTS pgstattuple")
+            "SELECT name FROM pg_available_extensions WHERE name = ANY(%s)", (list(EXTENSIONS),)
+        ).fetchall()
+        for (extension,) in available:
+            admin.execute(f'CREATE EXTENSION IF NOT EXISTS "{extension}"')
 
 
 def _prepare_server(admin: psycopg.Connection) -> None:

@@ -16,7 +16,7 @@ from dbdojo.dataset.sampling import rng_for
 from dbdojo.dataset.scales import DEFAULT_SEED, EDGE_BASE, with_days
 from dbdojo.workspace import Workspace
 
-EDGE_VERSION = 3  # bump when a variant's mutation changes: it rebuilds the edge workspaces
+EDGE_VERSION = 4  # bump when a variant's mutation changes: it rebuilds the edge workspaces
 VARIANTS = ("nulls", "ties", "duplicates", "empty", "unicode", "dst", "cycles")
 DST_DAYS = ("2024-10-26", "2024-10-27", "2025-03-29", "2025-03-30")
 UNICODE_FIRST = [
@@ -111,6 +111,23 @@ def _ties(data: Dataset, rng) -> None:
     pings = t["gps_pings"]
     pings["recorded_at"] = pings["recorded_at"] // 600 * 600
     _same_moment_orders(orders)
+    _orders_at_midnight(orders)
+
+
+def _orders_at_midnight(orders: dict) -> None:
+    """The two latest orders placed exactly at the last two local midnights of the data (the
+    course's local time): a day's window written with > for >= (or <= for <) shows."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    local = ZoneInfo("Europe/Amsterdam")
+    latest = np.argsort(orders["placed_at"], kind="stable")[-2:]
+    last_day = dt.datetime.fromtimestamp(int(orders["placed_at"][latest[-1]]), local).date()
+    midnights = [
+        int(dt.datetime.combine(day, dt.time(), local).timestamp())
+        for day in (last_day, last_day + dt.timedelta(days=1))
+    ]
+    orders["placed_at"][latest] = midnights
 
 
 def _same_moment_orders(orders: dict, customers: int = 10) -> None:
