@@ -79,9 +79,8 @@ def compare(expected: Digest, answer: ResultSet, rules: Rules) -> Comparison:
     missing, extra = want - got, got - want
     noun = expected.noun
     if missing or extra:
-        problems, returned, total, given = [], _return_value_differs(answer, keys, extra), 0, 0
-        if _has_return_row(answer):
-            total, given = 1, 1  # a Redis answer: its first row is the return value, not a key
+        problems, returned = [], _return_value_differs(answer, keys, extra)
+        skip = 1 if _has_return_row(answer) else 0  # a Redis answer's return row is not a key
         if returned:
             problems.append("the return value is not the expected one")
             missing = missing - Counter({next(iter(missing), ""): 1})
@@ -90,9 +89,7 @@ def compare(expected: Digest, answer: ResultSet, rules: Rules) -> Comparison:
             problems.append(f"{_plural(sum(missing.values()), noun)} missing")
         if extra:
             problems.append(f"{_plural(sum(extra.values()), noun)} that should not be there")
-        count = (
-            f"you returned {_plural(len(keys) - given, noun)}, {expected.count - total} expected"
-        )
+        count = f"you returned {_plural(len(keys) - skip, noun)}, {expected.count - skip} expected"
         details = _differing_columns(expected, answer, rules, mapping)
         return Comparison(
             False,

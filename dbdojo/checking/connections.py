@@ -42,12 +42,17 @@ def pg(ws: Workspace) -> psycopg.Connection:
 
 def answer_pg(ws: Workspace) -> psycopg.Connection:
     """A live autocommit connection to the workspace's database as the answer role (see
-    :mod:`dbdojo.pgroles`), the database made fit for it first."""
+    :mod:`dbdojo.pgroles`). The database is made fit for it when connecting: a live connection
+    means the database was not replaced since (a reset ends its sessions)."""
     from dbdojo import pgroles
 
-    pgroles.prepare(pg(ws))
     url = pgroles.url(ws, pgroles.ANSWER)
-    return _live(url, lambda: pg_connect(ws, autocommit=True, conninfo=url))
+
+    def connect() -> psycopg.Connection:
+        pgroles.prepare(pg(ws))
+        return pg_connect(ws, autocommit=True, conninfo=url)
+
+    return _live(url, connect)
 
 
 def _live(url: str, connect: Callable[[], psycopg.Connection]) -> psycopg.Connection:

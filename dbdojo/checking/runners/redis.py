@@ -157,7 +157,8 @@ def run(
                 function(options["setup"], "setup", {})(r, prefix)
             commands: list[str] | None = None
             if trusted:
-                returned = _call(function(source, options.get("function", "solve"), {}), r, prefix)
+                solve = function(source, options.get("function", "solve"), {})
+                returned = call(solve, r, prefix, timeout)
             else:
                 from dbdojo.checking import sandbox
 
@@ -168,7 +169,7 @@ def run(
             keys = sorted(touched | set(options.get("keys", [])))
             as_json = not options.get("json_as_text", False)
             states = [s for s in (key_state(r, k, as_json) for k in keys) if s is not None]
-        except redis.TimeoutError as exc:
+        except redis.TimeoutError as exc:  # the setup's or the grader's own commands
             message = f"stopped after {timeout:g} s: a command blocked"
             raise AnswerError(message, timeout=True) from exc
         except redis.RedisError as exc:
@@ -180,14 +181,20 @@ def run(
     return ResultSet(["key", "type", "value", "ttl"], rows, noun="key", commands=commands)
 
 
-def _call(solve: Any, r: Any, prefix: str) -> Any:
+def call(solve: Any, r: Any, prefix: str, timeout: float) -> Any:
+    """``solve(r, prefix)``, its failures as the learner reads them (here for a reference, in
+    the sandbox for an answer)."""
+    import redis
+
     try:
         return solve(r, prefix)
     except AnswerError:
         raise
+    except redis.TimeoutError as exc:
+        raise AnswerError(f"stopped after {timeout:g} s: a command blocked", timeout=True) from exc
+    except redis.RedisError as exc:
+        raise AnswerError(f"Redis error: {exc}") from exc
     except Exception as exc:
-        if type(exc).__module__.startswith("redis"):
-            raise
         raise AnswerError(f"{type(exc).__name__}: {exc}") from exc
 
 

@@ -69,7 +69,7 @@ def run_redis(
     try:
         with (
             process.box() as b,
-            relay.serve(b.path / "redis.sock", connect, b.uid, log.commands, log.forward) as gate,
+            relay.serve(b.path / "redis.sock", connect, b.uid, log.commands) as gate,
             _pg_gate(b, workspace) as pg_env,
             redis_gate.ScriptWatch(client(db, timeout=2)),
         ):
@@ -113,7 +113,7 @@ def _pg_gate(b: process.Box, ws: Workspace) -> Iterator[dict[str, str]]:
             def upstream() -> socket.socket:
                 return socket.create_connection((host, port), timeout=10)
 
-            with relay.serve(path, upstream, b.uid, gate.messages, gate.forward):
+            with relay.serve(path, upstream, b.uid, gate.messages):
                 yield {"DOJO_POSTGRES_URL": pg_gate.url(str(b.path), role, password, ws.database)}
         finally:
             pg_gate.close_role(admin, role)

@@ -20,6 +20,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from dbdojo.checking.sandbox.process import timed_out
+
 # Imported before confinement: as root the sandbox user may not be able to read the Python
 # installation (a pyenv under /root), so what an answer may import is loaded now.
 PRELOAD = [
@@ -85,6 +87,7 @@ PRELOAD = [
     "dbdojo.connect",
     "dbdojo.checking.runners.python",
     "dbdojo.checking.runners.mongo",
+    "dbdojo.checking.runners.redis",
     "dbdojo.checking.sandbox.values",
 ]
 MAX_REQUEST = 16 * 1024 * 1024
@@ -120,7 +123,7 @@ def _failure(exc: BaseException, seconds: float) -> dict[str, Any]:
     from dbdojo.checking.runners import AnswerError
 
     if isinstance(exc, OutOfTime):
-        return {"error": f"stopped after {seconds:g} s: the answer runs too long", "timeout": True}
+        return timed_out(seconds)
     if isinstance(exc, AnswerError):
         return {"error": str(exc), "hint": exc.hint, "timeout": exc.timeout}
     if isinstance(exc, SystemExit):
@@ -157,7 +160,7 @@ def _redis(request: dict[str, Any]) -> dict[str, Any]:
     import redis
 
     from dbdojo.checking.pyexec import function
-    from dbdojo.checking.runners import AnswerError
+    from dbdojo.checking.runners.redis import call
     from dbdojo.checking.sandbox.values import encode
 
     options, timeout = request["options"], request["timeout"]
@@ -165,13 +168,7 @@ def _redis(request: dict[str, Any]) -> dict[str, Any]:
     r = redis.Redis(
         unix_socket_path=request["socket"], decode_responses=True, socket_timeout=timeout
     )
-    try:
-        returned = solve(r, request["prefix"])
-    except redis.TimeoutError as exc:
-        raise AnswerError(f"stopped after {timeout:g} s: a command blocked", timeout=True) from exc
-    except redis.RedisError as exc:
-        raise AnswerError(f"Redis error: {exc}") from exc
-    return {"returned": encode(returned)}
+    return {"returned": encode(call(solve, r, request["prefix"], timeout))}
 
 
 def _preload() -> None:
@@ -213,8 +210,7 @@ def main() -> None:
     finished = _wait(pid, time.monotonic() + seconds + 1)
     _end_all(config["uid"])
     if not finished:
-        reply = {"error": f"stopped after {seconds:g} s: the answer runs too long", "timeout": True}
-        (scratch / "result.json").write_text(json.dumps(reply))
+        (scratch / "result.json").write_text(json.dumps(timed_out(seconds)))
 
 
 def _work(config: dict[str, Any], request: dict[str, Any], scratch: Path) -> None:

@@ -76,10 +76,6 @@ class Gate:
         while data := sock.recv(65536):
             yield data
 
-    @staticmethod
-    def forward(data: bytes) -> tuple[bytes, bytes]:
-        return data, b""
-
 
 def _parameters(body: bytes) -> dict[str, str]:
     parts = body.split(b"\x00")

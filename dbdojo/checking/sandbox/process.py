@@ -31,6 +31,11 @@ STARTUP_SECONDS = 8.0  # the interpreter, its imports and the clean-up, on a loa
 MAX_REPLY = 64 * 1024 * 1024
 
 
+def timed_out(seconds: float) -> dict[str, Any]:
+    """The reply for an answer stopped at its time limit."""
+    return {"error": f"stopped after {seconds:g} s: the answer runs too long", "timeout": True}
+
+
 class SandboxError(RuntimeError):
     """The answer's process could not run or said nothing usable (message for the learner)."""
 
@@ -133,7 +138,7 @@ def run(b: Box, request: dict[str, Any], seconds: float, env: dict[str, str]) ->
         proc.wait(timeout=seconds + STARTUP_SECONDS)
     except subprocess.TimeoutExpired:
         _kill_group(proc)
-        return {"error": f"stopped after {seconds:g} s: the answer runs too long", "timeout": True}
+        return timed_out(seconds)
     finally:
         _kill_group(proc)
     return _reply(b, proc.returncode)

@@ -178,10 +178,6 @@ class CommandLog:
             text = [a[:MAX_ARG_SHOWN].decode(errors="replace") for a in args]
             self.lines.append(" ".join([text[0].upper(), *text[1:]]))
 
-    @staticmethod
-    def forward(request: bytes) -> tuple[bytes, bytes]:
-        return request, b""
-
 
 def _command(*args: str) -> bytes:
     out = [f"*{len(args)}\r\n".encode()]

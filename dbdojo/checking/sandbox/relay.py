@@ -32,11 +32,11 @@ def _copy(src: socket.socket, dst: socket.socket, lock: threading.Lock) -> None:
 
 
 def _filtered(
-    client: socket.socket, upstream: socket.socket, read: Framer, check: Filter, lock
+    client: socket.socket, upstream: socket.socket, read: Framer, check: Filter | None, lock
 ) -> None:
     with contextlib.suppress(OSError, ValueError):
         for request in read(client):
-            forward, answer = check(request)
+            forward, answer = check(request) if check else (request, b"")
             if forward:
                 upstream.sendall(forward)
             if answer:
@@ -61,7 +61,9 @@ def serve(
     framer: Framer | None = None,
     check: Filter | None = None,
 ) -> Iterator[Relay]:
-    """Listen on ``path`` while the block runs; each client gets its own ``connect()``."""
+    """Listen on ``path`` while the block runs; each client gets its own ``connect()``. With a
+    ``framer``, the client's requests pass one by one through ``check`` (as they are without
+    one); without, bytes are copied."""
     relay = Relay(path)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(path))
@@ -83,7 +85,7 @@ def serve(
                 relay.connections += 1
                 lock = threading.Lock()
                 up: tuple = (client, upstream, lock)
-                if framer and check:
+                if framer:
                     down = threading.Thread(target=_filtered, args=(*up[:2], framer, check, lock))
                 else:
                     down = threading.Thread(target=_copy, args=up)
