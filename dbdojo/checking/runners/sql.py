@@ -32,7 +32,7 @@ def rolled_back(ws: Workspace, timeout: float, setup: str | None) -> Iterator[ps
         with conn.cursor() as cur:
             cur.execute(f"SET LOCAL statement_timeout = {max(1, int(timeout * 1000))}")
             if setup:
-                _execute(cur, setup, timeout, "the exercise's setup")
+                execute(cur, setup, timeout, "the exercise's setup")
             yield cur
     finally:
         _release(ws, conn)
@@ -47,7 +47,7 @@ def _release(ws: Workspace, conn: psycopg.Connection) -> None:
         connections.discard_pg(ws)
 
 
-def _execute(cur: psycopg.Cursor, sql: str, timeout: float, what: str = "") -> None:
+def execute(cur: psycopg.Cursor, sql: str, timeout: float, what: str = "") -> None:
     """Run ``sql`` one statement at a time, as PostgreSQL's scanner splits it.
 
     Each statement goes through the extended query protocol (pipeline mode), which refuses a
@@ -101,7 +101,7 @@ def _database_error(exc: psycopg.Error, what: str) -> AnswerError:
     return AnswerError(f"{prefix}: {message}", diag.message_hint or "")
 
 
-def _fetch(cur: psycopg.Cursor, noun: str = "row") -> ResultSet:
+def fetch(cur: psycopg.Cursor, noun: str = "row") -> ResultSet:
     if cur.description is None:
         raise AnswerError("the last statement returns no rows: end with a query (SELECT ...)")
     rows = cur.fetchmany(MAX_ROWS + 1)
@@ -113,16 +113,16 @@ def _fetch(cur: psycopg.Cursor, noun: str = "row") -> ResultSet:
 def run_query(source: str, ws: Workspace, options: dict[str, Any], timeout: float) -> ResultSet:
     """Kind ``sql``: run the statements, return the last one's rows."""
     with rolled_back(ws, timeout, options.get("setup")) as cur:
-        _execute(cur, source, timeout)
-        return _fetch(cur)
+        execute(cur, source, timeout)
+        return fetch(cur)
 
 
 def run_ddl(source: str, ws: Workspace, options: dict[str, Any], timeout: float) -> ResultSet:
     """Kind ``sql-ddl``: run the DDL, then the author's catalog probe."""
     with rolled_back(ws, timeout, options.get("setup")) as cur:
-        _execute(cur, source, timeout)
-        _execute(cur, options["probe"], timeout, "the catalog check after your DDL")
-        return _fetch(cur, noun="catalog row")
+        execute(cur, source, timeout)
+        execute(cur, options["probe"], timeout, "the catalog check after your DDL")
+        return fetch(cur, noun="catalog row")
 
 
 _PLANNER_SETTINGS = (
@@ -134,7 +134,7 @@ def explain(source: str, ws: Workspace, options: dict[str, Any], timeout: float)
     """Kind ``sql-plan``: run the statements, then return the JSON plan of the author's query."""
     with rolled_back(ws, timeout, options.get("setup")) as cur:
         planner = cur.execute(_PLANNER_SETTINGS).fetchall()
-        _execute(cur, source, timeout)
+        execute(cur, source, timeout)
         # The plan must come from the answer's schema changes, not from `SET enable_seqscan =
         # off` in it: put the planner settings back as the exercise's setup left them.
         cur.execute(
@@ -142,7 +142,7 @@ def explain(source: str, ws: Workspace, options: dict[str, Any], timeout: float)
             "FROM unnest(%s::text[], %s::text[]) AS s(name, value)",
             ([n for n, _ in planner], [v for _, v in planner]),
         )
-        _execute(cur, "EXPLAIN (FORMAT JSON) " + options["query"], timeout, "the EXPLAIN")
+        execute(cur, "EXPLAIN (FORMAT JSON) " + options["query"], timeout, "the EXPLAIN")
         (plan,) = cur.fetchone() or (None,)
         if isinstance(plan, str):
             plan = json.loads(plan)
