@@ -6,15 +6,18 @@ The run, for the reference and for the answer alike:
 1. a scratch schema (:mod:`.pg_scratch`); the exercise's ``setup`` creates its tables there,
    as the answer role, committed;
 2. ``sessions`` connections as the answer role; session ``i`` has ``dojo.session = i`` and
-   the settings of its entry in ``sessions`` (``current_setting('dojo.<name>')``);
-3. rounds in lock step: every session still owing a transaction runs ``BEGIN``, the answer's
-   first statement, the next session its first statement, ... then each its second, and so on
-   to ``COMMIT``. A statement that waits for a lock another session holds is left waiting and
-   the turn passes on (the lock-step schedule is the same on every run: it does not depend on
-   timing). A transaction that fails with a serialization failure or a deadlock is rolled
-   back and run again in the next round, as an application retries it;
-4. each session commits ``repeat`` transactions; then ``probe`` (a query, as the answer role)
-   gives the result compared with the reference's.
+   the settings of its entry in ``sessions`` (``current_setting('dojo.<name>')``). A session
+   whose entry has a ``script`` runs the author's statements instead of the answer (the other
+   traffic: a writer, a reader holding a lock);
+3. lock step: in turn, session 1 runs one statement, then session 2, ..., then session 1 its
+   next one; each session's transactions are ``BEGIN``, the statements, ``COMMIT``, one after
+   the other (a script session with ``autocommit`` runs its statements without BEGIN/COMMIT,
+   each committed at once). A statement that waits for a lock another session holds is left
+   waiting and the session's turns pass until it is through: the schedule is the same on
+   every run, whatever the machine's speed. A transaction that fails with a serialization
+   failure or a deadlock is rolled back and begun again, as an application retries it;
+4. each session commits ``repeat`` transactions (its entry's ``repeat`` if it has one); then
+   ``probe`` (a query, as the answer role) gives the result compared with the reference's.
 
 What happened on the way (lock waits, deadlocks, serialization failures) is counted; options
 ``forbid`` turns those into failures ("no worker ever waits" for a ``SKIP LOCKED`` queue).
@@ -62,8 +65,15 @@ def problems(options: dict[str, Any]) -> list[str]:
     count = len(sessions) if isinstance(sessions, list) else sessions
     if not isinstance(count, int) or not 2 <= count <= MAX_SESSIONS:
         found.append(f"options.sessions: a number or a list of 2 to {MAX_SESSIONS} sessions")
-    elif isinstance(sessions, list) and not all(isinstance(s, dict) for s in sessions):
-        found.append("options.sessions: each session's settings are a dict")
+    elif isinstance(sessions, list):
+        if not all(isinstance(s, dict) for s in sessions):
+            found.append("options.sessions: each session's settings are a dict")
+        elif all("script" in s for s in sessions):
+            found.append("options.sessions: at least one session must run the answer")
+        elif any(not isinstance(s.get("script", ""), str) for s in sessions):
+            found.append("options.sessions: a session's script is SQL text")
+        elif any(s.get("autocommit") and "script" not in s for s in sessions):
+            found.append("options.sessions: only a script session may autocommit")
     for name in ("repeat", "retries"):
         value = options.get(name, 1)
         if not isinstance(value, int) or not 0 <= value <= 50:
@@ -80,6 +90,8 @@ class Session:
     number: int
     conn: psycopg.Connection
     owed: int  # transactions still to commit
+    statements: list[str]  # the answer's, or the author's ``script`` for this session
+    autocommit: bool = False  # a script whose statements commit one by one (no BEGIN/COMMIT)
     steps: list[str] = field(default_factory=list)
     step: int = 0
     pending: Future | None = None
@@ -89,6 +101,20 @@ class Session:
     @property
     def pid(self) -> int:
         return self.conn.info.backend_pid
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.owed or self.pending)
+
+    def kit_step(self) -> bool:
+        """Whether the next step is the kit's BEGIN or COMMIT."""
+        return not self.autocommit and self.step in (0, len(self.steps) - 1)
+
+    def begin(self) -> None:
+        """Start the next transaction (or the next pass through an autocommit script)."""
+        self.steps = list(self.statements) if self.autocommit else ["BEGIN", *self.statements,
+                                                                    "COMMIT"]  # fmt: skip
+        self.step = 0
 
 
 @dataclass
@@ -164,43 +190,45 @@ def _interleave(
         sessions = []
         for number, extra in enumerate(settings, start=1):
             conn = stack.enter_context(_answer_conn(schema, timeout))
-            for key, value in {"session": number, **extra}.items():
+            values = {"session": number, **extra}
+            script = values.pop("script", None)
+            owed = int(values.pop("repeat", repeat))
+            autocommit = bool(values.pop("autocommit", False))
+            for key, value in values.items():
                 conn.execute("SELECT set_config(%s, %s, false)", (f"dojo.{key}", str(value)))
-            sessions.append(Session(number, conn, repeat))
+            mine = split_statements(script) if script is not None else statements
+            sessions.append(Session(number, conn, owed, mine, autocommit))
         pool = stack.enter_context(ThreadPoolExecutor(len(sessions), "dojo-session"))
         stack.callback(_stop, sessions)  # runs first: no statement outlives the run
-        turn = 0
-        while active := [s for s in sessions if s.owed]:
-            first = turn % len(active)  # each round another session goes first: no starving
-            active, turn = active[first:] + active[:first], turn + 1
-            for s in active:
-                s.steps, s.step = ["BEGIN", *statements, "COMMIT"], 0
-            _round(active, pool, observer, record, retries, timeout)
+        while any(s.busy for s in sessions):
+            for s in sessions:
+                _turn(s, pool, observer, record, retries, timeout)
     return record
 
 
-def _round(
-    active: list[Session],
+def _turn(
+    s: Session,
     pool: ThreadPoolExecutor,
     observer: psycopg.Connection,
     record: Run,
     retries: int,
     timeout: float,
 ) -> None:
-    """Every session runs its transaction, one statement per turn, until all are through."""
-    while any(s.step < len(s.steps) or s.pending for s in active):
-        for s in active:
-            if s.pending is not None:
-                if not _settled(s, observer, record):
-                    continue  # still waiting for a lock: its turn passes
-                _collect(s, record, retries)
-            if s.step < len(s.steps):
-                kit = s.step in (0, len(s.steps) - 1)  # BEGIN, COMMIT
-                s.pending = pool.submit(_statement, s, s.steps[s.step], kit, timeout)
-                s.step += 1
-                if not _settled(s, observer, record):
-                    continue
-                _collect(s, record, retries)
+    """One step of session ``s``: its last statement's outcome, then its next statement
+    (unless the last one still waits for a lock: then the turn passes)."""
+    if s.pending is not None:
+        if not _settled(s, observer, record):
+            return
+        _collect(s, record, retries)
+    if not s.owed:
+        return
+    if s.step == len(s.steps):
+        s.begin()
+    kit = s.kit_step()
+    s.pending = pool.submit(_statement, s, s.steps[s.step], kit, timeout)
+    s.step += 1
+    if _settled(s, observer, record):
+        _collect(s, record, retries)
 
 
 def _settled(s: Session, observer: psycopg.Connection, record: Run) -> bool:
@@ -235,8 +263,9 @@ def _collect(s: Session, record: Run, retries: int) -> None:
         raise exc
     statement = s.steps[s.step - 1]
     record.record(event, f"session {s.number} at `{_short(statement)}`: {exc}")
-    s.conn.execute("ROLLBACK")
-    s.step = len(s.steps)  # this round is over for it; the next round runs it again
+    if not s.autocommit:
+        s.conn.execute("ROLLBACK")
+    s.step = len(s.steps)  # its next turn begins the transaction again
     s.failures += 1
     if s.failures > retries:
         raise AnswerError(
