@@ -23,7 +23,7 @@ What happened on the way (lock waits, deadlocks, serialization failures) is coun
 ``forbid`` turns those into failures ("no worker ever waits" for a ``SKIP LOCKED`` queue).
 Answers are contained like other SQL answers: statements split by PostgreSQL's scanner,
 transaction control refused, the answer role, a watchdog per statement; the kit's superuser
-only creates and drops the schema and watches ``pg_stat_activity`` for lock waits.
+only creates and drops the schema and watches for lock waits (``pg_blocking_pids``).
 """
 
 from __future__ import annotations
@@ -54,7 +54,9 @@ POLL = 0.005  # seconds between looks at a running statement
 OPTIONS = {"setup", "probe", "sessions", "repeat", "retries", "forbid", "timeout", "ordered",
            "order_by", "tolerance"}  # fmt: skip
 
-_WAITING = "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = %s"
+# Waiting for a lock that a live session holds: once the holder commits, the waiter's list
+# is empty before it wakes, so a waiter about to go on is not taken for a waiting one.
+_WAITING = "SELECT cardinality(pg_blocking_pids(%s)) > 0"
 
 
 def problems(options: dict[str, Any]) -> list[str]:
@@ -219,7 +221,7 @@ def _turn(
     if s.pending is not None:
         if not _settled(s, observer, record):
             return
-        _collect(s, record, retries)
+        _collect(s, record, retries, timeout)
     if not s.owed:
         return
     if s.step == len(s.steps):
@@ -228,7 +230,7 @@ def _turn(
     s.pending = pool.submit(_statement, s, s.steps[s.step], kit, timeout)
     s.step += 1
     if _settled(s, observer, record):
-        _collect(s, record, retries)
+        _collect(s, record, retries, timeout)
 
 
 def _settled(s: Session, observer: psycopg.Connection, record: Run) -> bool:
@@ -248,7 +250,7 @@ def _settled(s: Session, observer: psycopg.Connection, record: Run) -> bool:
             return False
 
 
-def _collect(s: Session, record: Run, retries: int) -> None:
+def _collect(s: Session, record: Run, retries: int, timeout: float) -> None:
     """The result of the session's statement: on to the next one, a retry, or the error."""
     assert s.pending is not None
     future, s.pending = s.pending, None
@@ -259,10 +261,19 @@ def _collect(s: Session, record: Run, retries: int) -> None:
         return
     cause = exc.__cause__ if isinstance(exc, AnswerError) else exc
     event = RETRYABLE.get(getattr(cause, "sqlstate", None) or "")
+    statement = s.steps[s.step - 1]
+    if event is None and isinstance(exc, AnswerError) and exc.timeout and s.waited == s.step:
+        raise AnswerError(
+            f"stopped after {timeout:g} s: session {s.number} waited for a lock at "
+            f"`{_short(statement)}` that no session was going to release",
+            "a lock held past the end of a transaction (a session-level advisory lock, "
+            "pg_advisory_lock, lasts until unlocked or the session ends) keeps the next "
+            "transaction waiting",
+            timeout=True,
+        ) from exc
     if event is None:
         raise exc
-    statement = s.steps[s.step - 1]
-    record.record(event, f"session {s.number} at `{_short(statement)}`: {exc}")
+    record.record(event, f"session {s.number} at `{_short(statement)}`")
     if not s.autocommit:
         s.conn.execute("ROLLBACK")
     s.step = len(s.steps)  # its next turn begins the transaction again
@@ -285,7 +296,7 @@ def _statement(s: Session, statement: str, kit: bool, timeout: float) -> None:
             raise AnswerError(f"PostgreSQL error at {statement}: {exc}") from exc
         return
     with s.conn.cursor() as cur:
-        execute(cur, statement, timeout)
+        execute(cur, statement, timeout, in_transaction=not s.autocommit)
 
 
 def _stop(sessions: list[Session]) -> None:

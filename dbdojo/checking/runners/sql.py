@@ -47,8 +47,12 @@ def _release(ws: Workspace, conn: psycopg.Connection) -> None:
         connections.discard_pg(ws)
 
 
-def execute(cur: psycopg.Cursor, sql: str, timeout: float, what: str = "") -> None:
-    """Run ``sql`` one statement at a time, as PostgreSQL's scanner splits it.
+def execute(
+    cur: psycopg.Cursor, sql: str, timeout: float, what: str = "", in_transaction: bool = True
+) -> None:
+    """Run ``sql`` one statement at a time, as PostgreSQL's scanner splits it (inside the
+    transaction it must not end, unless ``in_transaction`` is false: the author's
+    autocommitting scripts of kind sql-concurrent).
 
     Each statement goes through the extended query protocol (pipeline mode), which refuses a
     string holding several statements: a piece the split got wrong fails instead of running a
@@ -86,7 +90,7 @@ def execute(cur: psycopg.Cursor, sql: str, timeout: float, what: str = "") -> No
             raise _database_error(exc, what) from exc
         finally:
             watchdog.cancel()
-        if conn.info.transaction_status != psycopg.pq.TransactionStatus.INTRANS:
+        if in_transaction and conn.info.transaction_status != psycopg.pq.TransactionStatus.INTRANS:
             raise AnswerError(
                 "the answer ended the transaction it runs in: leave out COMMIT and ROLLBACK"
             )
