@@ -119,12 +119,17 @@ class Session:
         self.step = 0
 
 
+class Stopped(Exception):
+    """A forbidden deadlock or serialization failure: no point in retrying (it may recur)."""
+
+
 @dataclass
 class Run:
     """Counts of what happened, with the first example of each."""
 
     events: Counter[str] = field(default_factory=Counter)
     examples: dict[str, str] = field(default_factory=dict)
+    stop_on: frozenset[str] = frozenset()  # forbidden retryable events end the run at once
 
     def record(self, event: str, example: str) -> None:
         self.events[event] += 1
@@ -152,12 +157,17 @@ def run(source: str, options: dict[str, Any], timeout: float) -> ResultSet:
             conn.autocommit = False
             execute(cur, options["setup"], timeout, "the exercise's setup")
             conn.commit()
-        record = _interleave(name, statements, settings, options, timeout)
-        with _answer_conn(name, timeout) as conn, conn.cursor() as cur:
-            conn.autocommit = False
-            execute(cur, options["probe"], timeout, "the check after your transactions")
-            result = fetch(cur)
-            conn.rollback()
+        record = Run(stop_on=frozenset(options.get("forbid", [])) - {"wait"})
+        try:
+            _interleave(name, statements, settings, options, timeout, record)
+        except Stopped:
+            result = ResultSet([], [])
+        else:
+            with _answer_conn(name, timeout) as conn, conn.cursor() as cur:
+                conn.autocommit = False
+                execute(cur, options["probe"], timeout, "the check after your transactions")
+                result = fetch(cur)
+                conn.rollback()
     result.problems, result.notes = _judge(record, options.get("forbid", []))
     return result
 
@@ -184,8 +194,8 @@ def _interleave(
     settings: list[dict[str, Any]],
     options: dict[str, Any],
     timeout: float,
-) -> Run:
-    record = Run()
+    record: Run,
+) -> None:
     repeat, retries = int(options.get("repeat", 1)), int(options.get("retries", RETRIES))
     with contextlib.ExitStack() as stack:
         observer = stack.enter_context(scratch.connect())
@@ -205,7 +215,6 @@ def _interleave(
         while any(s.busy for s in sessions):
             for s in sessions:
                 _turn(s, pool, observer, record, retries, timeout)
-    return record
 
 
 def _turn(
@@ -274,6 +283,8 @@ def _collect(s: Session, record: Run, retries: int, timeout: float) -> None:
     if event is None:
         raise exc
     record.record(event, f"session {s.number} at `{_short(statement)}`")
+    if event in record.stop_on:
+        raise Stopped(event)
     if not s.autocommit:
         s.conn.execute("ROLLBACK")
     s.step = len(s.steps)  # its next turn begins the transaction again

@@ -45,7 +45,7 @@ def connect(role: str | None = None, **kwargs) -> psycopg.Connection:
     return psycopg.connect(url(role), **kwargs)
 
 
-def _ensure_database() -> None:
+def ensure_database() -> None:
     """Create the scratch database once, fit for the answer role."""
     import psycopg
     from psycopg import sql
@@ -74,10 +74,11 @@ def _ensure_database() -> None:
 
 @contextlib.contextmanager
 def schema() -> Iterator[str]:
-    """A new schema owned by the answer role; dropped, with everything in it, afterwards."""
+    """A new schema owned by the answer role; dropped, with everything in it, afterwards
+    (found again by its oid: its owner may have renamed it, or dropped it)."""
     from psycopg import sql
 
-    _ensure_database()
+    ensure_database()
     name = f"run_{secrets.token_hex(6)}"
     with connect() as admin:
         admin.execute(
@@ -85,6 +86,7 @@ def schema() -> Iterator[str]:
                 sql.Identifier(name), sql.Identifier(pgroles.ANSWER)
             )
         )
+        (oid,) = admin.execute("SELECT %s::regnamespace::oid", (name,)).fetchone() or (None,)
         try:
             yield name
         finally:
@@ -93,4 +95,6 @@ def schema() -> Iterator[str]:
                 "WHERE datname = %s AND usename = %s AND application_name = %s",
                 (DATABASE, pgroles.ANSWER, name),
             )
-            admin.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
+            left = admin.execute("SELECT nspname FROM pg_namespace WHERE oid = %s", (oid,))
+            for (current,) in left.fetchall():
+                admin.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(current)))
