@@ -66,6 +66,7 @@ BOTH_IN_ORDER = (
 
 @pytest.fixture(scope="module")
 def checker(request) -> Checker:
+    """Concurrent checks need no workspace data: the main fixture workspace, no edges."""
     require_servers(request)
     return Checker(workspaces().main, [])
 

@@ -40,8 +40,8 @@ from dbdojo import pgroles
 from dbdojo.checking.result import ResultSet
 from dbdojo.checking.runners import AnswerError
 from dbdojo.checking.runners import pg_scratch as scratch
-from dbdojo.checking.runners.sql import execute, fetch
-from dbdojo.checking.sqltext import controls_transaction, split_statements
+from dbdojo.checking.runners.sql import execute, fetch, statements_of
+from dbdojo.checking.sqltext import split_statements
 
 if TYPE_CHECKING:
     import psycopg
@@ -139,13 +139,12 @@ class Run:
 def run(source: str, options: dict[str, Any], timeout: float) -> ResultSet:
     """Run ``source`` concurrently as the options say; the probe's rows, with the problems
     (forbidden events) and notes (retries) of the run."""
-    statements = split_statements(source)
-    if any(controls_transaction(s) for s in statements):
-        raise AnswerError(
-            "the checker begins and commits each session's transaction: leave out BEGIN, "
-            "COMMIT and ROLLBACK",
-            "write only the statements inside the transaction",
-        )
+    statements = statements_of(
+        source,
+        "the checker begins and commits each session's transaction: leave out BEGIN, "
+        "COMMIT and ROLLBACK",
+        "write only the statements inside the transaction",
+    )
     sessions_option = options.get("sessions", 2)
     settings = (
         sessions_option

@@ -47,6 +47,15 @@ def _release(ws: Workspace, conn: psycopg.Connection) -> None:
         connections.discard_pg(ws)
 
 
+def statements_of(sql: str, refusal: str, hint: str) -> list[str]:
+    """``sql`` split as PostgreSQL's scanner splits it; BEGIN, COMMIT, ROLLBACK (and their
+    kin) refused with ``refusal``: the kit controls the transaction."""
+    statements = split_statements(sql)
+    if any(controls_transaction(s) for s in statements):
+        raise AnswerError(refusal, hint)
+    return statements
+
+
 def execute(
     cur: psycopg.Cursor, sql: str, timeout: float, what: str = "", in_transaction: bool = True
 ) -> None:
@@ -59,13 +68,12 @@ def execute(
     hidden COMMIT. A watchdog outside the session cancels a statement that outlives the time
     limit, whatever ``statement_timeout`` the answer set."""
     conn = cur.connection
-    statements = split_statements(sql)
-    if any(controls_transaction(s) for s in statements):
-        raise AnswerError(
-            "answers run inside a transaction that is rolled back: leave out "
-            "BEGIN, COMMIT and ROLLBACK",
-            "write only the statements themselves",
-        )
+    statements = statements_of(
+        sql,
+        "answers run inside a transaction that is rolled back: leave out "
+        "BEGIN, COMMIT and ROLLBACK",
+        "write only the statements themselves",
+    )
     for statement in statements:
         watchdog = threading.Timer(timeout + WATCHDOG_GRACE, conn.cancel_safe)
         watchdog.start()
