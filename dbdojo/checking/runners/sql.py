@@ -89,10 +89,13 @@ def execute(
                 timeout=True,
             ) from exc
         except psycopg.errors.ActiveSqlTransaction as exc:
+            block = "transaction block" in (exc.diag.message_primary or "")
             raise AnswerError(
                 f"PostgreSQL: {exc.diag.message_primary}",
                 "answers run inside a transaction that is rolled back: leave out "
-                "CONCURRENTLY / VACUUM and similar commands",
+                "CONCURRENTLY / VACUUM and similar commands"
+                if block
+                else "SET TRANSACTION comes first, before any query of the transaction",
             ) from exc
         except psycopg.Error as exc:
             raise _database_error(exc, what) from exc
