@@ -294,3 +294,9 @@ def test_answers_run_as_the_answer_role_not_the_kit(checker):
     )  # fmt: skip
     verdict = checker.check(exercise, "INSERT INTO seen SELECT 'dojo_answer', 'dojo_answer'")
     assert verdict.passed, verdict.text()
+
+
+def test_an_isolation_level_set_too_late_is_explained(checker):
+    late = f"{STASH}; SET TRANSACTION ISOLATION LEVEL SERIALIZABLE; {WRITE_STASHED}"
+    verdict = checker.check(ex(KEPT["atomic increment"], TOP_UP), late)
+    assert verdict.status == "error" and "SET TRANSACTION comes first" in verdict.hint
