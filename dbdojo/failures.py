@@ -5,14 +5,31 @@ damaged state file, no room for another workspace."""
 from __future__ import annotations
 
 import errno
+import shutil
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+NEARLY_FULL = 64 * 2**20  # bytes: below this, servers may fail to start or to save
 FREE_SPACE = (
     "`dojo workspaces` shows what each workspace takes and `dojo drop WORKSPACE...` removes "
     "those you do not need"
 )
+
+
+def disk_free(path: Path) -> int:
+    """Free bytes on the file system holding ``path`` (for whoever runs the kit)."""
+    return shutil.disk_usage(path).free
+
+
+def disk_full_advice(path: Path) -> str:
+    """A sentence saying the disk holding ``path`` is (nearly) full and what to delete, or
+    empty if it is not."""
+    free = disk_free(path)
+    if free >= NEARLY_FULL:
+        return ""
+    return f"the disk holding {path} is full ({free // 2**20} MB free): free space ({FREE_SPACE})"
 
 
 def explain(exc: BaseException, command: str) -> str | None:

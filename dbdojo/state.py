@@ -234,6 +234,16 @@ def data_root() -> Path:
     return root
 
 
+def known_data_root() -> Path:
+    """Where server data lives, read without writing anything (a full disk, a damaged state
+    file): the recorded data root, else the state directory."""
+    try:
+        recorded = load().get("data_root")
+    except StateDamaged:
+        recorded = None
+    return Path(recorded) if recorded else state_dir()
+
+
 def _choose_data_root() -> Path:
     home = state_dir().resolve()
     home.chmod(0o755)  # servers running as another user must be able to enter it

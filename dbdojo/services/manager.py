@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 
 from dbdojo import procs, services, settings, state
 from dbdojo.connect import LABELS
+from dbdojo.failures import disk_full_advice
 from dbdojo.services import busy
 from dbdojo.services.base import Health, ServerRecord, Service
 from dbdojo.services.local import mask
@@ -117,8 +118,9 @@ def start_service(service: Service, name: str, wait: bool) -> Outcome:
         was_running = bool(previous and previous.pid and process_alive(previous))
         try:
             record = service.start(previous)
-        except (procs.StartFailed, OSError) as exc:
-            return Outcome(name, "failed", detail=str(exc))
+        except (procs.StartFailed, OSError, state.CredentialsLost) as exc:
+            full = disk_full_advice(state.known_data_root())
+            return Outcome(name, "failed", detail=f"{full}\n{exc}" if full else str(exc))
         state.put_record(record)
     adopted = was_running and previous is not None and record.pid == previous.pid
     # a server found running without a (valid) record: adopted, not started
