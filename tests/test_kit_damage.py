@@ -1,0 +1,258 @@
+"""Fault injection on the kit's own bookkeeping (issue 16): damaged or deleted state files,
+garbage pid files, servers that will not stop, lost passwords, a JupyterLab token. Real
+servers, each test in its own state directory (``isolated_state``), driven through the `dojo`
+executable as a learner drives them."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import redis
+from test_cli_servers import dojo, status_rows
+
+from conftest import isolated_state, own_server
+from dbdojo import procs, state
+from dbdojo.services.local import wait_until
+
+KIT = ["--only", "postgres", "--only", "redis"]
+NO_TRACEBACK = "Traceback"
+
+
+@pytest.fixture
+def kit():
+    """PostgreSQL and Redis started by `dojo up` in a fresh state directory (its path)."""
+    with isolated_state() as root:
+        result = dojo("up", *KIT)
+        assert result.returncode == 0, result.stdout + result.stderr
+        try:
+            yield root
+        finally:
+            dojo("down")
+
+
+def saved(root: Path) -> dict:
+    return json.loads((root / "state.json").read_text())
+
+
+def one_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The command's error, checked to be a sentence (no traceback)."""
+    assert NO_TRACEBACK not in result.stdout + result.stderr, result.stderr
+    return " ".join(result.stderr.split())
+
+
+# --- 1. passwords survive a damaged state file --------------------------------------------
+
+
+@pytest.mark.parametrize("damage", ["[1, 2]", "{not json", None], ids=["list", "garbage", "gone"])
+def test_a_damaged_state_file_keeps_every_password_and_server(kit, damage):
+    before = saved(kit)
+    path = kit / "state.json"
+    if damage is None:
+        path.unlink()
+    else:
+        path.write_text(damage)
+        status = dojo("status")
+        assert status.returncode == 1
+        assert "damaged" in one_line(status) and "`dojo up`" in one_line(status)
+    up = dojo("up", *KIT)
+    assert up.returncode == 0, up.stdout + up.stderr
+    after = saved(kit)
+    for name in ("postgres", "redis"):
+        assert after["secrets"][name] == before["secrets"][name], f"{name}'s password changed"
+        assert after["services"][name]["url"] == before["services"][name]["url"]
+        assert after["services"][name]["pid"] == before["services"][name]["pid"], "not adopted"
+        assert status_rows()[name]["healthy"] is True
+    if damage is not None:
+        [aside] = kit.glob("state.json.damaged-*")
+        assert aside.read_text() == damage, "the damaged file is kept for inspection"
+
+
+def test_passwords_are_kept_privately_beside_each_servers_data(kit):
+    secrets = saved(kit)["secrets"]
+    for name in ("postgres", "redis"):
+        kept = kit / name / state.CREDENTIALS
+        assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+        assert json.loads(kept.read_text())[name] == secrets[name]
+
+
+def test_a_lost_password_is_refused_not_replaced(kit):
+    assert dojo("down").returncode == 0
+    (kit / "state.json").unlink()
+    (kit / "postgres" / state.CREDENTIALS).unlink()
+    result = dojo("up", "--only", "postgres")
+    assert result.returncode == 1
+    message = " ".join((result.stdout + result.stderr).split())
+    assert "password is lost" in message and "move" in message and "`dojo up`" in message
+    assert NO_TRACEBACK not in result.stdout + result.stderr
+    assert (kit / "postgres" / "data" / "PG_VERSION").exists(), "the data is left alone"
+    assert not (kit / "postgres" / state.CREDENTIALS).exists(), "no new password was made"
+
+
+def test_a_running_emulator_is_adopted_and_keeps_its_control_socket():
+    from dbdojo.services import manager
+
+    with own_server("mongo"):
+        record = state.get_record("mongo")
+        assert record is not None and record.pid
+        control = Path(record.extra["control"])
+        state.state_file().write_text("[]")
+        [outcome] = manager.up(["mongo"], wait=True)
+        assert outcome.action == "running", outcome.detail
+        assert outcome.record is not None and outcome.record.pid == record.pid
+        assert outcome.record.port == record.port
+        assert control.exists(), "the running emulator's control socket was deleted"
+        assert manager.status(["mongo"])[0].healthy
+
+
+# --- 2. servers found by their data, not by a pid file ------------------------------------
+
+
+def gone(pid: int) -> bool:
+    """Whether process ``pid`` has exited (a zombie nobody reaped yet counts as exited)."""
+    return procs.started_at(pid) is None
+
+
+def _server_processes(directory: Path) -> list[psutil.Process]:
+    found = procs.processes_in(directory)
+    pids = {p.pid for p in found}
+    return [p for p in found if p.ppid() not in pids]  # a postmaster, not its backends
+
+
+def test_a_garbage_redis_pid_file_starts_no_second_server(kit):
+    home, pid = kit / "redis", saved(kit)["services"]["redis"]["pid"]
+    (home / "server.pid").write_text("garbage\n")
+    result = dojo("up", "--only", "redis")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert saved(kit)["services"]["redis"]["pid"] == pid
+    assert [p.pid for p in _server_processes(home)] == [pid], "a second Valkey on the same data"
+
+
+def test_a_garbage_postmaster_pid_starts_no_second_server(kit):
+    data = kit / "postgres" / "data"
+    (data / "postmaster.pid").write_text("garbage\n")
+    result = dojo("up", "--only", "postgres")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(_server_processes(data)) == 1, "two postmasters on the same data"
+    assert status_rows()["postgres"]["healthy"] is True
+
+
+def test_down_stops_servers_running_on_the_kits_data_without_a_record(kit):
+    pids = [saved(kit)["services"][name]["pid"] for name in ("postgres", "redis")]
+    (kit / "state.json").unlink()
+    (kit / "redis" / "server.pid").write_text("garbage\n")
+    result = dojo("down")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert wait_until(lambda: all(gone(pid) for pid in pids), 10)
+    assert "stopped" in result.stdout
+
+
+def test_a_valkey_that_cannot_save_is_still_stopped_with_its_data(kit):
+    record = saved(kit)["services"]["redis"]
+    client = redis.Redis.from_url(record["url"])
+    client.set("learner:work", "kept")
+    client.close()
+    home = kit / "redis"
+    home.chmod(0o500)  # its final snapshot cannot be written: Valkey refuses SIGTERM
+    try:
+        started = time.monotonic()
+        result = dojo("down", "--only", "redis")
+        took = time.monotonic() - started
+    finally:
+        home.chmod(0o700)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert gone(record["pid"]), f"still running after {took:.0f} s"
+    assert "can't exit" in (home / "server.log").read_text(), "it did refuse SIGTERM"
+    assert dojo("up", "--only", "redis").returncode == 0
+    url = saved(kit)["services"]["redis"]["url"]
+    assert redis.Redis.from_url(url).get("learner:work") == b"kept", "the AOF lost the write"
+
+
+# --- 7. a sentence, not a traceback ---------------------------------------------------------
+
+
+def test_grading_with_a_damaged_state_file_says_what_to_do(tmp_path):
+    answer = tmp_path / "answer.sql"
+    answer.write_text("SELECT 1")
+    with isolated_state() as root:
+        (root / "state.json").write_text("{not json")
+        result = dojo("grade", "intro.no-phone", "--answer", str(answer))
+    assert result.returncode != 0
+    assert "damaged" in one_line(result) and "`dojo up`" in one_line(result)
+
+
+def test_no_room_for_another_workspace_is_a_sentence():
+    from dbdojo.workspace import REDIS_DATABASES
+
+    taken = {f"ws{i}": i for i in range(1, REDIS_DATABASES - 1)}
+    with isolated_state() as root:
+        (root / "workspaces.json").write_text(json.dumps(taken))
+        assert dojo("up").returncode == 0
+        try:
+            result = dojo("drop", "one_too_many")
+        finally:
+            dojo("down")
+    assert result.returncode == 1
+    assert "no room for the workspace" in one_line(result)
+    assert "`dojo drop WORKSPACE...`" in one_line(result)
+
+
+def test_a_server_dying_during_a_check_is_not_the_answers_fault():
+    from dbdojo.checking.runners import AnswerError
+    from dbdojo.checking.runners.sql import run_query
+    from dbdojo.connect import ServiceDown, pg_connect
+    from dbdojo.workspace import Workspace
+
+    with own_server("postgres"):
+        with pg_connect(Workspace("x"), conninfo=state.get_record("postgres").url) as admin:
+            admin.execute("CREATE DATABASE dojo")
+        ws = Workspace("main")
+        with pytest.raises(AnswerError, match="division by zero"):  # the answer's own error
+            run_query("SELECT 1/0", ws, {}, 10)
+        record = state.get_record("postgres")
+        killer = subprocess.Popen(
+            [sys.executable, "-c", f"import time, os; time.sleep(1.5); os.kill({record.pid}, 2)"]
+        )
+        with pytest.raises(ServiceDown, match="died or was stopped") as caught:
+            run_query("SELECT pg_sleep(20)", ws, {}, 30)
+        killer.wait(10)
+        assert "dojo up" in str(caught.value)
+
+
+# --- 8. nothing as root that need not be, no token on a command line -----------------------
+
+
+def test_the_emulator_runs_as_the_server_user():
+    with own_server("mongo"):
+        record = state.get_record("mongo")
+        assert record is not None and record.pid
+        user = procs.run_as()
+        expected = user.uid if user else os.geteuid()
+        assert psutil.Process(record.pid).uids().real == expected
+
+
+def test_jupyterlab_gets_its_token_where_other_users_cannot_read_it(tmp_path):
+    fake = tmp_path / "jupyter-lab"
+    fake.write_text("#!/bin/sh\nexec sleep 60\n")
+    fake.chmod(0o755)
+    launcher = "from dbdojo.services.lab import launch; launch([%r, '--port=1'], 'tok-123')"
+    proc = subprocess.Popen([sys.executable, "-c", launcher % str(fake)])
+    try:
+        assert wait_until(lambda: "sleep" in " ".join(psutil.Process(proc.pid).cmdline()), 10)
+        cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes()
+        assert b"tok-123" not in cmdline, "the token is on a public command line"
+        assert psutil.Process(proc.pid).environ().get("JUPYTER_TOKEN") == "tok-123"
+        if (user := procs.run_as()) is not None:  # as root: another user's view
+            assert procs.run(["cat", f"/proc/{proc.pid}/cmdline"], user).returncode == 0
+            assert procs.run(["cat", f"/proc/{proc.pid}/environ"], user).returncode != 0
+    finally:
+        proc.kill()
+        proc.wait()
+
