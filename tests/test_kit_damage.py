@@ -255,4 +255,3 @@ def test_jupyterlab_gets_its_token_where_other_users_cannot_read_it(tmp_path):
     finally:
         proc.kill()
         proc.wait()
-

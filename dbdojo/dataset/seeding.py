@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from dbdojo.connect import ServiceDown
 from dbdojo.dataset import pg
 from dbdojo.dataset.generate import GENERATOR_VERSION, Dataset, generate
 from dbdojo.dataset.heartbeat import heartbeat
@@ -163,10 +164,28 @@ def _extra(meta: dict[str, str]) -> dict[str, str]:
 
 @contextmanager
 def seed_lock() -> Iterator[None]:
-    """One seed at a time per PostgreSQL server (test workers and users share servers)."""
+    """One seed at a time per PostgreSQL server (test workers and users share servers); what
+    an interrupted seed left behind is removed first (:func:`clear_leftovers`)."""
     with pg.admin() as conn:
         conn.execute("SELECT pg_advisory_lock(hashtext('dbdojo.seed'))")
+        clear_leftovers(conn)
         yield
+
+
+def clear_leftovers(conn) -> list[str]:
+    """Drop what an interrupted seed leaves (only under the seed lock): its build databases
+    in PostgreSQL, a half-written generation in Redis's snapshot database. Returns what went
+    (``dojo workspaces`` counts them meanwhile)."""
+    from dbdojo.dataset import redis_store
+
+    gone = []
+    for name in pg.build_leftovers(conn):
+        pg.drop(conn, name)
+        gone.append(f"PostgreSQL {name}")
+    with suppress(ServiceDown):
+        if strays := redis_store.clear_strays(redis_store.snapshot_client()):
+            gone.append(f"{strays} Redis keys")
+    return gone
 
 
 def seed(

@@ -107,7 +107,10 @@ class PostgresService(Service):
 
         if running := self._running(data_dir):
             pid, port = running
-            return self._record(**made, port=port, pid=pid, log_file=log_file)
+            if _pidfile_status(data_dir) != "stopping":
+                return self._record(**made, port=port, pid=pid, log_file=log_file)
+            # shutting down (stopped a moment ago): let it finish, then start afresh
+            wait_until(lambda: not procs.is_ours(pid, None, str(data_dir)), 120, interval=0.05)
 
         if untracked := self._untracked(data_dir):  # its postmaster.pid is damaged: restart it
             procs.stop(untracked.pid, None, str(data_dir), sig=signal.SIGINT)
