@@ -255,3 +255,41 @@ def test_jupyterlab_gets_its_token_where_other_users_cannot_read_it(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+# --- 4. the emulator's writes survive a crash -----------------------------------------------
+
+
+def test_emulator_writes_survive_kill_9():
+    from dbdojo.connect import mongo_client
+    from dbdojo.services import manager
+
+    with own_server("mongo"):
+        client = mongo_client()
+        db = client["dojo_learner"]
+        db.work.insert_many([{"_id": i, "n": i} for i in range(20)])
+        db.work.update_one({"_id": 3}, {"$set": {"n": 300}})
+        db.work.delete_one({"_id": 4})
+        db.work.create_index("n")
+        with client.start_session() as session, session.start_transaction():
+            db.work.insert_one({"_id": 100}, session=session)  # committed
+        with (
+            pytest.raises(RuntimeError),
+            client.start_session() as session,
+            session.start_transaction(),
+        ):
+            db.work.insert_one({"_id": 101}, session=session)
+            raise RuntimeError("aborted")
+        client.close()
+        record = state.get_record("mongo")
+        assert record is not None and record.pid
+        os.kill(record.pid, 9)
+        assert wait_until(lambda: gone(record.pid), 10)
+        [outcome] = manager.up(["mongo"], wait=True)
+        assert outcome.action == "started", outcome.detail
+        db = mongo_client()["dojo_learner"]
+        assert db.work.count_documents({}) == 20  # 20 - 1 deleted + 1 committed
+        assert db.work.find_one({"_id": 3})["n"] == 300
+        assert db.work.find_one({"_id": 4}) is None
+        assert db.work.find_one({"_id": 101}) is None, "an aborted transaction came back"
+        assert "n_1" in [index["name"] for index in db.work.list_indexes()]

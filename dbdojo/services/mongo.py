@@ -183,8 +183,7 @@ class MongoService(Service):
         pid = int(status.get("pid") or 0) if status else 0
         if not pid or not procs.is_ours(pid, None, f"--home {home}"):
             return None
-        port = procs.listening_port(pid) or (record.port if record else None)
-        return self._emulator_record(pid, port or 0, home)
+        return self._emulator_record(pid, _port_argument(pid), home)
 
     def stop(self, record: ServerRecord) -> None:
         # The emulator saves changed databases on SIGTERM; a busy one only sees the signal when
@@ -202,3 +201,16 @@ class MongoService(Service):
         except pymongo.errors.PyMongoError as exc:
             return Health(False, detail=str(exc).splitlines()[0][:200])
         return Health(True, version=info["label"])
+
+
+def _port_argument(pid: int) -> int:
+    """The ``--port`` an emulator process was started with (it also listens on an unused
+    port of mongoeco's own, so its listening sockets do not tell)."""
+    import psutil
+
+    try:
+        cmdline = psutil.Process(pid).cmdline()
+    except psutil.Error:
+        return 0
+    flag = cmdline.index("--port") if "--port" in cmdline else -1
+    return int(cmdline[flag + 1]) if 0 <= flag < len(cmdline) - 1 else 0
