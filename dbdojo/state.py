@@ -121,7 +121,8 @@ def write_private(path: Path, text: str) -> None:
 
 @contextmanager
 def locked() -> Iterator[dict[str, Any]]:
-    """The state, locked for update; saved on normal exit. Re-entrant within a thread."""
+    """The state, locked for update; saved on normal exit if it changed (nothing is written
+    otherwise: reading under the lock works on a full disk). Re-entrant within a thread."""
     current = getattr(_held, "data", None)
     if current is not None:
         yield current
@@ -129,10 +130,12 @@ def locked() -> Iterator[dict[str, Any]]:
     with open(state_dir() / "state.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         data = load()
+        before = json.dumps(data, sort_keys=True)
         _held.data = data
         try:
             yield data
-            _save(data)
+            if json.dumps(data, sort_keys=True) != before:
+                _save(data)
         finally:
             _held.data = None
             fcntl.flock(lock, fcntl.LOCK_UN)

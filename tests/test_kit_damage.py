@@ -5,17 +5,20 @@ executable as a learner drives them."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import psutil
 import pytest
 import redis
+from test_cli_servers import DOJO as DOJO_BIN
 from test_cli_servers import dojo, status_rows
 
 from conftest import isolated_state, own_server
@@ -293,3 +296,63 @@ def test_emulator_writes_survive_kill_9():
         assert db.work.find_one({"_id": 4}) is None
         assert db.work.find_one({"_id": 101}) is None, "an aborted transaction came back"
         assert "n_1" in [index["name"] for index in db.work.list_indexes()]
+
+
+# --- 5. a full disk ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk():
+    """A 160 MB tmpfs as the state directory, so the disk can be filled without filling the
+    real one (mounting needs root; elsewhere this test cannot simulate a full disk)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs (the simulated full disk) needs root")
+    mount = Path(tempfile.mkdtemp(prefix="dojo-full-", dir="/var/tmp"))
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=160m,mode=755", "tmpfs", str(mount)],
+                   check=True)  # fmt: skip
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("DOJO_STATE_DIR", str(mount / "state"))
+            mp.setenv("DOJO_PG_NO_SYNC", "1")
+            for var in ("DOJO_POSTGRES_URL", "DOJO_MONGO_URL", "DOJO_REDIS_URL"):
+                mp.delenv(var, raising=False)
+            yield mount
+    finally:
+        subprocess.run([str(DOJO_BIN), "down"], capture_output=True, check=False)
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+        mount.rmdir()
+
+
+def fill(directory: Path) -> Path:
+    """Write a file in ``directory`` until the disk is full; returns it."""
+    filler = directory / "filler"
+    with open(filler, "wb") as fh:
+        try:
+            while True:
+                fh.write(b"\0" * 2**20)
+                fh.flush()
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
+    return filler
+
+
+def test_a_full_disk_is_said_and_survived(small_disk):
+    assert dojo("up", *KIT).returncode == 0
+    pids = [saved(small_disk / "state")["services"][n]["pid"] for n in ("postgres", "redis")]
+    filler = fill(small_disk)
+    doctor = dojo("doctor")
+    advice = " ".join((doctor.stdout + doctor.stderr).split())
+    assert NO_TRACEBACK not in advice
+    assert "full" in advice and "`dojo workspaces`" in advice and "`dojo drop" in advice
+    down = dojo("down")
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert NO_TRACEBACK not in down.stdout + down.stderr
+    assert wait_until(lambda: all(gone(pid) for pid in pids), 10), "a server still runs"
+    up = dojo("up", *KIT)
+    said = " ".join((up.stdout + up.stderr).split())
+    assert up.returncode == 1 and NO_TRACEBACK not in said
+    assert "full" in said and "`dojo workspaces`" in said
+    filler.unlink()  # what the learner does; nothing else left behind may stop the servers
+    again = dojo("up", *KIT)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert all(status_rows()[name]["healthy"] for name in ("postgres", "redis"))
