@@ -191,22 +191,6 @@ def test_grading_with_a_damaged_state_file_says_what_to_do(tmp_path):
     assert "damaged" in one_line(result) and "`dojo up`" in one_line(result)
 
 
-def test_no_room_for_another_workspace_is_a_sentence():
-    from dbdojo.workspace import REDIS_DATABASES
-
-    taken = {f"ws{i}": i for i in range(1, REDIS_DATABASES - 1)}
-    with isolated_state() as root:
-        (root / "workspaces.json").write_text(json.dumps(taken))
-        assert dojo("up").returncode == 0
-        try:
-            result = dojo("drop", "one_too_many")
-        finally:
-            dojo("down")
-    assert result.returncode == 1
-    assert "no room for the workspace" in one_line(result)
-    assert "`dojo drop WORKSPACE...`" in one_line(result)
-
-
 def test_a_server_dying_during_a_check_is_not_the_answers_fault():
     from dbdojo.checking.runners import AnswerError
     from dbdojo.checking.runners.sql import run_query
