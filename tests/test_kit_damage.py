@@ -340,3 +340,16 @@ def test_a_full_disk_is_said_and_survived(small_disk):
     again = dojo("up", *KIT)
     assert again.returncode == 0, again.stdout + again.stderr
     assert all(status_rows()[name]["healthy"] for name in ("postgres", "redis"))
+
+
+def test_a_write_that_fails_on_a_full_disk_leaves_nothing_and_says_so(small_disk):
+    from dbdojo.failures import explain
+    from dbdojo.services.mongo_emulator import write_atomic
+
+    fill(small_disk)
+    for write in (state.write_private, lambda p, t: write_atomic(p, t.encode())):
+        with pytest.raises(OSError) as caught:
+            write(small_disk / "state.json", "x" * 2**20)
+        assert [p.name for p in small_disk.iterdir()] == ["filler"], "a temporary file is left"
+        message = explain(caught.value, "dojo seed")
+        assert message and "disk is full" in message and "`dojo drop WORKSPACE...`" in message
