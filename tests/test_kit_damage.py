@@ -308,9 +308,9 @@ def small_disk():
 
 
 def fill(directory: Path) -> Path:
-    """Write a file in ``directory`` until the disk is full; returns it."""
+    """Grow a file in ``directory`` until the disk is full; returns it."""
     filler = directory / "filler"
-    with open(filler, "wb") as fh:
+    with open(filler, "ab") as fh:
         try:
             while True:
                 fh.write(b"\0" * 2**20)
@@ -332,6 +332,7 @@ def test_a_full_disk_is_said_and_survived(small_disk):
     assert down.returncode == 0, down.stdout + down.stderr
     assert NO_TRACEBACK not in down.stdout + down.stderr
     assert wait_until(lambda: all(gone(pid) for pid in pids), 10), "a server still runs"
+    fill(small_disk)  # what stopping freed (a pid file, say) is taken again
     up = dojo("up", *KIT)
     said = " ".join((up.stdout + up.stderr).split())
     assert up.returncode == 1 and NO_TRACEBACK not in said
