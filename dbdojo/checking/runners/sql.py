@@ -98,6 +98,8 @@ def execute(
                 else "SET TRANSACTION comes first, before any query of the transaction",
             ) from exc
         except psycopg.Error as exc:
+            if lost_connection(exc, conn):
+                raise _connection_lost(exc) from exc
             raise _database_error(exc, what) from exc
         finally:
             watchdog.cancel()
@@ -105,6 +107,30 @@ def execute(
             raise AnswerError(
                 "the answer ended the transaction it runs in: leave out COMMIT and ROLLBACK"
             )
+
+
+def lost_connection(exc: psycopg.Error, conn: psycopg.Connection) -> bool:
+    """Whether ``exc`` ended the session (the server stopped or died, or the session was
+    terminated), rather than being an error of the statement."""
+    state = exc.sqlstate or ""
+    return conn.broken or conn.closed or state.startswith(("57P", "08"))
+
+
+def _connection_lost(exc: psycopg.Error) -> Exception:
+    """Why the session ended: the server is down (not the answer's fault: say how to restart
+    it), or the answer ended its own session (pg_terminate_backend)."""
+    from dbdojo.connect import ServiceDown, pg_connect
+
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    try:
+        with pg_connect(connect_timeout=3) as probe:
+            probe.execute("SELECT 1")
+    except (ServiceDown, psycopg.Error):
+        return ServiceDown("postgres", f"the server died or was stopped during the check: {reason}")
+    return AnswerError(
+        f"the answer's session was ended ({reason}): an answer must not end its own session",
+        "leave out pg_terminate_backend and similar commands",
+    )
 
 
 def _database_error(exc: psycopg.Error, what: str) -> AnswerError:
