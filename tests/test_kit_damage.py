@@ -300,9 +300,17 @@ def small_disk():
             mp.setenv("DOJO_PG_NO_SYNC", "1")
             for var in ("DOJO_POSTGRES_URL", "DOJO_MONGO_URL", "DOJO_REDIS_URL"):
                 mp.delenv(var, raising=False)
-            yield mount
+            try:
+                yield mount
+            finally:  # this state directory's servers, not the session's
+                subprocess.run([str(DOJO_BIN), "down"], capture_output=True, check=False)
     finally:
-        subprocess.run([str(DOJO_BIN), "down"], capture_output=True, check=False)
+        for proc in psutil.process_iter():  # whatever a failed test left running there
+            try:
+                if proc.cwd().startswith(str(mount)):
+                    proc.kill()
+            except psutil.Error:
+                pass
         subprocess.run(["umount", "-l", str(mount)], check=False)
         mount.rmdir()
 
