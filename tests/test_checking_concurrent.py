@@ -28,7 +28,7 @@ WRITE_STASHED = (
 
 QUEUE = """CREATE TABLE jobs (job_id int PRIMARY KEY, status text NOT NULL DEFAULT 'queued');
 CREATE TABLE job_runs (job_id int NOT NULL, worker int NOT NULL);
-INSERT INTO jobs (job_id) SELECT g FROM generate_series(1, 9) AS g;"""
+INSERT INTO jobs (job_id) SELECT g FROM generate_series(1, 12) AS g;"""  # 3 x (3 + 1)
 QUEUE_OPTIONS = {
     "setup": QUEUE,
     "probe": "SELECT j.job_id, j.status, count(r.job_id) AS runs FROM jobs j "
@@ -135,7 +135,8 @@ def test_a_read_then_write_without_a_lock_loses_updates(answer, checker):
     exercise = ex(KEPT["atomic increment"], {**TOP_UP, "forbid": ["deadlock"]})
     verdict = checker.check(exercise, answer)
     assert verdict.status == "failed", verdict.text()
-    assert "balance=40.00" in verdict.text() or "deadlock" in verdict.message
+    lost = ("balance=40.00", "balance=50.00")  # 60.00 and 70.00 without a lost update
+    assert any(b in verdict.text() for b in lost) or "deadlock" in verdict.message
 
 
 @pytest.mark.parametrize("answer", list(KEPT.values()), ids=list(KEPT))

@@ -17,7 +17,9 @@ The run, for the reference and for the answer alike:
    every run, whatever the machine's speed. A transaction that fails with a serialization
    failure or a deadlock is rolled back and begun again, as an application retries it;
 4. each session commits ``repeat`` transactions (its entry's ``repeat`` if it has one); then
-   ``probe`` (a query, as the answer role) gives the result compared with the reference's.
+   ``probe`` (a query, as the answer role) gives the result compared with the reference's;
+5. unless ``vary`` is false, steps 1-4 again with one more transaction per answer session:
+   an answer that writes the end state it expects (not one computed from the traffic) fails.
 
 What happened on the way (lock waits, deadlocks, serialization failures) is counted; options
 ``forbid`` turns those into failures ("no worker ever waits" for a ``SKIP LOCKED`` queue).
@@ -52,7 +54,7 @@ MAX_SESSIONS = 6
 RETRIES = 10  # retryable failures in a row before a session gives up
 POLL = 0.005  # seconds between looks at a running statement
 OPTIONS = {"setup", "probe", "sessions", "repeat", "retries", "forbid", "timeout", "ordered",
-           "order_by", "tolerance"}  # fmt: skip
+           "order_by", "tolerance", "vary"}  # fmt: skip
 
 # Waiting for a lock that a live session holds: once the holder commits, the waiter's list
 # is empty before it wakes, so a waiter about to go on is not taken for a waiting one.
@@ -80,6 +82,8 @@ def problems(options: dict[str, Any]) -> list[str]:
         value = options.get(name, 1)
         if not isinstance(value, int) or not 0 <= value <= 50:
             found.append(f"options.{name}: a whole number from 0 to 50")
+    if not isinstance(options.get("vary", True), bool):
+        found.append("options.vary: true or false")
     found += [f"options.forbid: {e!r} is not one of {', '.join(EVENTS)}"
               for e in options.get("forbid", []) if e not in EVENTS]  # fmt: skip
     return found
@@ -137,14 +141,42 @@ class Run:
 
 
 def run(source: str, options: dict[str, Any], timeout: float) -> ResultSet:
-    """Run ``source`` concurrently as the options say; the probe's rows, with the problems
-    (forbidden events) and notes (retries) of the run."""
+    """Run ``source`` concurrently as the options say, then (unless ``vary`` is false) again
+    with one more transaction per answer session: the probe's rows of both runs (column
+    ``run``: 1, 2), with the problems (forbidden events) and notes (retries) of the runs. The
+    second run tells an answer that computes the end state from the traffic apart from one that
+    writes the expected end state (``SET balance = 80``)."""
     statements = statements_of(
         source,
         "the checker begins and commits each session's transaction: leave out BEGIN, "
         "COMMIT and ROLLBACK",
         "write only the statements inside the transaction",
     )
+    record = Run(stop_on=frozenset(options.get("forbid", [])) - {"wait"})
+    runs = (0, 1) if options.get("vary", True) else (0,)
+    parts: list[ResultSet] = []
+    for extra in runs:
+        try:
+            parts.append(_scenario(statements, options, timeout, record, extra))
+        except Stopped:
+            parts = []
+            break
+    if not parts:
+        result = ResultSet([], [])
+    elif len(parts) == 1:
+        result = parts[0]
+    else:
+        rows = [(n, *row) for n, part in enumerate(parts, start=1) for row in part.rows]
+        result = ResultSet(["run", *parts[0].columns], rows)
+    result.problems, result.notes = _judge(record, options.get("forbid", []))
+    return result
+
+
+def _scenario(
+    statements: list[str], options: dict[str, Any], timeout: float, record: Run, extra: int
+) -> ResultSet:
+    """One run in a fresh scratch schema (answer sessions commit ``extra`` more transactions
+    than the options say): the probe's rows."""
     sessions_option = options.get("sessions", 2)
     settings = (
         sessions_option
@@ -156,18 +188,12 @@ def run(source: str, options: dict[str, Any], timeout: float) -> ResultSet:
             conn.autocommit = False
             execute(cur, options["setup"], timeout, "the exercise's setup")
             conn.commit()
-        record = Run(stop_on=frozenset(options.get("forbid", [])) - {"wait"})
-        try:
-            _interleave(name, statements, settings, options, timeout, record)
-        except Stopped:
-            result = ResultSet([], [])
-        else:
-            with _answer_conn(name, timeout) as conn, conn.cursor() as cur:
-                conn.autocommit = False
-                execute(cur, options["probe"], timeout, "the check after your transactions")
-                result = fetch(cur)
-                conn.rollback()
-    result.problems, result.notes = _judge(record, options.get("forbid", []))
+        _interleave(name, statements, settings, options, timeout, record, extra)
+        with _answer_conn(name, timeout) as conn, conn.cursor() as cur:
+            conn.autocommit = False
+            execute(cur, options["probe"], timeout, "the check after your transactions")
+            result = fetch(cur)
+            conn.rollback()
     return result
 
 
@@ -194,6 +220,7 @@ def _interleave(
     options: dict[str, Any],
     timeout: float,
     record: Run,
+    more: int = 0,
 ) -> None:
     repeat, retries = int(options.get("repeat", 1)), int(options.get("retries", RETRIES))
     with contextlib.ExitStack() as stack:
@@ -203,7 +230,7 @@ def _interleave(
             conn = stack.enter_context(_answer_conn(schema, timeout))
             values = {"session": number, **extra}
             script = values.pop("script", None)
-            owed = int(values.pop("repeat", repeat))
+            owed = int(values.pop("repeat", repeat)) + (more if script is None else 0)
             autocommit = bool(values.pop("autocommit", False))
             for key, value in values.items():
                 conn.execute("SELECT set_config(%s, %s, false)", (f"dojo.{key}", str(value)))
