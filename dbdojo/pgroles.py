@@ -9,6 +9,11 @@
   statistics (``pg_monitor``), ``CHECKPOINT``, ``pgstattuple``, creating schemas and trusted
   extensions in its workspace, ``SET track_io_timing`` (P3), and in X1 setting
   ``synchronous_standby_names`` and reloading.
+- ``dojo_app`` and ``dojo_merchant`` (lesson P6): course roles without LOGIN and without any
+  attribute, holding only what an owner of the tables grants them in its own database: an
+  application role to practise least privilege on, a merchant (tenant) under row-level
+  security. The answer and learner roles may ``SET ROLE`` to them (to see the database as
+  they do) without inheriting their privileges and without the right to grant them.
 
 Passwords are generated per install and kept in the state file. In every database prepared
 here, ending or cancelling other sessions and reading their queries is revoked from PUBLIC
@@ -30,13 +35,16 @@ if TYPE_CHECKING:
 OWNER = "dojo_owner"
 ANSWER = "dojo_answer"
 LEARNER = "dojo_learner"
+APP = "dojo_app"
+TENANT = "dojo_merchant"
+COURSE_ROLES = (APP, TENANT)
 SECRETS = {ANSWER: "postgres_answer", LEARNER: "postgres_learner"}
 LEARNER_ROLES = ("pg_monitor", "pg_checkpoint", "pg_stat_scan_tables", "pg_maintain")
 LEARNER_PARAMETERS = ("synchronous_standby_names",)  # ALTER SYSTEM in X1
 LEARNER_SETTINGS = ("track_io_timing",)  # superuser-only settings the lessons SET (P3)
 # Installed by the kit where missing (a workspace seeded before the seed added them), since
 # neither role may create them: pgstattuple is untrusted, pg_trgm needs CREATE on the database.
-EXTENSIONS = ("pgstattuple", "pg_trgm")  # P1, P4
+EXTENSIONS = ("pgstattuple", "pg_trgm", "pg_stat_statements")  # P1, P4, P6
 
 _SERVER_READY: set[str] = set()
 
@@ -68,6 +76,14 @@ _PUBLIC_GRANTS = [
     ("FUNCTION", "pg_stat_get_activity(integer)"),
     ("TABLE", "pg_catalog.pg_stat_activity"),
 ]
+# The same for pg_stat_statements (cluster-wide: every check's statements, as one role), once
+# the extension exists in the database; the learner (pg_monitor) gets it back.
+_STATEMENTS_GRANTS = [
+    ("TABLE", "pg_stat_statements"),
+    ("TABLE", "pg_stat_statements_info"),
+    ("FUNCTION", "pg_stat_statements(boolean)"),
+]
+_HAS_STATEMENTS = "EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_stat_statements')"
 # What the learner's notebooks use that PUBLIC lacks (or lost above), per database.
 _LEARNER_GRANTS = [
     ("FUNCTION", "pg_stat_get_activity(integer)"),
@@ -92,6 +108,12 @@ _LOOSE = " OR ".join(
     [_has("public", kind, obj) for kind, obj in _PUBLIC_GRANTS]
     + [f"NOT {_has(LEARNER, kind, obj)}" for kind, obj in _LEARNER_GRANTS]
     + [
+        f"CASE WHEN {_HAS_STATEMENTS} THEN "
+        + " OR ".join(
+            f"{_has('public', kind, obj)} OR NOT {_has(LEARNER, kind, obj)}"
+            for kind, obj in _STATEMENTS_GRANTS
+        )
+        + " ELSE false END",
         f"NOT has_schema_privilege('{OWNER}', 'public', 'CREATE')",
         f"NOT has_database_privilege('{LEARNER}', current_database(), 'CREATE')",
         *(
@@ -156,6 +178,10 @@ def prepare(admin: psycopg.Connection) -> None:
         ).fetchall()
         for (extension,) in available:
             admin.execute(f'CREATE EXTENSION IF NOT EXISTS "{extension}"')
+        if admin.execute(f"SELECT {_HAS_STATEMENTS}").fetchone() == (True,):
+            for kind, obj in _STATEMENTS_GRANTS:
+                admin.execute(f"REVOKE {_privilege(kind)} ON {kind} {obj} FROM PUBLIC")
+                admin.execute(f"GRANT {_privilege(kind)} ON {kind} {obj} TO {LEARNER}")
 
 
 def _prepare_server(admin: psycopg.Connection) -> None:
@@ -179,6 +205,7 @@ def _prepare_server(admin: psycopg.Connection) -> None:
                         ).format(sql.Identifier(role), sql.Literal(password(role)))
                     )
                     admin.execute(f"GRANT {OWNER} TO {role}")
+                _course_roles(admin)
                 present = {
                     name
                     for (name,) in admin.execute(
@@ -198,3 +225,19 @@ def _prepare_server(admin: psycopg.Connection) -> None:
             # another process created a role at the same time
             if attempt == 2:
                 raise
+
+
+def _course_roles(admin: psycopg.Connection) -> None:
+    """The P6 roles: no login, no attribute; the answer and learner roles may SET ROLE to
+    them but neither inherit their privileges nor grant them to anyone."""
+    for role in COURSE_ROLES:
+        if not admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
+            admin.execute(f"CREATE ROLE {role} NOLOGIN")
+        admin.execute(
+            f"ALTER ROLE {role} WITH NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
+            "NOREPLICATION NOBYPASSRLS PASSWORD NULL"
+        )
+        admin.execute(f"ALTER ROLE {role} RESET ALL")  # what a member may have set on it
+        options = " WITH INHERIT FALSE, SET TRUE" if admin.info.server_version >= 160000 else ""
+        admin.execute(f"REVOKE ADMIN OPTION FOR {role} FROM {ANSWER}, {LEARNER}")
+        admin.execute(f"GRANT {role} TO {ANSWER}, {LEARNER}{options}")

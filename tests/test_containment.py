@@ -105,6 +105,52 @@ def test_answer_cannot_end_another_session(checker):
     assert victim.execute("SELECT 1").fetchone() == (1,)
 
 
+# The P6 roles (dbdojo.pgroles.COURSE_ROLES): an answer may become them, nothing more.
+COURSE_ROLE_ESCAPES = [
+    "ALTER ROLE dojo_app LOGIN; " + COUNT,
+    "ALTER ROLE dojo_merchant BYPASSRLS; " + COUNT,
+    "GRANT dojo_merchant TO dojo_app; " + COUNT,
+    "GRANT dojo_app TO dojo_answer WITH ADMIN OPTION; " + COUNT,
+    "SET ROLE dojo_app; SELECT count(*) AS n FROM orders",
+    "SET ROLE dojo_merchant; SET ROLE postgres; " + COUNT,
+    "SELECT count(*) AS n FROM pg_stat_statements",
+    "SELECT count(*) AS n FROM pg_stat_statements(true)",
+]
+
+
+@pytest.mark.parametrize("answer", COURSE_ROLE_ESCAPES)
+def test_sql_answer_gains_nothing_from_the_course_roles(checker, answer):
+    verdict = checker.check(ex("sql", COUNT), answer)
+    assert verdict.status == "error", verdict
+    assert "permission denied" in verdict.message.lower()
+
+
+def test_course_roles_hold_nothing_and_cannot_be_handed_on(checker):
+    from dbdojo import pgroles
+    from dbdojo.checking import connections
+
+    connections.answer_pg(checker.workspace)  # the roles exist once an answer connects
+    with connections.pg(checker.workspace).cursor() as cur:
+        attributes = cur.execute(
+            "SELECT rolname, rolcanlogin OR rolsuper OR rolcreaterole OR rolcreatedb "
+            "OR rolreplication OR rolbypassrls, rolpassword IS NOT NULL "
+            "FROM pg_authid WHERE rolname = ANY(%s) ORDER BY 1",
+            (list(pgroles.COURSE_ROLES),),
+        ).fetchall()
+        grants = cur.execute(
+            "SELECT r.rolname, m.rolname, a.admin_option, a.inherit_option, a.set_option "
+            "FROM pg_auth_members a JOIN pg_roles r ON r.oid = a.roleid "
+            "JOIN pg_roles m ON m.oid = a.member WHERE r.rolname = ANY(%s) ORDER BY 1, 2",
+            (list(pgroles.COURSE_ROLES),),
+        ).fetchall()
+    assert attributes == [(role, False, False) for role in sorted(pgroles.COURSE_ROLES)]
+    assert grants == [
+        (role, member, False, False, True)
+        for role in sorted(pgroles.COURSE_ROLES)
+        for member in sorted((pgroles.ANSWER, pgroles.LEARNER))
+    ]
+
+
 @pytest.mark.parametrize(
     "answer",
     [
