@@ -113,8 +113,8 @@ COURSE_ROLE_ESCAPES = [
     "GRANT dojo_app TO dojo_answer WITH ADMIN OPTION; " + COUNT,
     "SET ROLE dojo_app; SELECT count(*) AS n FROM orders",
     "SET ROLE dojo_merchant; SET ROLE postgres; " + COUNT,
-    "SELECT count(*) AS n FROM pg_stat_statements",
-    "SELECT count(*) AS n FROM pg_stat_statements(true)",
+    "SELECT count(*) AS n FROM extensions.pg_stat_statements",
+    "SELECT count(*) AS n FROM extensions.pg_stat_statements(true)",
 ]
 
 
@@ -149,6 +149,22 @@ def test_course_roles_hold_nothing_and_cannot_be_handed_on(checker):
         for role in sorted(pgroles.COURSE_ROLES)
         for member in sorted((pgroles.ANSWER, pgroles.LEARNER))
     ]
+
+
+def test_statement_statistics_are_the_learners_alone(checker):
+    """pg_stat_statements shows every check's statements (one role for all): the learner reads
+    it, in a schema of its own, kept out of the dataset's schema and out of PUBLIC's reach."""
+    from dbdojo import pgroles
+
+    with pgroles.connect(checker.workspace, pgroles.LEARNER) as learner:
+        assert learner.execute("SELECT count(*) >= 0 FROM extensions.pg_stat_statements").fetchone()
+        where = learner.execute(
+            "SELECT extnamespace::regnamespace::text, "
+            "has_schema_privilege('public', extnamespace, 'USAGE'), "
+            "has_schema_privilege('dojo_answer', extnamespace, 'USAGE') "
+            "FROM pg_extension WHERE extname = 'pg_stat_statements'"
+        ).fetchone()
+    assert where == ("extensions", False, False)
 
 
 @pytest.mark.parametrize(
