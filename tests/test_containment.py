@@ -130,19 +130,19 @@ def test_course_roles_hold_nothing_and_cannot_be_handed_on(checker):
     from dbdojo.checking import connections
 
     connections.answer_pg(checker.workspace)  # the roles exist once an answer connects
-    with connections.pg(checker.workspace).cursor() as cur:
-        attributes = cur.execute(
-            "SELECT rolname, rolcanlogin OR rolsuper OR rolcreaterole OR rolcreatedb "
-            "OR rolreplication OR rolbypassrls, rolpassword IS NOT NULL "
-            "FROM pg_authid WHERE rolname = ANY(%s) ORDER BY 1",
-            (list(pgroles.COURSE_ROLES),),
-        ).fetchall()
-        grants = cur.execute(
-            "SELECT r.rolname, m.rolname, a.admin_option, a.inherit_option, a.set_option "
-            "FROM pg_auth_members a JOIN pg_roles r ON r.oid = a.roleid "
-            "JOIN pg_roles m ON m.oid = a.member WHERE r.rolname = ANY(%s) ORDER BY 1, 2",
-            (list(pgroles.COURSE_ROLES),),
-        ).fetchall()
+    attributes_sql = (
+        "SELECT rolname, rolcanlogin OR rolsuper OR rolcreaterole OR rolcreatedb "
+        "OR rolreplication OR rolbypassrls, rolpassword IS NOT NULL "
+        "FROM pg_authid WHERE rolname = ANY(%s) ORDER BY 1"
+    )
+    grants_sql = (
+        "SELECT r.rolname, m.rolname, a.admin_option, a.inherit_option, a.set_option "
+        "FROM pg_auth_members a JOIN pg_roles r ON r.oid = a.roleid "
+        "JOIN pg_roles m ON m.oid = a.member WHERE r.rolname = ANY(%s) ORDER BY 1, 2"
+    )
+    admin = connections.pg(checker.workspace)
+    roles = (list(pgroles.COURSE_ROLES),)
+    attributes, grants = (admin.execute(q, roles).fetchall() for q in (attributes_sql, grants_sql))
     assert attributes == [(role, False, False) for role in sorted(pgroles.COURSE_ROLES)]
     assert grants == [
         (role, member, False, False, True)
