@@ -8,7 +8,13 @@
   the dataset through ``dojo_owner``, and what the lessons need on top: reading the server's
   statistics (``pg_monitor``), ``CHECKPOINT``, ``pgstattuple``, creating schemas and trusted
   extensions in its workspace, ``SET track_io_timing`` (P3), and in X1 setting
-  ``synchronous_standby_names`` and reloading.
+  ``synchronous_standby_names`` and reloading; ``pg_stat_statements`` (P6), in the schema
+  ``extensions`` that only the learner may use.
+- ``dojo_app`` and ``dojo_merchant`` (lesson P6): course roles without LOGIN and without any
+  attribute, holding only what an owner of the tables grants them in its own database: an
+  application role to practise least privilege on, a merchant (tenant) under row-level
+  security. The answer and learner roles may ``SET ROLE`` to them (to see the database as
+  they do) without inheriting their privileges and without the right to grant them.
 
 Passwords are generated per install and kept in the state file. In every database prepared
 here, ending or cancelling other sessions and reading their queries is revoked from PUBLIC
@@ -30,6 +36,9 @@ if TYPE_CHECKING:
 OWNER = "dojo_owner"
 ANSWER = "dojo_answer"
 LEARNER = "dojo_learner"
+APP = "dojo_app"
+TENANT = "dojo_merchant"
+COURSE_ROLES = (APP, TENANT)
 SECRETS = {ANSWER: "postgres_answer", LEARNER: "postgres_learner"}
 LEARNER_ROLES = ("pg_monitor", "pg_checkpoint", "pg_stat_scan_tables", "pg_maintain")
 LEARNER_PARAMETERS = ("synchronous_standby_names",)  # ALTER SYSTEM in X1
@@ -37,6 +46,10 @@ LEARNER_SETTINGS = ("track_io_timing",)  # superuser-only settings the lessons S
 # Installed by the kit where missing (a workspace seeded before the seed added them), since
 # neither role may create them: pgstattuple is untrusted, pg_trgm needs CREATE on the database.
 EXTENSIONS = ("pgstattuple", "pg_trgm")  # P1, P4
+# P6: pg_stat_statements, in a schema of its own that only the learner may use (as hosted
+# PostgreSQL services do): its views stay out of the dataset's schema (where they would break
+# `GRANT ... ON ALL TABLES IN SCHEMA public`), and out of the answers' reach.
+STATEMENTS_SCHEMA = "extensions"
 
 _SERVER_READY: set[str] = set()
 
@@ -68,6 +81,21 @@ _PUBLIC_GRANTS = [
     ("FUNCTION", "pg_stat_get_activity(integer)"),
     ("TABLE", "pg_catalog.pg_stat_activity"),
 ]
+# The same for pg_stat_statements (cluster-wide: every check's statements, as one role), once
+# the extension exists in the database; the learner (pg_monitor) gets it back.
+_STATEMENTS_GRANTS = [
+    ("TABLE", f"{STATEMENTS_SCHEMA}.pg_stat_statements"),
+    ("TABLE", f"{STATEMENTS_SCHEMA}.pg_stat_statements_info"),
+    ("FUNCTION", f"{STATEMENTS_SCHEMA}.pg_stat_statements(boolean)"),
+]
+_HAS_STATEMENTS = (
+    "EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_stat_statements' "
+    f"AND extnamespace::regnamespace::text = '{STATEMENTS_SCHEMA}')"
+)
+_STATEMENTS_MISSING = (
+    "EXISTS (SELECT FROM pg_available_extensions WHERE name = 'pg_stat_statements') "
+    f"AND NOT {_HAS_STATEMENTS}"
+)
 # What the learner's notebooks use that PUBLIC lacks (or lost above), per database.
 _LEARNER_GRANTS = [
     ("FUNCTION", "pg_stat_get_activity(integer)"),
@@ -92,6 +120,15 @@ _LOOSE = " OR ".join(
     [_has("public", kind, obj) for kind, obj in _PUBLIC_GRANTS]
     + [f"NOT {_has(LEARNER, kind, obj)}" for kind, obj in _LEARNER_GRANTS]
     + [
+        f"({_STATEMENTS_MISSING})",
+        f"CASE WHEN {_HAS_STATEMENTS} THEN "
+        + " OR ".join(
+            f"{_has('public', kind, obj)} OR NOT {_has(LEARNER, kind, obj)}"
+            for kind, obj in _STATEMENTS_GRANTS
+        )
+        + f" OR NOT has_schema_privilege('{LEARNER}', '{STATEMENTS_SCHEMA}', 'USAGE')"
+        + f" OR has_schema_privilege('public', '{STATEMENTS_SCHEMA}', 'USAGE')"
+        + " ELSE false END",
         f"NOT has_schema_privilege('{OWNER}', 'public', 'CREATE')",
         f"NOT has_database_privilege('{LEARNER}', current_database(), 'CREATE')",
         *(
@@ -152,6 +189,25 @@ def prepare(admin: psycopg.Connection) -> None:
         ).fetchall()
         for (extension,) in available:
             admin.execute(f'CREATE EXTENSION IF NOT EXISTS "{extension}"')
+        _statements(admin)
+
+
+def _statements(admin: psycopg.Connection) -> None:
+    """pg_stat_statements in its own schema, for the learner only (see STATEMENTS_SCHEMA)."""
+    if admin.execute(f"SELECT {_STATEMENTS_MISSING}").fetchone() == (True,):
+        admin.execute(f"CREATE SCHEMA IF NOT EXISTS {STATEMENTS_SCHEMA}")
+        if admin.execute(
+            "SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'"
+        ).fetchone():  # created elsewhere (e.g. in public) before the kit did it here
+            admin.execute(f"ALTER EXTENSION pg_stat_statements SET SCHEMA {STATEMENTS_SCHEMA}")
+        else:
+            admin.execute(f"CREATE EXTENSION pg_stat_statements SCHEMA {STATEMENTS_SCHEMA}")
+    if admin.execute(f"SELECT {_HAS_STATEMENTS}").fetchone() == (True,):
+        admin.execute(f"REVOKE ALL ON SCHEMA {STATEMENTS_SCHEMA} FROM PUBLIC")
+        admin.execute(f"GRANT USAGE ON SCHEMA {STATEMENTS_SCHEMA} TO {LEARNER}")
+        for kind, obj in _STATEMENTS_GRANTS:
+            admin.execute(f"REVOKE {_privilege(kind)} ON {kind} {obj} FROM PUBLIC")
+            admin.execute(f"GRANT {_privilege(kind)} ON {kind} {obj} TO {LEARNER}")
 
 
 def revoke_public(admin: psycopg.Connection) -> None:
@@ -189,6 +245,7 @@ def _prepare_server(admin: psycopg.Connection) -> None:
                         ).format(sql.Identifier(role), sql.Literal(password(role)))
                     )
                     admin.execute(f"GRANT {OWNER} TO {role}")
+                _course_roles(admin)
                 present = {
                     name
                     for (name,) in admin.execute(
@@ -208,3 +265,19 @@ def _prepare_server(admin: psycopg.Connection) -> None:
             # another process created a role at the same time
             if attempt == 2:
                 raise
+
+
+def _course_roles(admin: psycopg.Connection) -> None:
+    """The P6 roles: no login, no attribute; the answer and learner roles may SET ROLE to
+    them but neither inherit their privileges nor grant them to anyone."""
+    for role in COURSE_ROLES:
+        if not admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
+            admin.execute(f"CREATE ROLE {role} NOLOGIN")
+        admin.execute(
+            f"ALTER ROLE {role} WITH NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
+            "NOREPLICATION NOBYPASSRLS PASSWORD NULL"
+        )
+        admin.execute(f"ALTER ROLE {role} RESET ALL")  # what a member may have set on it
+        options = " WITH INHERIT FALSE, SET TRUE" if admin.info.server_version >= 160000 else ""
+        admin.execute(f"REVOKE ADMIN OPTION FOR {role} FROM {ANSWER}, {LEARNER}")
+        admin.execute(f"GRANT {role} TO {ANSWER}, {LEARNER}{options}")

@@ -105,6 +105,68 @@ def test_answer_cannot_end_another_session(checker):
     assert victim.execute("SELECT 1").fetchone() == (1,)
 
 
+# The P6 roles (dbdojo.pgroles.COURSE_ROLES): an answer may become them, nothing more.
+COURSE_ROLE_ESCAPES = [
+    "ALTER ROLE dojo_app LOGIN; " + COUNT,
+    "ALTER ROLE dojo_merchant BYPASSRLS; " + COUNT,
+    "GRANT dojo_merchant TO dojo_app; " + COUNT,
+    "GRANT dojo_app TO dojo_answer WITH ADMIN OPTION; " + COUNT,
+    "SET ROLE dojo_app; SELECT count(*) AS n FROM orders",
+    "SET ROLE dojo_merchant; SET ROLE postgres; " + COUNT,
+    "SELECT count(*) AS n FROM extensions.pg_stat_statements",
+    "SELECT count(*) AS n FROM extensions.pg_stat_statements(true)",
+]
+
+
+@pytest.mark.parametrize("answer", COURSE_ROLE_ESCAPES)
+def test_sql_answer_gains_nothing_from_the_course_roles(checker, answer):
+    verdict = checker.check(ex("sql", COUNT), answer)
+    assert verdict.status == "error", verdict
+    assert "permission denied" in verdict.message.lower()
+
+
+def test_course_roles_hold_nothing_and_cannot_be_handed_on(checker):
+    from dbdojo import pgroles
+    from dbdojo.checking import connections
+
+    connections.answer_pg(checker.workspace)  # the roles exist once an answer connects
+    attributes_sql = (
+        "SELECT rolname, rolcanlogin OR rolsuper OR rolcreaterole OR rolcreatedb "
+        "OR rolreplication OR rolbypassrls, rolpassword IS NOT NULL "
+        "FROM pg_authid WHERE rolname = ANY(%s) ORDER BY 1"
+    )
+    grants_sql = (
+        "SELECT r.rolname, m.rolname, a.admin_option, a.inherit_option, a.set_option "
+        "FROM pg_auth_members a JOIN pg_roles r ON r.oid = a.roleid "
+        "JOIN pg_roles m ON m.oid = a.member WHERE r.rolname = ANY(%s) ORDER BY 1, 2"
+    )
+    admin = connections.pg(checker.workspace)
+    roles = (list(pgroles.COURSE_ROLES),)
+    attributes, grants = (admin.execute(q, roles).fetchall() for q in (attributes_sql, grants_sql))
+    assert attributes == [(role, False, False) for role in sorted(pgroles.COURSE_ROLES)]
+    assert grants == [
+        (role, member, False, False, True)
+        for role in sorted(pgroles.COURSE_ROLES)
+        for member in sorted((pgroles.ANSWER, pgroles.LEARNER))
+    ]
+
+
+def test_statement_statistics_are_the_learners_alone(checker):
+    """pg_stat_statements shows every check's statements (one role for all): the learner reads
+    it, in a schema of its own, kept out of the dataset's schema and out of PUBLIC's reach."""
+    from dbdojo import pgroles
+
+    with pgroles.connect(checker.workspace, pgroles.LEARNER) as learner:
+        assert learner.execute("SELECT count(*) >= 0 FROM extensions.pg_stat_statements").fetchone()
+        where = learner.execute(
+            "SELECT extnamespace::regnamespace::text, "
+            "has_schema_privilege('public', extnamespace, 'USAGE'), "
+            "has_schema_privilege('dojo_answer', extnamespace, 'USAGE') "
+            "FROM pg_extension WHERE extname = 'pg_stat_statements'"
+        ).fetchone()
+    assert where == ("extensions", False, False)
+
+
 @pytest.mark.parametrize(
     "answer",
     [
