@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from dbdojo.checking import datasets, emulator_gaps, mechanism, refcache
+from dbdojo.checking import datasets, emulator_gaps, mechanism, redis_concurrency, refcache
 from dbdojo.checking import plan as plans
 from dbdojo.checking.compare import compare
 from dbdojo.checking.model import MONGO_KINDS, Exercise
@@ -117,8 +117,7 @@ class Checker:
                 return mongo.run(source, ws, options, timeout)
             return _raised(sandbox.run_mongo(source, [ws], options, timeout)[ws.name])
         if ex.kind == "redis":
-            prefix = options.get("prefix", f"{ex.id}:")
-            return redis.run(source, options, timeout, prefix, self.redis_source, trusted)
+            return redis.run(source, options, timeout, _prefix(ex), self.redis_source, trusted)
         if ex.kind == "python":
             if trusted:
                 return python.run(source, options)
@@ -229,12 +228,9 @@ class Checker:
                         hint=_edge_hint(name) or f"dojo.hint({ex.id!r}) gives a hint",
                         target=name,
                     )
-                how = ex.options.get("commands")
-                if how and result.commands is not None:
-                    problems = mechanism.check(result.commands, how)
-                    if problems:
-                        hint = f"dojo.hint({ex.id!r}) gives a hint"
-                        return Verdict(ex.id, FAILED, problems[0], problems[1:], hint=hint)
+                if problems := self.how(ex, answer, result):
+                    hint = f"dojo.hint({ex.id!r}) gives a hint"
+                    return Verdict(ex.id, FAILED, problems[0], problems[1:], hint=hint)
         except SandboxError as exc:
             return Verdict(ex.id, ERROR, f"cannot check this answer: {exc}", graded=False)
         if unchecked:
@@ -245,6 +241,23 @@ class Checker:
             )
             return Verdict(ex.id, PASSED, message, notes=notes)
         return Verdict(ex.id, PASSED, "correct", notes=notes)
+
+    def how(self, ex: Exercise, answer: str, result: ResultSet) -> list[str]:
+        """What a Redis answer with the right outcome breaks of what the prompt asks about
+        how it works: the commands it must (not) send, and what must hold when several
+        clients run it at once."""
+        rules = ex.options.get("commands")
+        if (
+            rules
+            and result.commands is not None
+            and (found := mechanism.check(result.commands, rules))
+        ):
+            return found
+        if ex.kind != "redis" or "concurrent" not in ex.options:
+            return []
+        return redis_concurrency.check(
+            answer, ex.options, ex.timeout, _prefix(ex), self.redis_source
+        )
 
     def check_plan(self, ex: Exercise, answer: str) -> Verdict:
         from dbdojo.checking.runners import sql
@@ -276,6 +289,11 @@ def _raised(result: ResultSet | AnswerError) -> ResultSet:
     if isinstance(result, AnswerError):
         raise result
     return result
+
+
+def _prefix(ex: Exercise) -> str:
+    """The key prefix a Redis exercise's functions get."""
+    return ex.options.get("prefix", f"{ex.id}:")
 
 
 def _column_names(items: list[str], columns: list[str]) -> list[str] | None:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dbdojo.checking import redis_concurrency
+
 KINDS = ("sql", "sql-ddl", "sql-plan", "mongo-query", "mongo-pipeline", "redis", "python")
 SQL_KINDS = ("sql", "sql-ddl", "sql-plan")
 MONGO_KINDS = ("mongo-query", "mongo-pipeline")
@@ -110,6 +112,10 @@ def problems(ex: Exercise, lab: str | None = None) -> list[str]:
         found.append("kind mongo-pipeline needs options.collection")
     if ex.reference is not None and ex.kind == "sql" and len(ex.wrong) < 2:
         found.append("a sql exercise needs at least two planted wrong answers in 'wrong'")
+    if ex.kind == "redis":
+        found += redis_concurrency.problems(ex.options)
+    elif "concurrent" in ex.options:
+        found.append("options.concurrent is for redis exercises")
     if ex.reference is not None and not ex.reference.strip():
         found.append("the %%check cell has no reference solution in its body")
     return [f"{ex.id} ({ex.where()}): {p}" for p in found]
