@@ -7,7 +7,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from dbdojo.checking import datasets, emulator_gaps, mechanism, redis_concurrency, refcache
+from dbdojo.checking import (
+    datasets,
+    emulator_gaps,
+    mechanism,
+    ordering,
+    redis_concurrency,
+    refcache,
+)
 from dbdojo.checking import plan as plans
 from dbdojo.checking.compare import compare
 from dbdojo.checking.model import MONGO_KINDS, Exercise
@@ -228,7 +235,7 @@ class Checker:
                         hint=_edge_hint(name) or f"dojo.hint({ex.id!r}) gives a hint",
                         target=name,
                     )
-                if problems := self.how(ex, answer, result):
+                if problems := self.how(ex, answer, result, expected.rules):
                     hint = f"dojo.hint({ex.id!r}) gives a hint"
                     return Verdict(ex.id, FAILED, problems[0], problems[1:], hint=hint)
         except SandboxError as exc:
@@ -242,10 +249,13 @@ class Checker:
             return Verdict(ex.id, PASSED, message, notes=notes)
         return Verdict(ex.id, PASSED, "correct", notes=notes)
 
-    def how(self, ex: Exercise, answer: str, result: ResultSet) -> list[str]:
-        """What a Redis answer with the right outcome breaks of what the prompt asks about
-        how it works: the commands it must (not) send, and what must hold when several
-        clients run it at once."""
+    def how(self, ex: Exercise, answer: str, result: ResultSet, rules: Rules) -> list[str]:
+        """What an answer with the right outcome breaks of what the prompt asks about how it
+        gets there: an SQL order that only the plan defines; for Redis, the commands it must
+        (not) send and what must hold when several clients run it at once."""
+        if ex.kind == "sql" and rules.ordered:
+            loose = ordering.undetermined(answer, result, rules.order_by)
+            return [loose] if loose else []
         rules = ex.options.get("commands")
         if (
             rules
