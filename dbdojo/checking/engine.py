@@ -22,7 +22,7 @@ from dbdojo.checking.normalize import digits_for
 from dbdojo.checking.result import Digest, ResultSet, Rules, digest
 from dbdojo.checking.runners import AnswerError
 from dbdojo.checking.sandbox.process import SandboxError
-from dbdojo.checking.sqltext import normalized_text, order_by_items
+from dbdojo.checking.sqltext import column_names, normalized_text, order_by_items
 from dbdojo.checking.verdict import ERROR, FAILED, NOT_ANSWERED, PASSED, Verdict
 from dbdojo.connect import NotSeeded
 from dbdojo.workspace import SNAPSHOT_REDIS_DB, Workspace, current
@@ -168,7 +168,7 @@ class Checker:
         if ex.kind == "sql" and ex.reference is not None:
             items = order_by_items(ex.reference)
             auto_ordered = items is not None
-            auto_keys = _column_names(items or [], reference.columns)
+            auto_keys = column_names(items or [], reference.columns)
         ordered = ex.options.get("ordered", auto_ordered)
         keys = ex.options.get("order_by", auto_keys if ordered else None)
         if keys and not set(keys) <= set(reference.columns):
@@ -304,18 +304,6 @@ def _raised(result: ResultSet | AnswerError) -> ResultSet:
 def _prefix(ex: Exercise) -> str:
     """The key prefix a Redis exercise's functions get."""
     return ex.options.get("prefix", f"{ex.id}:")
-
-
-def _column_names(items: list[str], columns: list[str]) -> list[str] | None:
-    names = []
-    for item in items:
-        if item.isdigit() and 0 < int(item) <= len(columns):
-            names.append(columns[int(item) - 1])
-        elif item in columns:
-            names.append(item)
-        else:
-            return None
-    return names
 
 
 def _where(target: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from dbdojo.checking.result import ResultSet
-from dbdojo.checking.sqltext import order_by_items
+from dbdojo.checking.sqltext import column_names, order_by_items
 
 
 def undetermined(answer: str, result: ResultSet, reference_keys: list[str] | None) -> str | None:
@@ -36,18 +36,8 @@ def undetermined(answer: str, result: ResultSet, reference_keys: list[str] | Non
 
 
 def _columns(items: list[str], columns: list[str]) -> list[str] | None:
-    """The output columns the ORDER BY items name (positions, names, qualified names), or
-    None when one is an expression."""
-    found = []
-    for item in items:
-        name = item.rsplit(".", 1)[-1].strip('"')
-        if item.isdigit() and 0 < int(item) <= len(columns):
-            found.append(columns[int(item) - 1])
-        elif name in columns:
-            found.append(name)
-        else:
-            return None
-    return found
+    """The output columns the items name (positions, names, names with a table qualifier)."""
+    return column_names([item.rsplit(".", 1)[-1].strip('"') for item in items], columns)
 
 
 def _at(row: Any, indexes: list[int]) -> list[Any]:
