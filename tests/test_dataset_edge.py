@@ -18,3 +18,12 @@ def test_ties_has_delivered_orders_at_midnight_and_one_at_the_weeks_very_start()
     assert len(start) == 1
     mine = lines["order_id"] == orders["order_id"][start[0]]
     assert mine.any() and (lines["quantity"][mine] == 5).all()
+
+
+def test_ties_has_merchants_whose_latest_orders_share_a_moment():
+    orders = variant("ties").tables["orders"]
+    tied = 0
+    for merchant in np.unique(orders["merchant_id"]):
+        mine = np.sort(orders["placed_at"][orders["merchant_id"] == merchant])
+        tied += len(mine) >= 2 and mine[-1] == mine[-2]
+    assert tied >= 3
