@@ -9,9 +9,11 @@ from typing import Any
 
 from dbdojo.checking import redis_concurrency
 
-KINDS = ("sql", "sql-ddl", "sql-plan", "mongo-query", "mongo-pipeline", "redis", "python")
+KINDS = ("sql", "sql-ddl", "sql-plan", "sql-concurrent", "mongo-query", "mongo-pipeline", "redis",
+         "python")  # fmt: skip
 SQL_KINDS = ("sql", "sql-ddl", "sql-plan")
 MONGO_KINDS = ("mongo-query", "mongo-pipeline")
+TWO_WRONG = ("sql", "sql-concurrent")  # kinds that need at least two planted wrong answers
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:[a-z0-9_]*)\.[a-z0-9][a-z0-9-]*$")
 CHECK_LINE = re.compile(r"^%%check[ \t]+(\S+)[ \t]*$")
 REQUIRED_OPTIONS = {"sql-ddl": ("probe",), "sql-plan": ("query", "plan"), "mongo-pipeline": ()}
@@ -110,12 +112,16 @@ def problems(ex: Exercise, lab: str | None = None) -> list[str]:
             found.append(f"kind {ex.kind} needs options.{option}")
     if ex.kind in ("mongo-pipeline",) and "collection" not in ex.options:
         found.append("kind mongo-pipeline needs options.collection")
-    if ex.reference is not None and ex.kind == "sql" and len(ex.wrong) < 2:
-        found.append("a sql exercise needs at least two planted wrong answers in 'wrong'")
+    if ex.kind == "sql-concurrent":
+        from dbdojo.checking.runners import pg_concurrent
+
+        found += pg_concurrent.problems(ex.options)
     if ex.kind == "redis":
         found += redis_concurrency.problems(ex.options)
     elif "concurrent" in ex.options:
-        found.append("options.concurrent is for redis exercises")
+        found.append("options.concurrent is for redis exercises (sql-concurrent is a kind)")
+    if ex.reference is not None and ex.kind in TWO_WRONG and len(ex.wrong) < 2:
+        found.append(f"a {ex.kind} exercise needs at least two planted wrong answers in 'wrong'")
     if ex.reference is not None and not ex.reference.strip():
         found.append("the %%check cell has no reference solution in its body")
     return [f"{ex.id} ({ex.where()}): {p}" for p in found]
