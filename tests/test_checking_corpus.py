@@ -15,13 +15,14 @@ from tests.fixtures.checking import dataset_checker
 CORPUS = Path(__file__).parent / "corpus"
 
 
-def _entries() -> list[tuple[str, str, str, str]]:
+def _entries() -> list[tuple[str, str, str, str, str]]:
+    """(exercise, accept/reject, why, answer, words a rejection's verdict must contain)."""
     found = []
     for path in sorted(CORPUS.glob("*.yaml")):
         for exercise_id, sets in yaml.safe_load(path.read_text()).items():
             for verdict in ("accept", "reject"):
-                for entry in sets.get(verdict, []):
-                    found.append((exercise_id, verdict, entry["why"], entry["answer"]))
+                for e in sets.get(verdict, []):
+                    found.append((exercise_id, verdict, e["why"], e["answer"], e.get("expect", "")))
     return found
 
 
@@ -36,13 +37,14 @@ def corpus_checker(request) -> Checker:
 
 
 @pytest.mark.parametrize(
-    ("exercise_id", "verdict", "why", "answer"),
+    ("exercise_id", "verdict", "why", "answer", "expect"),
     ENTRIES,
     ids=[f"{e[0]}-{e[1]}-{i}" for i, e in enumerate(ENTRIES)],
 )
-def test_corpus_answer(exercise_id, verdict, why, answer, corpus_checker):
+def test_corpus_answer(exercise_id, verdict, why, answer, expect, corpus_checker):
     result = corpus_checker.check(discovery.find(exercise_id), answer)
     if verdict == "accept":
         assert result.passed, f"{why}: refused\n{result.text()}"
     else:
         assert result.status in ("failed", "error"), f"{why}: accepted"
+        assert expect in result.text(), f"{why}: refused for another reason\n{result.text()}"

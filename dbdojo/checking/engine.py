@@ -7,7 +7,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from dbdojo.checking import datasets, emulator_gaps, mechanism, refcache
+from dbdojo.checking import (
+    datasets,
+    emulator_gaps,
+    mechanism,
+    ordering,
+    redis_concurrency,
+    refcache,
+)
 from dbdojo.checking import plan as plans
 from dbdojo.checking.compare import compare
 from dbdojo.checking.model import MONGO_KINDS, Exercise
@@ -15,7 +22,7 @@ from dbdojo.checking.normalize import digits_for
 from dbdojo.checking.result import Digest, ResultSet, Rules, digest
 from dbdojo.checking.runners import AnswerError
 from dbdojo.checking.sandbox.process import SandboxError
-from dbdojo.checking.sqltext import normalized_text, order_by_items
+from dbdojo.checking.sqltext import column_names, normalized_text, order_by_items
 from dbdojo.checking.verdict import ERROR, FAILED, NOT_ANSWERED, PASSED, Verdict
 from dbdojo.connect import NotSeeded
 from dbdojo.workspace import SNAPSHOT_REDIS_DB, Workspace, current
@@ -120,8 +127,7 @@ class Checker:
                 return mongo.run(source, ws, options, timeout)
             return _raised(sandbox.run_mongo(source, [ws], options, timeout)[ws.name])
         if ex.kind == "redis":
-            prefix = options.get("prefix", f"{ex.id}:")
-            return redis.run(source, options, timeout, prefix, self.redis_source, trusted)
+            return redis.run(source, options, timeout, _prefix(ex), self.redis_source, trusted)
         if ex.kind == "python":
             if trusted:
                 return python.run(source, options)
@@ -165,7 +171,7 @@ class Checker:
         if ex.kind == "sql" and ex.reference is not None:
             items = order_by_items(ex.reference)
             auto_ordered = items is not None
-            auto_keys = _column_names(items or [], reference.columns)
+            auto_keys = column_names(items or [], reference.columns)
         ordered = ex.options.get("ordered", auto_ordered)
         keys = ex.options.get("order_by", auto_keys if ordered else None)
         if keys and not set(keys) <= set(reference.columns):
@@ -239,12 +245,9 @@ class Checker:
                         hint=_edge_hint(name) or f"dojo.hint({ex.id!r}) gives a hint",
                         target=name,
                     )
-                how = ex.options.get("commands")
-                if how and result.commands is not None:
-                    problems = mechanism.check(result.commands, how)
-                    if problems:
-                        hint = f"dojo.hint({ex.id!r}) gives a hint"
-                        return Verdict(ex.id, FAILED, problems[0], problems[1:], hint=hint)
+                if problems := self.how(ex, answer, result, expected.rules):
+                    hint = f"dojo.hint({ex.id!r}) gives a hint"
+                    return Verdict(ex.id, FAILED, problems[0], problems[1:], hint=hint)
         except SandboxError as exc:
             return Verdict(ex.id, ERROR, f"cannot check this answer: {exc}", graded=False)
         if unchecked:
@@ -255,6 +258,26 @@ class Checker:
             )
             return Verdict(ex.id, PASSED, message, notes=notes)
         return Verdict(ex.id, PASSED, "correct", notes=notes)
+
+    def how(self, ex: Exercise, answer: str, result: ResultSet, rules: Rules) -> list[str]:
+        """What an answer with the right outcome breaks of what the prompt asks about how it
+        gets there: an SQL order that only the plan defines; for Redis, the commands it must
+        (not) send and what must hold when several clients run it at once."""
+        if ex.kind == "sql" and rules.ordered:
+            loose = ordering.undetermined(answer, result, rules.order_by)
+            return [loose] if loose else []
+        rules = ex.options.get("commands")
+        if (
+            rules
+            and result.commands is not None
+            and (found := mechanism.check(result.commands, rules))
+        ):
+            return found
+        if ex.kind != "redis" or "concurrent" not in ex.options:
+            return []
+        return redis_concurrency.check(
+            answer, ex.options, ex.timeout, _prefix(ex), self.redis_source
+        )
 
     def check_plan(self, ex: Exercise, answer: str) -> Verdict:
         from dbdojo.checking.runners import sql
@@ -288,16 +311,9 @@ def _raised(result: ResultSet | AnswerError) -> ResultSet:
     return result
 
 
-def _column_names(items: list[str], columns: list[str]) -> list[str] | None:
-    names = []
-    for item in items:
-        if item.isdigit() and 0 < int(item) <= len(columns):
-            names.append(columns[int(item) - 1])
-        elif item in columns:
-            names.append(item)
-        else:
-            return None
-    return names
+def _prefix(ex: Exercise) -> str:
+    """The key prefix a Redis exercise's functions get."""
+    return ex.options.get("prefix", f"{ex.id}:")
 
 
 def _where(target: str) -> str:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dbdojo.checking import redis_concurrency
+
 KINDS = ("sql", "sql-ddl", "sql-plan", "sql-concurrent", "mongo-query", "mongo-pipeline", "redis",
          "python")  # fmt: skip
 SQL_KINDS = ("sql", "sql-ddl", "sql-plan")
@@ -114,6 +116,10 @@ def problems(ex: Exercise, lab: str | None = None) -> list[str]:
         from dbdojo.checking.runners import pg_concurrent
 
         found += pg_concurrent.problems(ex.options)
+    if ex.kind == "redis":
+        found += redis_concurrency.problems(ex.options)
+    elif "concurrent" in ex.options:
+        found.append("options.concurrent is for redis exercises (sql-concurrent is a kind)")
     if ex.reference is not None and ex.kind in TWO_WRONG and len(ex.wrong) < 2:
         found.append(f"a {ex.kind} exercise needs at least two planted wrong answers in 'wrong'")
     if ex.reference is not None and not ex.reference.strip():

@@ -101,6 +101,20 @@ def order_by_items(sql: str) -> list[str] | None:
     return _split_items(toks[start:]) if start is not None else None
 
 
+def column_names(items: list[str], columns: list[str]) -> list[str] | None:
+    """The output columns that ORDER BY items name (by name or position), or None when one
+    is an expression."""
+    names = []
+    for item in items:
+        if item.isdigit() and 0 < int(item) <= len(columns):
+            names.append(columns[int(item) - 1])
+        elif item in columns:
+            names.append(item)
+        else:
+            return None
+    return names
+
+
 def _split_items(toks: list[tuple[str, str]]) -> list[str]:
     items, current, depth = [], [], 0
     for kind, text in toks:

@@ -16,7 +16,7 @@ from dbdojo.dataset.sampling import rng_for
 from dbdojo.dataset.scales import DEFAULT_SEED, EDGE_BASE, with_days
 from dbdojo.workspace import Workspace
 
-EDGE_VERSION = 4  # bump when a variant's mutation changes: it rebuilds the edge workspaces
+EDGE_VERSION = 7  # bump when a variant's mutation changes: it rebuilds the edge workspaces
 VARIANTS = ("nulls", "ties", "duplicates", "empty", "unicode", "dst", "cycles")
 DST_DAYS = ("2024-10-26", "2024-10-27", "2025-03-29", "2025-03-30")
 UNICODE_FIRST = [
@@ -110,13 +110,18 @@ def _ties(data: Dataset, rng) -> None:
     t["employees"]["salary"] = t["employees"]["salary"] // 1_000_000 * 1_000_000
     pings = t["gps_pings"]
     pings["recorded_at"] = pings["recorded_at"] // 600 * 600
+    events = t["delivery_status_events"]  # a job's steps minutes apart share a time: the event id
+    events["occurred_at"] = events["occurred_at"] // 600 * 600  # alone orders them
     _same_moment_orders(orders)
     _orders_at_midnight(orders)
+    _order_at_week_start(orders, lines)
+    _same_moment_latest_orders(orders)
 
 
 def _orders_at_midnight(orders: dict) -> None:
     """The two latest orders placed exactly at the last two local midnights of the data (the
-    course's local time): a day's window written with > for >= (or <= for <) shows."""
+    course's local time), both delivered: a day's window written with > for >= (or <= for <)
+    shows, in queries over delivered orders too."""
     import datetime as dt
     from zoneinfo import ZoneInfo
 
@@ -128,6 +133,40 @@ def _orders_at_midnight(orders: dict) -> None:
         for day in (last_day, last_day + dt.timedelta(days=1))
     ]
     orders["placed_at"][latest] = midnights
+    orders["status"][latest] = "delivered"
+
+
+def _order_at_week_start(orders: dict, lines: dict) -> None:
+    """The first order of the last 7 × 24 hours before the latest order moved back to that
+    window's very start, with 5 of each of its lines: a "last 7 days" window written with >=
+    for > counts them (the data's last week has no daylight-saving change, so 7 days are
+    7 × 86,400 s in any time zone)."""
+    start = orders["placed_at"].max() - 7 * 86_400
+    inside = np.flatnonzero(orders["placed_at"] > start)
+    first = inside[np.argmin(orders["placed_at"][inside])]
+    orders["placed_at"][first] = start
+    lines["quantity"][lines["order_id"] == orders["order_id"][first]] = 5
+
+
+def _same_moment_latest_orders(orders: dict, merchants: int = 5) -> None:
+    """For the lowest merchant ids with two orders or more, the latest order moved back to the
+    moment of the one before it: which order is a merchant's latest is then decided by the
+    tiebreaker alone (order_id descending). The orders placed at the data's last midnights and
+    at its last week's start stay where they are."""
+    placed = orders["placed_at"]
+    latest = placed.max()
+    kept = set(np.flatnonzero((placed >= latest - 86_400) | (placed == latest - 7 * 86_400)))
+    owners = orders["merchant_id"]
+    moved = 0
+    for merchant in np.unique(owners):
+        mine = np.flatnonzero(owners == merchant)
+        mine = mine[np.argsort(placed[mine], kind="stable")]
+        if len(mine) < 2 or kept & {int(mine[-1]), int(mine[-2])}:
+            continue
+        placed[mine[-1]] = placed[mine[-2]]
+        moved += 1
+        if moved == merchants:
+            return
 
 
 def _same_moment_orders(orders: dict, customers: int = 10) -> None:

@@ -136,6 +136,34 @@ def stream_state(r: Any, key: str) -> dict[str, Any]:
     return {"entries": [fields for _, fields in entries], "groups": sorted(groups, key=str)}
 
 
+@contextmanager
+def prepared(
+    options: dict[str, Any], timeout: float, prefixes: list[str], source_db: int
+) -> Iterator[tuple[Workspace, Any]]:
+    """A locked scratch database seeded from ``source_db``, the exercise's setup run once per
+    prefix, and the grader's client on it; emptied afterwards. The grader's own commands
+    timing out or failing are reported as the learner reads them."""
+    import redis
+
+    with scratch_db() as scratch:
+        reseed(scratch, source_db)
+        r = client(scratch.redis_db, timeout)
+        try:
+            if options.get("setup"):
+                setup = function(options["setup"], "setup", {})
+                for prefix in prefixes:
+                    setup(r, prefix)
+            yield scratch, r
+        except redis.TimeoutError as exc:  # the setup's or the grader's own commands
+            message = f"stopped after {timeout:g} s: a command blocked"
+            raise AnswerError(message, timeout=True) from exc
+        except redis.RedisError as exc:
+            raise AnswerError(f"Redis error: {exc}") from exc
+        finally:
+            r.close()
+            client(scratch.redis_db).flushdb(asynchronous=True)
+
+
 def run(
     source: str,
     options: dict[str, Any],
@@ -147,36 +175,21 @@ def run(
     """Run the cell's function once on a fresh scratch database and capture the outcome: the
     return value, and the keys' end state as the grader reads it. An answer (not ``trusted``)
     runs in the sandbox; the exercise's own setup and reference run here."""
-    import redis
+    with prepared(options, timeout, [prefix], source_db) as (scratch, r):
+        commands: list[str] | None = None
+        if trusted:
+            solve = function(source, options.get("function", "solve"), {})
+            returned = call(solve, r, prefix, timeout)
+        else:
+            from dbdojo.checking import sandbox
 
-    with scratch_db() as scratch:
-        reseed(scratch, source_db)
-        r = client(scratch.redis_db, timeout)
-        try:
-            if options.get("setup"):
-                function(options["setup"], "setup", {})(r, prefix)
-            commands: list[str] | None = None
-            if trusted:
-                solve = function(source, options.get("function", "solve"), {})
-                returned = call(solve, r, prefix, timeout)
-            else:
-                from dbdojo.checking import sandbox
-
-                returned, commands = sandbox.run_redis(
-                    source, options, timeout, prefix, scratch.redis_db
-                )
-            touched = set(r.scan_iter(match=_escape(prefix) + "*", count=10_000))
-            keys = sorted(touched | set(options.get("keys", [])))
-            as_json = not options.get("json_as_text", False)
-            states = [s for s in (key_state(r, k, as_json) for k in keys) if s is not None]
-        except redis.TimeoutError as exc:  # the setup's or the grader's own commands
-            message = f"stopped after {timeout:g} s: a command blocked"
-            raise AnswerError(message, timeout=True) from exc
-        except redis.RedisError as exc:
-            raise AnswerError(f"Redis error: {exc}") from exc
-        finally:
-            r.close()
-            client(scratch.redis_db).flushdb(asynchronous=True)
+            returned, commands = sandbox.run_redis(
+                source, options, timeout, prefix, scratch.redis_db
+            )
+        touched = set(r.scan_iter(match=_escape(prefix) + "*", count=10_000))
+        keys = sorted(touched | set(options.get("keys", [])))
+        as_json = not options.get("json_as_text", False)
+        states = [s for s in (key_state(r, k, as_json) for k in keys) if s is not None]
     rows = [(RETURN_KEY, "return", returned, None), *states]
     return ResultSet(["key", "type", "value", "ttl"], rows, noun="key", commands=commands)
 

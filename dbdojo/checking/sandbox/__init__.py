@@ -19,7 +19,7 @@ from dbdojo.checking.sandbox import mongo_gate, pg_gate, process, redis_gate, re
 from dbdojo.checking.sandbox.process import SandboxError
 from dbdojo.workspace import Workspace, current
 
-__all__ = ["SandboxError", "run_mongo", "run_python", "run_redis"]
+__all__ = ["SandboxError", "run_mongo", "run_python", "run_redis", "run_redis_clients"]
 
 
 def run_python(source: str, options: dict[str, Any], timeout: float) -> ResultSet:
@@ -57,32 +57,70 @@ def run_redis(
 ) -> tuple[Any, list[str]]:
     """A ``redis`` answer's ``solve(r, prefix)`` on logical database ``db``: its return value
     and the commands it sent (see :class:`.redis_gate.CommandLog`)."""
+    request = {"kind": "redis", "source": source, "options": options, "prefix": prefix,
+               "timeout": timeout}  # fmt: skip
+    with _redis_gate(db, timeout) as (b, gate, env, log):
+        reply = process.run(b, {**request, "socket": str(gate.path)}, timeout, env)
+    if "returned" not in reply:
+        raise _error(reply)
+    return values.decode(reply["returned"]), log.lines
+
+
+def run_redis_clients(
+    source: str,
+    options: dict[str, Any],
+    timeout: float,
+    prefixes: list[str],
+    clients: int,
+    db: int,
+) -> list[list[Any]]:
+    """The answer's ``solve`` run by ``clients`` threads at once, each with a connection of
+    its own, once per prefix (a round), all within ``timeout``; the gate holds each command a
+    few random milliseconds (:func:`.redis_gate.jittered`) so the clients' commands
+    interleave. Per round, per client: the return value, or the :class:`AnswerError` it
+    raised."""
+    request = {"kind": "redis-clients", "source": source, "options": options,
+               "prefixes": prefixes, "clients": clients, "timeout": timeout}  # fmt: skip
+    with _redis_gate(db, timeout, jitter=True) as (b, gate, env, _):
+        reply = process.run(b, {**request, "socket": str(gate.path)}, timeout, env)
+    if "rounds" not in reply:
+        raise _error(reply)
+    try:
+        return [
+            [values.decode(c["returned"]) if "returned" in c else _error(c) for c in clients_]
+            for clients_ in reply["rounds"]
+        ]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SandboxError(f"the answer's process sent a malformed result ({exc})") from exc
+
+
+@contextlib.contextmanager
+def _redis_gate(
+    db: int, timeout: float, jitter: bool = False
+) -> Iterator[tuple[process.Box, relay.Relay, dict[str, str], redis_gate.CommandLog]]:
+    """A box for the answer, the Redis gate to database ``db`` (its commands logged, and
+    held a few random milliseconds each when ``jitter``), the PostgreSQL gate; the answer's
+    scripts and user ended after."""
     from dbdojo.checking.runners.redis import client
     from dbdojo.connect import server_url
 
     admin = client(db)
-    url = server_url("redis")
     password = redis_gate.open_user(admin, db)
-    connect = redis_gate.connector(url, db, password)
+    connect = redis_gate.connector(server_url("redis"), db, password)
     log = redis_gate.CommandLog()
+    framer = redis_gate.jittered(log.commands) if jitter else log.commands
     workspace = current()
     try:
         with (
             process.box() as b,
-            relay.serve(b.path / "redis.sock", connect, b.uid, log.commands) as gate,
+            relay.serve(b.path / "redis.sock", connect, b.uid, framer) as gate,
             _pg_gate(b, workspace) as pg_env,
             redis_gate.ScriptWatch(client(db, timeout=2)),
         ):
-            request = {"kind": "redis", "source": source, "options": options, "prefix": prefix,
-                       "timeout": timeout, "socket": str(gate.path)}  # fmt: skip
-            env = {"DOJO_WORKSPACE": workspace.name, **pg_env}
-            reply = process.run(b, request, timeout, env)
+            yield b, gate, {"DOJO_WORKSPACE": workspace.name, **pg_env}, log
     finally:
         redis_gate.stop_scripts(admin)
         redis_gate.close_user(admin, db)
-    if "returned" not in reply:
-        raise _error(reply)
-    return values.decode(reply["returned"]), log.lines
 
 
 @contextlib.contextmanager

@@ -88,6 +88,7 @@ PRELOAD = [
     "dbdojo.checking.runners.python",
     "dbdojo.checking.runners.mongo",
     "dbdojo.checking.runners.redis",
+    "dbdojo.checking.redis_concurrency",
     "dbdojo.checking.sandbox.values",
 ]
 MAX_REQUEST = 16 * 1024 * 1024
@@ -171,6 +172,24 @@ def _redis(request: dict[str, Any]) -> dict[str, Any]:
     return {"returned": encode(call(solve, r, request["prefix"], timeout))}
 
 
+def _redis_clients(request: dict[str, Any]) -> dict[str, Any]:
+    import redis
+
+    from dbdojo.checking.pyexec import function
+    from dbdojo.checking.redis_concurrency import run_clients
+
+    options, timeout = request["options"], request["timeout"]
+    solve = function(request["source"], options.get("function", "solve"), {})
+
+    def connect() -> redis.Redis:
+        return redis.Redis(
+            unix_socket_path=request["socket"], decode_responses=True, socket_timeout=timeout
+        )
+
+    clients = int(request["clients"])
+    return {"rounds": run_clients(solve, connect, request["prefixes"], clients, timeout)}
+
+
 def _preload() -> None:
     for name in PRELOAD:
         with contextlib.suppress(ImportError):  # optional: a driver version without it
@@ -186,7 +205,7 @@ def _preload() -> None:
     pymongo.MongoClient("mongodb://127.0.0.1:9/", connect=False).close()
 
 
-HANDLERS = {"python": _python, "mongo": _mongo, "redis": _redis}
+HANDLERS = {"python": _python, "mongo": _mongo, "redis": _redis, "redis-clients": _redis_clients}
 
 
 def main() -> None:

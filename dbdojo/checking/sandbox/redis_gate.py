@@ -9,10 +9,12 @@ Valkey 9 enforces per-database ACLs (``resetdbs db=N``): ``SELECT``, ``MOVE``, `
 from __future__ import annotations
 
 import contextlib
+import random
 import secrets
 import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -141,6 +143,25 @@ def connector(server_url: str, db: int, password: str):
         return sock
 
     return connect
+
+
+HOLD_SECONDS = 0.004  # the longest a command is held by :func:`jittered`
+
+
+def jittered(
+    framer: Callable[[socket.socket], Iterator[bytes]], longest: float = HOLD_SECONDS
+) -> Callable[[socket.socket], Iterator[bytes]]:
+    """``framer``'s requests, each held a random 0 to ``longest`` seconds before it goes on,
+    as a slow network would: what several clients send at about the same moment reaches the
+    server interleaved, so one client's read and its later write meet another's write in
+    between."""
+
+    def frames(sock: socket.socket) -> Iterator[bytes]:
+        for request in framer(sock):
+            time.sleep(random.uniform(0, longest))
+            yield request
+
+    return frames
 
 
 MAX_LOGGED = 10_000  # commands kept per check
