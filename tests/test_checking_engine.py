@@ -4,6 +4,8 @@ Uses the small fixture workspaces of tests/fixtures/checking (a main-like and an
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from dbdojo.checking.engine import Checker, Expectation
@@ -179,6 +181,26 @@ REDIS_REF = (
     "    r.zincrby('leaderboard:drivers', 1, 'd1')\n"
     "    return r.zscore('leaderboard:drivers', 'd1')\n"
 )
+
+
+def test_a_short_ttl_read_late_reads_as_set(checker, monkeypatch):
+    """The grader reads the keys after the sandbox is gone (a second or more on a loaded
+    machine): a 5 s TTL must not read as 4 s; 5 s and 6 s still differ."""
+    from dbdojo.checking.sandbox import process
+
+    real = process.run
+
+    def slow_teardown(*args, **kwargs):
+        found = real(*args, **kwargs)
+        time.sleep(1.6)
+        return found
+
+    monkeypatch.setattr(process, "run", slow_teardown)
+    five = REDIS_REF.replace("ex=100", "ex=5")
+    task = ex("redis", five, keys=["leaderboard:drivers"])
+    assert checker.check(task, five).passed, checker.check(task, five).text()
+    six = checker.check(task, five.replace("ex=5", "ex=6"))
+    assert not six.passed and any("ttl=6" in e for e in six.examples), six.text()
 
 
 def test_redis_return_value_keys_and_ttl(checker):

@@ -4,7 +4,6 @@ snapshot; the result is the return value plus the final state of the keys it may
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -67,10 +66,13 @@ def reseed(scratch: Workspace, source: int) -> None:
     pipe.execute()
 
 
-def key_state(r: Any, key: str, json_values: bool = True) -> tuple[str, str, Any, Any] | None:
+def key_state(
+    r: Any, key: str, json_values: bool = True, late: float = 0.0
+) -> tuple[str, str, Any, Any] | None:
     """(key, type, value, TTL): strings holding a JSON document compared as JSON (unless the
     exercise says the text itself matters), streams without their time-based ids but with
-    their consumer groups' state, the TTL as :func:`ttl_seconds` reads it."""
+    their consumer groups' state, the TTL as :func:`ttl_seconds` reads it, plus the ``late``
+    seconds it lost between the answer's last command and this read."""
     kind = r.type(key)
     readers = {
         "string": lambda: _json(r.get(key)) if json_values else r.get(key),
@@ -83,16 +85,17 @@ def key_state(r: Any, key: str, json_values: bool = True) -> tuple[str, str, Any
     if kind == "none":
         return None
     value = readers.get(kind, lambda: f"<{kind}>")()
-    return (key, kind, value, ttl_seconds(r.pttl(key)))
+    pttl = r.pttl(key)
+    return (key, kind, value, ttl_seconds(pttl + int(late * 1000) if pttl >= 0 else pttl))
 
 
 def ttl_seconds(pttl_ms: int) -> int | None:
-    """The remaining time to live in whole seconds (rounded up, as ``TTL`` does) at two
-    significant figures: 299.4 s and 300 s read the same, 5 s and 5,000 s do not. None: no
-    TTL."""
+    """The time to live in whole seconds (to the nearest: a TTL read a few ms after it was set,
+    or with the time since added back, reads as set) at two significant figures: 299.4 s and
+    300 s read the same, 5 s and 5,000 s do not. None: no TTL."""
     if pttl_ms < 0:
         return None
-    return int(float(f"{math.ceil(pttl_ms / 1000):.2g}"))
+    return int(float(f"{round(pttl_ms / 1000):.2g}"))
 
 
 def _json(text: Any) -> Any:
@@ -177,19 +180,20 @@ def run(
     runs in the sandbox; the exercise's own setup and reference run here."""
     with prepared(options, timeout, [prefix], source_db) as (scratch, r):
         commands: list[str] | None = None
+        late = 0.0
         if trusted:
             solve = function(source, options.get("function", "solve"), {})
             returned = call(solve, r, prefix, timeout)
         else:
             from dbdojo.checking import sandbox
 
-            returned, commands = sandbox.run_redis(
+            returned, commands, late = sandbox.run_redis(
                 source, options, timeout, prefix, scratch.redis_db
             )
         touched = set(r.scan_iter(match=_escape(prefix) + "*", count=10_000))
         keys = sorted(touched | set(options.get("keys", [])))
         as_json = not options.get("json_as_text", False)
-        states = [s for s in (key_state(r, k, as_json) for k in keys) if s is not None]
+        states = [s for k in keys if (s := key_state(r, k, as_json, late)) is not None]
     rows = [(RETURN_KEY, "return", returned, None), *states]
     return ResultSet(["key", "type", "value", "ttl"], rows, noun="key", commands=commands)
 

@@ -54,16 +54,17 @@ def run_mongo(
 
 def run_redis(
     source: str, options: dict[str, Any], timeout: float, prefix: str, db: int
-) -> tuple[Any, list[str]]:
-    """A ``redis`` answer's ``solve(r, prefix)`` on logical database ``db``: its return value
-    and the commands it sent (see :class:`.redis_gate.CommandLog`)."""
+) -> tuple[Any, list[str], float]:
+    """A ``redis`` answer's ``solve(r, prefix)`` on logical database ``db``: its return value,
+    the commands it sent (see :class:`.redis_gate.CommandLog`) and the seconds since its last
+    command (TTLs are read later by that much)."""
     request = {"kind": "redis", "source": source, "options": options, "prefix": prefix,
                "timeout": timeout}  # fmt: skip
     with _redis_gate(db, timeout) as (b, gate, env, log):
         reply = process.run(b, {**request, "socket": str(gate.path)}, timeout, env)
     if "returned" not in reply:
         raise _error(reply)
-    return values.decode(reply["returned"]), log.lines
+    return values.decode(reply["returned"]), log.lines, log.idle()
 
 
 def run_redis_clients(

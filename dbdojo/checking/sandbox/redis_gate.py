@@ -174,6 +174,11 @@ class CommandLog:
 
     def __init__(self) -> None:
         self.lines: list[str] = []
+        self.last = time.monotonic()  # when the answer's last command passed
+
+    def idle(self) -> float:
+        """Seconds since the answer's last command (what a TTL has lost since it was set)."""
+        return time.monotonic() - self.last
 
     def commands(self, sock: socket.socket) -> Iterator[bytes]:
         """The client's commands (RESP arrays, or inline), each logged as it passes."""
@@ -195,6 +200,7 @@ class CommandLog:
             yield b"".join(raw)
 
     def _log(self, args: list[bytes]) -> None:
+        self.last = time.monotonic()
         if args and len(self.lines) < MAX_LOGGED:
             text = [a[:MAX_ARG_SHOWN].decode(errors="replace") for a in args]
             self.lines.append(" ".join([text[0].upper(), *text[1:]]))
