@@ -14,6 +14,9 @@ ID_PATTERN = re.compile(r"^[a-z0-9]+(?:[a-z0-9_]*)\.[a-z0-9][a-z0-9-]*$")
 CHECK_LINE = re.compile(r"^%%check[ \t]+(\S+)[ \t]*$")
 REQUIRED_OPTIONS = {"sql-ddl": ("probe",), "sql-plan": ("query", "plan"), "mongo-pipeline": ()}
 DEFAULT_TIMEOUT = 5.0
+DIFFICULTIES = ("easy", "medium", "hard")
+BADGES = {"easy": "🟢 easy", "medium": "🟠 medium", "hard": "🔴 hard"}
+"""How the prompt's heading shows an exercise's difficulty (kept in the student build)."""
 
 
 class ExerciseError(ValueError):
@@ -25,6 +28,7 @@ class Exercise:
     id: str
     title: str
     kind: str
+    difficulty: str = ""
     starter: str = ""
     hints: list[str] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
@@ -55,6 +59,7 @@ class Exercise:
             "id": self.id,
             "lab": self.lab,
             "kind": self.kind,
+            "difficulty": self.difficulty,
             "title": self.title,
             "notebook": str(self.notebook) if self.notebook else None,
             "hints": len(self.hints),
@@ -80,6 +85,7 @@ def from_metadata(meta: dict[str, Any], body: str | None, **where: Any) -> Exerc
         id=meta["exercise"],
         title=meta.get("title", ""),
         kind=meta.get("kind", ""),
+        difficulty=meta.get("difficulty", ""),
         starter=meta.get("starter", ""),
         hints=list(meta.get("hints", [])),
         options=dict(meta.get("options", {})),
@@ -88,6 +94,11 @@ def from_metadata(meta: dict[str, Any], body: str | None, **where: Any) -> Exerc
         expected=meta.get("expected"),
         **where,
     )
+
+
+def heading(prompt: str) -> str:
+    """The first Markdown heading of a prompt ("" without one)."""
+    return next((line for line in prompt.splitlines() if line.startswith("#")), "")
 
 
 def problems(ex: Exercise, lab: str | None = None) -> list[str]:
@@ -101,6 +112,10 @@ def problems(ex: Exercise, lab: str | None = None) -> list[str]:
         found.append(f"kind {ex.kind!r} is not one of {', '.join(KINDS)}")
     if not ex.title:
         found.append("no title")
+    if ex.difficulty not in DIFFICULTIES:
+        found.append(f"difficulty {ex.difficulty!r} is not one of {', '.join(DIFFICULTIES)}")
+    elif ex.prompt and BADGES[ex.difficulty] not in heading(ex.prompt):
+        found.append(f"the prompt's heading does not show {BADGES[ex.difficulty]!r}")
     if not ex.hints:
         found.append("no hints (give at least one)")
     for option in REQUIRED_OPTIONS.get(ex.kind, ()):

@@ -57,7 +57,8 @@ def outline(plan: dict[str, Any]) -> str:
 
 
 def check(plan: dict[str, Any], predicate: dict[str, Any]) -> list[str]:
-    """What the plan lacks or has against the predicate ``{"uses": [...], "avoids": [...]}``."""
+    """What the plan lacks or has against the predicate ``{"uses": [...], "avoids": [...],
+    "max_buffers": N}`` (a budget of shared blocks hit or read, for an analyzed plan)."""
     problems = []
     all_nodes = list(nodes(plan))
     for pattern in predicate.get("uses", []):
@@ -66,4 +67,42 @@ def check(plan: dict[str, Any], predicate: dict[str, Any]) -> list[str]:
     for pattern in predicate.get("avoids", []):
         if any(matches(n, pattern) for n in all_nodes):
             problems.append(f"the plan still uses {describe(pattern)}")
+    budget = predicate.get("max_buffers")
+    if budget is not None and "Actual Total Time" not in plan:
+        raise ValueError("a max_buffers predicate needs the plan of EXPLAIN (ANALYZE, BUFFERS)")
+    if budget is not None and (used := buffers(plan)) > budget:
+        problems.append(
+            f"the query still touches {used:,} blocks of 8 kB (shared hit + read); "
+            f"a good plan needs at most {budget:,}"
+        )
     return problems
+
+
+def estimate_factor(node: dict[str, Any]) -> float | None:
+    """How far the planner's row estimate is from the actual rows, as a factor >= 1 in either
+    direction (10 for ten times too many or too few); None without ``EXPLAIN ANALYZE``.
+
+    Both counts are per loop, as EXPLAIN gives them; a count of 0 counts as 1."""
+    if "Actual Rows" not in node or node.get("Actual Loops", 1) == 0:
+        return None
+    estimated = max(float(node.get("Plan Rows", 0)), 1.0)
+    actual = max(float(node["Actual Rows"]), 1.0)
+    return max(actual / estimated, estimated / actual)
+
+
+def buffers(node: dict[str, Any]) -> int:
+    """Shared blocks the node and its inputs read or found in cache (``EXPLAIN (ANALYZE,
+    BUFFERS)``): the I/O work of that part of the plan, whatever was cached."""
+    return int(node.get("Shared Hit Blocks", 0)) + int(node.get("Shared Read Blocks", 0))
+
+
+def self_time(node: dict[str, Any], processes: int = 1) -> float:
+    """Milliseconds spent in the node itself, not in its inputs (total time × loops, minus
+    the inputs'); 0 without ``EXPLAIN ANALYZE``. Under a Gather, ``processes`` (workers + the
+    leader) ran the loops side by side: their time counts once, not once per process."""
+
+    def total(n: dict[str, Any]) -> float:
+        loops = float(n.get("Actual Loops", 1))
+        return float(n.get("Actual Total Time", 0.0)) * loops / processes
+
+    return max(0.0, total(node) - sum(total(child) for child in node.get("Plans", [])))

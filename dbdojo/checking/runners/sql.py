@@ -142,7 +142,9 @@ def explain(source: str, ws: Workspace, options: dict[str, Any], timeout: float)
             "FROM unnest(%s::text[], %s::text[]) AS s(name, value)",
             ([n for n, _ in planner], [v for _, v in planner]),
         )
-        _execute(cur, "EXPLAIN (FORMAT JSON) " + options["query"], timeout, "the EXPLAIN")
+        # A budget of buffers needs the plan as run: EXPLAIN ANALYZE runs the author's query.
+        how = "ANALYZE, BUFFERS, " if "max_buffers" in options["plan"] else ""
+        _execute(cur, f"EXPLAIN ({how}FORMAT JSON) " + options["query"], timeout, "the EXPLAIN")
         (plan,) = cur.fetchone() or (None,)
         if isinstance(plan, str):
             plan = json.loads(plan)
