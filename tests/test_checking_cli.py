@@ -31,6 +31,7 @@ def lab_env(request, tmp_path, monkeypatch) -> Path:
         "zz.cities",
         "Customers per city",
         kind="sql",
+        difficulty="easy",
         prompt="Count per city.",
         reference=REF,
         starter="-- here",

@@ -96,9 +96,14 @@ def from_metadata(meta: dict[str, Any], body: str | None, **where: Any) -> Exerc
     )
 
 
+def heading_index(lines: list[str]) -> int:
+    """Where a prompt shows its difficulty: its first Markdown heading, else its first line."""
+    return next((i for i, line in enumerate(lines) if line.startswith("#")), 0)
+
+
 def heading(prompt: str) -> str:
-    """The first Markdown heading of a prompt ("" without one)."""
-    return next((line for line in prompt.splitlines() if line.startswith("#")), "")
+    lines = prompt.split("\n")
+    return lines[heading_index(lines)]
 
 
 def problems(ex: Exercise, lab: str | None = None) -> list[str]:

@@ -78,6 +78,28 @@ def check(plan: dict[str, Any], predicate: dict[str, Any]) -> list[str]:
     return problems
 
 
+def budget_problems(new_indexes: int, new_kb: float, options: dict[str, Any]) -> list[str]:
+    """What an answer's indexes cost beyond the exercise's budgets: ``max_indexes`` (net
+    indexes added; negative asks to drop some) and ``max_index_kb`` (size of those it built)."""
+    found = []
+    most = options.get("max_indexes")
+    if most is not None and new_indexes > most:
+        if most < 0:
+            found.append(f"the workload must run with {-most} fewer index(es) than it has now")
+        else:
+            found.append(
+                f"the answer adds {new_indexes} index(es); the budget is {most} (every index "
+                "slows down each write to its table and takes disk and memory)"
+            )
+    size = options.get("max_index_kb")
+    if size is not None and new_kb > size:
+        found.append(
+            f"the index(es) built weigh {new_kb:,.0f} kB; the budget is {size:,} kB (an index "
+            "is read, cached and written: its size is a cost)"
+        )
+    return found
+
+
 def estimate_factor(node: dict[str, Any]) -> float | None:
     """How far the planner's row estimate is from the actual rows, as a factor >= 1 in either
     direction (10 for ten times too many or too few); None without ``EXPLAIN ANALYZE``.
