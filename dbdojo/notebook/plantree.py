@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from dbdojo.checking import plan as plans
 
@@ -65,12 +65,36 @@ def role(node: dict[str, Any]) -> str:
     return ""
 
 
-def misestimate(node: dict[str, Any]) -> str:
+class Where(NamedTuple):
+    """Where a node runs: ``processes`` run it side by side (a Gather's workers and its
+    leader); ``stopped_early`` when a parent may stop reading it (a Limit, a semi or anti
+    join), so fewer actual rows than estimated is no misestimate."""
+
+    processes: int = 1
+    stopped_early: bool = False
+
+
+def inputs(node: dict[str, Any], where: Where) -> Where:
+    """Where the inputs of ``node`` run."""
+    processes = where.processes
+    if "Workers Launched" in node:
+        processes = int(node["Workers Launched"]) + 1
+    stops = node.get("Node Type") == "Limit" or node.get("Join Type") in ("Semi", "Anti")
+    return Where(processes, where.stopped_early or stops)
+
+
+TOP = Where()
+"""Where the top node runs."""
+
+
+def misestimate(node: dict[str, Any], where: Where = TOP) -> str:
     """``31× under-estimated`` when the estimate is off by ``MISESTIMATE`` or more."""
     factor = plans.estimate_factor(node)
     if factor is None or factor < MISESTIMATE:
         return ""
     under = float(node["Actual Rows"]) > float(node.get("Plan Rows", 0))
+    if where.stopped_early and not under:
+        return ""
     return f"{factor:,.0f}× {'under' if under else 'over'}-estimated"
 
 
@@ -110,18 +134,12 @@ def details(node: dict[str, Any]) -> list[str]:
 
 
 def walk(
-    node: dict[str, Any], depth: int = 0, processes: int = 1
-) -> Iterator[tuple[int, dict[str, Any], int]]:
-    """``(depth, node, processes)`` depth first; ``processes`` ran the node side by side
-    (the workers a Gather launched, plus the leader)."""
-    yield depth, node, processes
+    node: dict[str, Any], depth: int = 0, where: Where = TOP
+) -> Iterator[tuple[int, dict[str, Any], Where]]:
+    """``(depth, node, where)`` for every node, depth first."""
+    yield depth, node, where
     for child in node.get("Plans", []):
-        yield from walk(child, depth + 1, _inputs_processes(node, processes))
-
-
-def _inputs_processes(node: dict[str, Any], processes: int) -> int:
-    """How many processes run the inputs of ``node``: a Gather's workers and its leader."""
-    return int(node["Workers Launched"]) + 1 if "Workers Launched" in node else processes
+        yield from walk(child, depth + 1, inputs(node, where))
 
 
 def summary(doc: dict[str, Any]) -> str:
@@ -144,21 +162,21 @@ def text(doc: dict[str, Any]) -> str:
     """The plan as an indented text tree, one node per line, details below it."""
     total = doc.get("Execution Time")
     lines = [summary(doc)]
-    for depth, node, processes in walk(doc["Plan"]):
+    for depth, node, where in walk(doc["Plan"]):
         pad = "   " * depth
         lead = pad + ("└─ " if depth else "")
         label = f"[{role(node)}] " if role(node) else ""
-        flag = misestimate(node)
+        flag = misestimate(node, where)
         lines.append(f"{lead}{label}{title(node)}" + (f"  ⚠ {flag}" if flag else ""))
         body = pad + ("   " if depth else "") + "   "
-        lines.append(body + " · ".join(facts(node, total, processes)))
+        lines.append(body + " · ".join(facts(node, total, where.processes)))
         lines += [body + d for d in details(node)]
     return "\n".join(lines)
 
 
 _BOX = (
     "border:1px solid #d0d7de;border-radius:6px;padding:4px 8px;margin:3px 0;"
-    "background:#f6f8fa;display:inline-block;min-width:22em;font-size:90%"
+    "background:#f6f8fa;color:#24292f;display:inline-block;min-width:22em;font-size:90%"
 )
 _BRANCH = "list-style:none;margin:0;padding-left:1.4em;border-left:2px solid #d0d7de"
 _BADGE = "background:#ffebe9;color:#a40e26;border-radius:4px;padding:0 4px;margin-left:6px"
@@ -175,21 +193,20 @@ def _bar(node: dict[str, Any], total_ms: float | None, processes: int) -> str:
     )
 
 
-def _node_html(node: dict[str, Any], total_ms: float | None, processes: int = 1) -> str:
+def _node_html(node: dict[str, Any], total_ms: float | None, where: Where = TOP) -> str:
     label = role(node)
     head = f'<i style="color:#57606a">{html.escape(label)}</i> ' if label else ""
     head += f"<b>{html.escape(title(node))}</b>"
-    if flag := misestimate(node):
+    if flag := misestimate(node, where):
         head += f'<span style="{_BADGE}">⚠ {html.escape(flag)}</span>'
-    lines = " · ".join(html.escape(f) for f in facts(node, total_ms, processes))
+    lines = " · ".join(html.escape(f) for f in facts(node, total_ms, where.processes))
     more = "".join(
         f'<div style="color:#57606a"><code>{html.escape(d)}</code></div>' for d in details(node)
     )
-    inner = _inputs_processes(node, processes)
-    children = "".join(_node_html(c, total_ms, inner) for c in node.get("Plans", []))
+    children = "".join(_node_html(c, total_ms, inputs(node, where)) for c in node.get("Plans", []))
     branch = f'<ul style="{_BRANCH}">{children}</ul>' if children else ""
     return (
-        f'<li><div style="{_BOX}">{head}{_bar(node, total_ms, processes)}'
+        f'<li><div style="{_BOX}">{head}{_bar(node, total_ms, where.processes)}'
         f'<div style="color:#24292f">{lines}</div>{more}</div>{branch}</li>'
     )
 
