@@ -29,6 +29,7 @@ DETAILS = (
     "Heap Fetches",
     "Sort Key",
     "Sort Method",
+    "Hash Batches",
     "Group Key",
     "Workers Launched",
 )
