@@ -190,6 +190,15 @@ def test_plan_figures():
     assert plans.self_time(parallel) == pytest.approx(18.0)  # one process: loops add up
     assert plans.self_time(parallel, processes=3) == pytest.approx(6.0)  # side by side
     assert plans.buffers({"Shared Hit Blocks": 3, "Shared Read Blocks": 4}) == 7
+    # a subplan's time counts in the subplan, not in the node whose filter ran it
+    initplan = {"Node Type": "Aggregate", "Parent Relationship": "InitPlan",
+                "Subplan Name": "InitPlan 1", "Actual Total Time": 60.0}  # fmt: skip
+    scan = {"Node Type": "Index Scan", "Parent Relationship": "Outer",
+            "Filter": "(total > (InitPlan 1).col1)", "Actual Total Time": 95.0}  # fmt: skip
+    limit = {"Node Type": "Limit", "Actual Total Time": 100.0, "Plans": [initplan, scan]}
+    owed = plans.subplan_times(limit)
+    selves = [plans.self_time(n, subplans=owed) for n in (limit, initplan, scan)]
+    assert selves == pytest.approx([5.0, 60.0, 35.0])
     assert plans.budget_problems(1, 10.0, {"max_indexes": 1, "max_index_kb": 16}) == []
     with pytest.raises(ValueError, match="ANALYZE"):
         plans.check({"Node Type": "Seq Scan"}, {"max_buffers": 10})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -118,13 +120,46 @@ def buffers(node: dict[str, Any]) -> int:
     return int(node.get("Shared Hit Blocks", 0)) + int(node.get("Shared Read Blocks", 0))
 
 
-def self_time(node: dict[str, Any], processes: int = 1) -> float:
-    """Milliseconds spent in the node itself, not in its inputs (total time × loops, minus
-    the inputs'); 0 without ``EXPLAIN ANALYZE``. Under a Gather, ``processes`` (workers + the
-    leader) ran the loops side by side: their time counts once, not once per process."""
+SUBPLAN_REFERENCE = re.compile(r"\((?:InitPlan|SubPlan) \d+\)")
 
-    def total(n: dict[str, Any]) -> float:
-        loops = float(n.get("Actual Loops", 1))
-        return float(n.get("Actual Total Time", 0.0)) * loops / processes
 
-    return max(0.0, total(node) - sum(total(child) for child in node.get("Plans", [])))
+def _total(node: dict[str, Any], processes: int = 1) -> float:
+    """The node's time over all its loops (ms), shared by ``processes`` running side by side."""
+    loops = float(node.get("Actual Loops", 1))
+    return float(node.get("Actual Total Time", 0.0)) * loops / processes
+
+
+def subplan_times(plan: dict[str, Any]) -> dict[int, float]:
+    """``{id(node): ms}``: the subplans' time each node's own total includes. A subplan runs
+    inside the node whose expression names it (``(InitPlan 1).col1`` in a Filter), else inside
+    the node it is listed under (a subplan in the output list)."""
+    owners: dict[str, dict[str, Any]] = {}
+    for parent in nodes(plan):
+        for child in parent.get("Plans", []):
+            if child.get("Parent Relationship") in SUBPLANS and "Subplan Name" in child:
+                owners.setdefault(f"({child['Subplan Name']})", parent)
+    for node in nodes(plan):
+        own = json.dumps({k: v for k, v in node.items() if k != "Plans"})
+        for name in SUBPLAN_REFERENCE.findall(own):
+            if name in owners:
+                owners[name] = node
+    times = {f"({n['Subplan Name']})": _total(n) for n in nodes(plan) if "Subplan Name" in n}
+    owed: dict[int, float] = {}
+    for name, owner in owners.items():
+        owed[id(owner)] = owed.get(id(owner), 0.0) + times.get(name, 0.0)
+    return owed
+
+
+def self_time(
+    node: dict[str, Any], processes: int = 1, subplans: dict[int, float] | None = None
+) -> float:
+    """Milliseconds spent in the node itself (total time × loops, minus its inputs'); 0
+    without ``EXPLAIN ANALYZE``. Under a Gather, ``processes`` (workers + the leader) ran the
+    loops side by side: their time counts once. The subplans a node ran (``subplans``, from
+    :func:`subplan_times`) count in the subplans, not in the node."""
+    inputs = [c for c in node.get("Plans", []) if c.get("Parent Relationship") not in SUBPLANS]
+    spent = (subplans or {}).get(id(node), 0.0)
+    return max(0.0, _total(node, processes) - sum(_total(c, processes) for c in inputs) - spent)
+
+
+SUBPLANS = ("InitPlan", "SubPlan")

@@ -69,10 +69,12 @@ def role(node: dict[str, Any]) -> str:
 class Where(NamedTuple):
     """Where a node runs: ``processes`` run it side by side (a Gather's workers and its
     leader); ``stopped_early`` when a parent may stop reading it (a Limit, a semi or anti
-    join), so fewer actual rows than estimated is no misestimate."""
+    join), so fewer actual rows than estimated is no misestimate; ``subplans``: the subplan
+    time each node ran (:func:`plans.subplan_times`)."""
 
     processes: int = 1
     stopped_early: bool = False
+    subplans: dict[int, float] | None = None
 
 
 def inputs(node: dict[str, Any], where: Where) -> Where:
@@ -81,11 +83,16 @@ def inputs(node: dict[str, Any], where: Where) -> Where:
     if "Workers Launched" in node:
         processes = int(node["Workers Launched"]) + 1
     stops = node.get("Node Type") == "Limit" or node.get("Join Type") in ("Semi", "Anti")
-    return Where(processes, where.stopped_early or stops)
+    return Where(processes, where.stopped_early or stops, where.subplans)
 
 
 TOP = Where()
 """Where the top node runs."""
+
+
+def start(doc: dict[str, Any]) -> Where:
+    """Where the top node of an EXPLAIN document runs, with the times of its subplans."""
+    return Where(subplans=plans.subplan_times(doc["Plan"]))
 
 
 def misestimate(node: dict[str, Any], where: Where = TOP) -> str:
@@ -104,12 +111,12 @@ def _count(value: Any) -> str:
     return f"{number:,.0f}" if number == int(number) else f"{number:,.2f}"
 
 
-def facts(node: dict[str, Any], total_ms: float | None, processes: int = 1) -> list[str]:
+def facts(node: dict[str, Any], total_ms: float | None, where: Where = TOP) -> list[str]:
     """One node's figures: time share, rows, loops, buffers (or cost, without ANALYZE)."""
     found = []
     if "Actual Rows" in node:
         if total_ms:
-            ms = plans.self_time(node, processes)
+            ms = plans.self_time(node, where.processes, where.subplans)
             found.append(f"{round(100 * ms / total_ms)}% of time ({ms:.3f} ms)")
         found.append(f"rows {_count(node['Actual Rows'])} (est. {_count(node['Plan Rows'])})")
         found.append(f"loops {node.get('Actual Loops', 1)}")
@@ -163,14 +170,14 @@ def text(doc: dict[str, Any]) -> str:
     """The plan as an indented text tree, one node per line, details below it."""
     total = doc.get("Execution Time")
     lines = [summary(doc)]
-    for depth, node, where in walk(doc["Plan"]):
+    for depth, node, where in walk(doc["Plan"], where=start(doc)):
         pad = "   " * depth
         lead = pad + ("└─ " if depth else "")
         label = f"[{role(node)}] " if role(node) else ""
         flag = misestimate(node, where)
         lines.append(f"{lead}{label}{title(node)}" + (f"  ⚠ {flag}" if flag else ""))
         body = pad + ("   " if depth else "") + "   "
-        lines.append(body + " · ".join(facts(node, total, where.processes)))
+        lines.append(body + " · ".join(facts(node, total, where)))
         lines += [body + d for d in details(node)]
     return "\n".join(lines)
 
@@ -183,10 +190,10 @@ _BRANCH = "list-style:none;margin:0;padding-left:1.4em;border-left:2px solid #d0
 _BADGE = "background:#ffebe9;color:#a40e26;border-radius:4px;padding:0 4px;margin-left:6px"
 
 
-def _bar(node: dict[str, Any], total_ms: float | None, processes: int) -> str:
+def _bar(node: dict[str, Any], total_ms: float | None, where: Where) -> str:
     if not total_ms or "Actual Rows" not in node:
         return ""
-    share = round(100 * plans.self_time(node, processes) / total_ms)
+    share = round(100 * plans.self_time(node, where.processes, where.subplans) / total_ms)
     return (
         '<div style="background:#e7ecf0;height:5px;border-radius:3px;margin:2px 0">'
         f'<div style="width:{share}%;background:#0969da;height:5px;border-radius:3px">'
@@ -200,14 +207,14 @@ def _node_html(node: dict[str, Any], total_ms: float | None, where: Where = TOP)
     head += f"<b>{html.escape(title(node))}</b>"
     if flag := misestimate(node, where):
         head += f'<span style="{_BADGE}">⚠ {html.escape(flag)}</span>'
-    lines = " · ".join(html.escape(f) for f in facts(node, total_ms, where.processes))
+    lines = " · ".join(html.escape(f) for f in facts(node, total_ms, where))
     more = "".join(
         f'<div style="color:#57606a"><code>{html.escape(d)}</code></div>' for d in details(node)
     )
     children = "".join(_node_html(c, total_ms, inputs(node, where)) for c in node.get("Plans", []))
     branch = f'<ul style="{_BRANCH}">{children}</ul>' if children else ""
     return (
-        f'<li><div style="{_BOX}">{head}{_bar(node, total_ms, where.processes)}'
+        f'<li><div style="{_BOX}">{head}{_bar(node, total_ms, where)}'
         f'<div style="color:#24292f">{lines}</div>{more}</div>{branch}</li>'
     )
 
@@ -215,7 +222,7 @@ def _node_html(node: dict[str, Any], total_ms: float | None, where: Where = TOP)
 def to_html(doc: dict[str, Any]) -> str:
     """The plan as a self-contained HTML tree (inline styles only)."""
     total = doc.get("Execution Time")
-    tree = _node_html(doc["Plan"], total)
+    tree = _node_html(doc["Plan"], total, start(doc))
     return (
         '<div class="dojo-plan">'
         f'<div style="color:#57606a;margin-bottom:4px">{html.escape(summary(doc))}</div>'
