@@ -28,7 +28,6 @@ class Exercise:
     id: str
     title: str
     kind: str
-    difficulty: str = ""
     starter: str = ""
     hints: list[str] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
@@ -38,6 +37,7 @@ class Exercise:
     prompt: str = ""
     notebook: Path | None = None
     cell: int | None = None
+    difficulty: str = ""  # easy, medium, hard (labs/README.md: difficulty)
 
     @property
     def lab(self) -> str:
