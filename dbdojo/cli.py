@@ -10,7 +10,25 @@ import json
 import click
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Dojo(click.Group):
+    """The command group: failures that are not bugs (a server that died mid-command, a full
+    disk, a damaged state file) end in one sentence and the command that fixes them."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except click.ClickException:
+            raise
+        except Exception as exc:
+            from dbdojo.failures import explain
+
+            sub = ctx.invoked_subcommand or ""
+            if message := explain(exc, f"dojo {sub}".strip()):
+                raise click.ClickException(message) from exc
+            raise
+
+
+@click.group(cls=_Dojo, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="dbdojo")
 def main() -> None:
     """dbdojo: a hands-on database course on real PostgreSQL, MongoDB and Redis."""

@@ -7,11 +7,9 @@ from the servers ``dojo up`` started (their URLs are recorded in ``.dojo/state.j
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-from dbdojo.paths import state_dir
 from dbdojo.settings import user_urls
 from dbdojo.workspace import Workspace, current
 
@@ -47,11 +45,11 @@ class NotSeeded(RuntimeError):
 
 
 def recorded_urls() -> dict[str, str]:
-    """URLs of the servers ``dojo up`` started, from the state file."""
-    path = state_dir() / "state.json"
-    if not path.exists():
-        return {}
-    services = json.loads(path.read_text()).get("services", {})
+    """URLs of the servers ``dojo up`` started, from the state file (raises
+    :class:`dbdojo.state.StateDamaged`, saying how to rebuild it, if it is damaged)."""
+    from dbdojo import state
+
+    services = state.load().get("services", {})
     return {name: info["url"] for name, info in services.items() if info.get("url")}
 
 

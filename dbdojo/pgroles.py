@@ -127,10 +127,7 @@ def connect(ws: Workspace, role: str, **kwargs) -> psycopg.Connection:
 def prepare(admin: psycopg.Connection) -> None:
     """Make the roles exist on the server (once per process) and the database ``admin`` is
     connected to fit for them. Cheap when already done (two queries)."""
-    server = str((admin.info.host, admin.info.port))
-    if server not in _SERVER_READY:
-        _prepare_server(admin)
-        _SERVER_READY.add(server)
+    prepare_server(admin)
     strays = admin.execute(_STRAYS).fetchall()
     (loose,) = admin.execute(f"SELECT {_LOOSE}").fetchone() or (False,)
     if not strays and not loose:
@@ -141,8 +138,7 @@ def prepare(admin: psycopg.Connection) -> None:
         for name, kind in strays:
             admin.execute(f"ALTER {_KEYWORDS[kind]} {name} OWNER TO {OWNER}")
         admin.execute(f"GRANT USAGE, CREATE ON SCHEMA public TO {OWNER}")
-        for kind, obj in _PUBLIC_GRANTS:
-            admin.execute(f"REVOKE {_privilege(kind)} ON {kind} {obj} FROM PUBLIC")
+        revoke_public(admin)
         for kind, obj in _LEARNER_GRANTS:
             admin.execute(f"GRANT {_privilege(kind)} ON {kind} {obj} TO {LEARNER}")
         database = admin.info.dbname
@@ -156,6 +152,20 @@ def prepare(admin: psycopg.Connection) -> None:
         ).fetchall()
         for (extension,) in available:
             admin.execute(f'CREATE EXTENSION IF NOT EXISTS "{extension}"')
+
+
+def revoke_public(admin: psycopg.Connection) -> None:
+    """In ``admin``'s database, take from PUBLIC what an answer must not do (see above)."""
+    for kind, obj in _PUBLIC_GRANTS:
+        admin.execute(f"REVOKE {_privilege(kind)} ON {kind} {obj} FROM PUBLIC")
+
+
+def prepare_server(admin: psycopg.Connection) -> None:
+    """Make the kit's roles exist on ``admin``'s server (once per process)."""
+    server = str((admin.info.host, admin.info.port))
+    if server not in _SERVER_READY:
+        _prepare_server(admin)
+        _SERVER_READY.add(server)
 
 
 def _prepare_server(admin: psycopg.Connection) -> None:

@@ -15,7 +15,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,12 +104,18 @@ def run(
 _children: dict[int, subprocess.Popen] = {}
 
 
-def spawn(cmd: Sequence[str], log_file: Path, user: RunAs | None, cwd: Path | None = None) -> int:
+def spawn(
+    cmd: Sequence[str],
+    log_file: Path,
+    user: RunAs | None,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> int:
     """Start a long-running process that outlives the ``dojo`` command; return its pid.
 
     It gets its own session (a Ctrl-C or a closed terminal does not reach it), no stdin, and
-    its output appended to ``log_file``. For servers that daemonize themselves, prefer
-    :func:`run` and read their pid file.
+    its output appended to ``log_file``; ``env`` is added to this environment. For servers
+    that daemonize themselves, prefer :func:`run` and read their pid file.
     """
     kwargs = user.subprocess_kwargs() if user else {}
     with open(log_file, "ab") as log:
@@ -121,6 +127,7 @@ def spawn(cmd: Sequence[str], log_file: Path, user: RunAs | None, cwd: Path | No
             cwd=cwd or "/",
             start_new_session=True,
             close_fds=True,
+            env={**os.environ, **env} if env else None,
             **kwargs,
         )
     _children[proc.pid] = proc  # kept so a child that dies while we live can be reaped
@@ -180,8 +187,10 @@ def stop(
     *,
     sig: int = signal.SIGTERM,
     timeout: float = 30,
+    insist: Callable[[], object] | None = None,
 ) -> bool:
-    """Stop process ``pid`` if it is ours: ``sig``, then SIGKILL after ``timeout`` seconds.
+    """Stop process ``pid`` if it is ours: ``sig``, then SIGKILL after ``timeout`` seconds
+    (first ``insist()``, given 5 more seconds, if given: a server's own way to stop at once).
 
     Returns False if there was nothing of ours to stop (already gone, or the pid now belongs
     to someone else, which is left alone).
@@ -192,13 +201,19 @@ def stop(
     try:
         proc = psutil.Process(pid)
         proc.send_signal(sig)
-        if not _wait_gone(proc, timeout):
+        if not _wait_gone(proc, timeout) and not (insist and _insist(insist, proc)):
             proc.kill()
             _wait_gone(proc, 5)
     except psutil.NoSuchProcess:
         pass
     _reap(pid)
     return True
+
+
+def _insist(insist: Callable[[], object], proc: psutil.Process) -> bool:
+    with contextlib.suppress(OSError):
+        insist()
+    return _wait_gone(proc, 5)
 
 
 def _wait_gone(proc: psutil.Process, timeout: float) -> bool:
@@ -257,6 +272,47 @@ def port_owner(port: int) -> str | None:
         return f"pid {conn.pid} {proc.name()} (user {proc.username()})"
     except psutil.Error:
         return f"pid {conn.pid}"
+
+
+def server_in(directory: Path, names: Sequence[str]) -> psutil.Process | None:
+    """The kit's server working in ``directory``, found without any pid file: a live process
+    whose working directory it is, whose program is one of ``names``, run by the server user
+    (:func:`run_as`, else us), and whose parent is not such a process (a PostgreSQL backend's
+    parent is its postmaster). None if there is none."""
+    user = run_as()
+    uid = user.uid if user else os.geteuid()
+    found = [
+        proc for proc in processes_in(directory) if _program(proc) in names and _uid(proc) == uid
+    ]
+    pids = {proc.pid for proc in found}
+    mains = [proc for proc in found if proc.ppid() not in pids]
+    return mains[0] if mains else None
+
+
+def _program(proc: psutil.Process) -> str:
+    try:
+        cmdline = _cmdline(proc, patience=0.2)
+        first = Path(cmdline[0]).name if cmdline else proc.name()
+        return first.split()[0] if first else ""  # Valkey renames itself "valkey-server addr"
+    except psutil.Error:
+        return ""
+
+
+def _uid(proc: psutil.Process) -> int | None:
+    try:
+        return proc.uids().real
+    except psutil.Error:
+        return None
+
+
+def listening_port(pid: int) -> int | None:
+    """The TCP port process ``pid`` listens on (its first), or None."""
+    try:
+        conns = psutil.Process(pid).net_connections(kind="tcp")
+    except psutil.Error:
+        return None
+    ports = sorted(c.laddr.port for c in conns if c.status == psutil.CONN_LISTEN and c.laddr)
+    return ports[0] if ports else None
 
 
 def processes_in(directory: Path) -> list[psutil.Process]:

@@ -32,6 +32,10 @@ REDIS_DATABASES = 64  # the embedded Redis is started with this many logical dat
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 
 
+class NoRoomForWorkspace(RuntimeError):
+    """Every Redis logical database is taken; the message says how to free one."""
+
+
 @dataclass(frozen=True)
 class Workspace:
     name: str
@@ -83,9 +87,10 @@ def _redis_db_for(name: str) -> int:
             used = set(registry.values())
             free = [i for i in range(1, REDIS_DATABASES - 1) if i not in used]
             if not free:
-                raise RuntimeError(
-                    "no free Redis logical database for a new workspace: "
-                    "see them with `dojo workspaces`, drop some with `dojo drop WORKSPACE...`"
+                raise NoRoomForWorkspace(
+                    f"no room for the workspace {name!r}: every Redis logical database is "
+                    "taken by a workspace; see them with `dojo workspaces`, drop some with "
+                    "`dojo drop WORKSPACE...`"
                 )
             registry[name] = free[0]
         return registry[name]

@@ -62,7 +62,7 @@ def test_difficulty_is_required_valid_and_badged_in_the_prompt():
     ex.difficulty = "tricky"
     assert any("difficulty 'tricky' is not one of easy, medium, hard" in p for p in problems(ex))
     ex.difficulty = "hard"
-    assert any("does not show '🔴 hard'" in p for p in problems(ex))
+    assert any("does not show its difficulty ('🔴 hard'" in p for p in problems(ex))
     ex.prompt = badged(badged(ex.prompt, "easy"), "hard")  # re-badging replaces the badge
     assert ex.prompt == "### A · 🔴 hard\nDo it." and problems(ex) == []
 

@@ -148,6 +148,7 @@ def test_python_answer_runs_confined(checker):
     [
         "from dbdojo.paths import state_dir\nreturn open(state_dir() / 'state.json').read()",
         "return open({path!r}).read()",
+        "return open({credentials!r}).read()",
         "import glob\nreturn glob.glob({labs!r})",
         "import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2)\nreturn 42",
         "open('/tmp/dojo-pwned', 'w').write('x')\nreturn 42",
@@ -166,6 +167,7 @@ def test_python_answer_reaches_nothing_outside(checker, body):
     secret_file = state.state_file()
     body = body.format(
         path=str(secret_file),
+        credentials=str(state.credentials_file("postgres")),
         labs=str(labs_dir() / "*.ipynb"),
         port=urlsplit(server_url("postgres")).port,
         pid=os.getpid(),

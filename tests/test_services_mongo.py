@@ -109,14 +109,14 @@ def test_clean_restart_keeps_changed_data(emulator: Running) -> None:
         assert client.scratch.notes.count_documents({"kept": True}) == 1
 
 
-def test_kill_9_then_start_recovers_workspaces_from_snapshots(emulator: Running) -> None:
+def test_kill_9_then_start_recovers_workspaces_with_their_writes(emulator: Running) -> None:
     from dbdojo import mongo_snapshots
 
     mongo_snapshots.build_snapshot("svc_crash", lambda db: db.items.insert_many([{"n": 7}]))
     ws = Workspace("svc_crash")
     mongo_snapshots.restore(ws, "svc_crash")
     with emulator.client() as client:
-        client[ws.database].items.insert_one({"n": 8})  # lost in a crash: documented
+        client[ws.database].items.insert_one({"n": 8})  # journaled: survives a crash
     assert emulator.record is not None
     old_pid = emulator.record.pid
     assert old_pid is not None
@@ -125,7 +125,7 @@ def test_kill_9_then_start_recovers_workspaces_from_snapshots(emulator: Running)
     record = emulator.start()
     assert record.pid != old_pid
     with emulator.client() as client:
-        assert [d["n"] for d in client[ws.database].items.find()] == [7]
+        assert sorted(d["n"] for d in client[ws.database].items.find()) == [7, 8]
 
 
 def test_taken_port_moves_to_another(emulator: Running) -> None:

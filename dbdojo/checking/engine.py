@@ -21,7 +21,8 @@ from dbdojo.connect import NotSeeded
 from dbdojo.workspace import SNAPSHOT_REDIS_DB, Workspace, current
 
 MAIN = "main"
-SINGLE_RUN_KINDS = ("redis", "python")  # they do not read a workspace's data
+# They do not read a workspace's data (sql-concurrent: a scratch schema of its own).
+SINGLE_RUN_KINDS = ("redis", "python", "sql-concurrent")
 
 
 class ReferenceFailed(RuntimeError):
@@ -105,9 +106,11 @@ class Checker:
         reference, the author's) runs in this process; an answer in Python runs in the
         sandbox, an SQL answer as the answer role."""
         from dbdojo.checking import sandbox
-        from dbdojo.checking.runners import mongo, python, redis, sql
+        from dbdojo.checking.runners import mongo, pg_concurrent, python, redis, sql
 
         timeout, options = ex.timeout, ex.options
+        if ex.kind == "sql-concurrent":
+            return pg_concurrent.run(source, options, timeout)
         if ex.kind == "sql":
             return sql.run_query(source, ws, options, timeout)
         if ex.kind == "sql-ddl":
@@ -181,6 +184,8 @@ class Checker:
         for name, ws in self.targets(ex).items():
             try:
                 results[name] = self.reference_result(ex, name, ws)
+                if results[name].problems:
+                    raise AnswerError("; ".join(results[name].problems))
             except (AnswerError, NotSeeded) as exc:
                 if name == MAIN:
                     message = f"the reference solution of {ex.id} fails: {exc}"
@@ -214,6 +219,11 @@ class Checker:
                     continue
                 if isinstance(result, Exception):
                     return self._error(ex, result, name)
+                notes += [n for n in result.notes if n not in notes]
+                if result.problems:
+                    hint = f"dojo.hint({ex.id!r}) gives a hint"
+                    first, *rest = result.problems
+                    return Verdict(ex.id, FAILED, first, rest, notes, hint=hint, target=name)
                 outcome = compare(expected.targets[name], result, expected.rules)
                 notes += [n for n in outcome.notes if n not in notes]
                 if not outcome.ok and ex.kind in MONGO_KINDS:

@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-KINDS = ("sql", "sql-ddl", "sql-plan", "mongo-query", "mongo-pipeline", "redis", "python")
+KINDS = ("sql", "sql-ddl", "sql-plan", "sql-concurrent", "mongo-query", "mongo-pipeline", "redis",
+         "python")  # fmt: skip
 SQL_KINDS = ("sql", "sql-ddl", "sql-plan")
 MONGO_KINDS = ("mongo-query", "mongo-pipeline")
+TWO_WRONG = ("sql", "sql-concurrent")  # kinds that need at least two planted wrong answers
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:[a-z0-9_]*)\.[a-z0-9][a-z0-9-]*$")
 CHECK_LINE = re.compile(r"^%%check[ \t]+(\S+)[ \t]*$")
 REQUIRED_OPTIONS = {"sql-ddl": ("probe",), "sql-plan": ("query", "plan"), "mongo-pipeline": ()}
@@ -119,8 +121,11 @@ def problems(ex: Exercise, lab: str | None = None) -> list[str]:
         found.append("no title")
     if ex.difficulty not in DIFFICULTIES:
         found.append(f"difficulty {ex.difficulty!r} is not one of {', '.join(DIFFICULTIES)}")
-    elif ex.prompt and BADGES[ex.difficulty] not in heading(ex.prompt):
-        found.append(f"the prompt's heading does not show {BADGES[ex.difficulty]!r}")
+    elif ex.prompt and not re.search(rf"\b{ex.difficulty}\b", heading(ex.prompt), re.I):
+        found.append(
+            f"the prompt's heading does not show its difficulty ({BADGES[ex.difficulty]!r}, "
+            "as dbdojo.checking.authoring.badged() writes it)"
+        )
     if not ex.hints:
         found.append("no hints (give at least one)")
     for option in REQUIRED_OPTIONS.get(ex.kind, ()):
@@ -128,8 +133,12 @@ def problems(ex: Exercise, lab: str | None = None) -> list[str]:
             found.append(f"kind {ex.kind} needs options.{option}")
     if ex.kind in ("mongo-pipeline",) and "collection" not in ex.options:
         found.append("kind mongo-pipeline needs options.collection")
-    if ex.reference is not None and ex.kind == "sql" and len(ex.wrong) < 2:
-        found.append("a sql exercise needs at least two planted wrong answers in 'wrong'")
+    if ex.kind == "sql-concurrent":
+        from dbdojo.checking.runners import pg_concurrent
+
+        found += pg_concurrent.problems(ex.options)
+    if ex.reference is not None and ex.kind in TWO_WRONG and len(ex.wrong) < 2:
+        found.append(f"a {ex.kind} exercise needs at least two planted wrong answers in 'wrong'")
     if ex.reference is not None and not ex.reference.strip():
         found.append("the %%check cell has no reference solution in its body")
     return [f"{ex.id} ({ex.where()}): {p}" for p in found]

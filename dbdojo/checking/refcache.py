@@ -29,6 +29,8 @@ def data_version(kind: str, ws: Workspace, redis_source: int) -> str | None:
     from dbdojo.connect import postgres_url, server_url
 
     try:
+        if kind == "sql-concurrent":  # a scratch schema the setup fills: the same every time
+            return f"{server_url('postgres')}#concurrent"
         if kind in SQL_KINDS:
             row = (
                 connections.pg(ws)

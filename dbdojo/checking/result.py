@@ -23,6 +23,8 @@ class ResultSet:
     ordered: bool = False
     noun: str = "row"
     commands: list[str] | None = None  # Redis: what the answer sent, as the gate logged it
+    problems: list[str] = field(default_factory=list)  # found on the way (sql-concurrent)
+    notes: list[str] = field(default_factory=list)  # worth saying, not wrong (retries)
 
     @classmethod
     def from_documents(cls, docs: list[dict], noun: str = "document", **kw: Any) -> ResultSet:

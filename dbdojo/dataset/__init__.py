@@ -43,5 +43,7 @@ def edge_workspaces() -> list[Workspace]:
 
 def ensure_edge_variants() -> list[Workspace]:
     from dbdojo.dataset.edge import ensure_edge_variants as _ensure
+    from dbdojo.dataset.seeding import seed_lock
 
-    return _ensure()
+    with seed_lock():  # it builds as a seed does: not while one runs
+        return _ensure()

@@ -49,15 +49,24 @@ class Inventory:
     workspaces: list[Usage]
     template_bytes: dict[str, int] = field(default_factory=dict)  # template db -> bytes
     problems: list[str] = field(default_factory=list)  # servers that did not answer
+    # left by an interrupted seed (removed by the next `dojo seed`): build db -> bytes
+    leftover_bytes: dict[str, int] = field(default_factory=dict)
+    leftover_redis_keys: int = 0
 
     @property
     def total_bytes(self) -> int:
-        return sum(u.total_bytes for u in self.workspaces) + sum(self.template_bytes.values())
+        return (
+            sum(u.total_bytes for u in self.workspaces)
+            + sum(self.template_bytes.values())
+            + sum(self.leftover_bytes.values())
+        )
 
     def to_dict(self) -> dict:
         return {
             "workspaces": [u.to_dict() for u in self.workspaces],
             "templates": self.template_bytes,
+            "leftovers": self.leftover_bytes,
+            "leftover_redis_keys": self.leftover_redis_keys,
             "total_bytes": self.total_bytes,
             "problems": self.problems,
         }
@@ -112,6 +121,8 @@ def _postgres(result: Inventory, usage) -> None:
     for database, size in rows:
         if database.startswith("dojo_template"):
             result.template_bytes[database] = int(size)
+        elif database.startswith("dojo_build"):
+            result.leftover_bytes[database] = int(size)
         elif (ws := workspace_of(database)) is not None:
             u = usage(ws)
             if database == ws.database:
@@ -157,6 +168,10 @@ def _redis(result: Inventory, found: dict[str, Usage], usage) -> None:
         except ServiceDown as exc:
             result.problems.append(str(exc))
             return
+        if name == MAIN:
+            from dbdojo.dataset import redis_store
+
+            result.leftover_redis_keys = redis_store.stray_keys(redis_store.snapshot_client())
         present = client.dbsize() > 0
         if present or name in found:
             u = usage(ws)

@@ -29,5 +29,13 @@ def show(found: Inventory, console: Console | None = None) -> None:
         f"Templates (the seeded data): {human(templates)}; everything: "
         f"{human(found.total_bytes)}. Free space with `dojo drop WORKSPACE...`."
     )
+    if found.leftover_bytes or found.leftover_redis_keys:
+        parts = [f"{name} ({human(size)})" for name, size in found.leftover_bytes.items()]
+        if found.leftover_redis_keys:
+            parts.append(f"{found.leftover_redis_keys:,} Redis keys")
+        console.print(
+            f"[yellow]Left by an interrupted seed:[/] {', '.join(parts)}; the next "
+            "`dojo seed` removes them."
+        )
     for problem in found.problems:
         console.print(f"[yellow]not counted:[/] {problem}")

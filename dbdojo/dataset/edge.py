@@ -281,7 +281,7 @@ def ensure_edge_variants(force: bool = False, console=None) -> list[Workspace]:
     """Load every variant whose snapshots are missing or stale; create missing workspaces."""
     from dbdojo.dataset import pg
     from dbdojo.dataset.phases import timed
-    from dbdojo.dataset.seeding import load_snapshots
+    from dbdojo.dataset.seeding import load_snapshots, repair_snapshots
     from dbdojo.dataset.workspaces import reset
 
     for ws in edge_workspaces():
@@ -303,7 +303,10 @@ def ensure_edge_variants(force: bool = False, console=None) -> list[Workspace]:
                     variant=ws.name,
                     inputs=inputs,
                 )
+            missing = [] if stale else repair_snapshots(meta or {}, ws.name, console=console)
             if stale or not present:
                 with timed(f"{ws.name}: reset"):
                     reset(ws)
+            elif missing:  # a lost Redis or MongoDB snapshot of the variant: rebuilt above
+                reset(ws, services=missing)
     return edge_workspaces()

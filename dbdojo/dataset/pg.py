@@ -162,6 +162,16 @@ def _speed_up_maintenance(conn: psycopg.Connection) -> None:
     conn.execute(f"SET max_parallel_maintenance_workers = {workers}")
 
 
+def build_leftovers(conn: psycopg.Connection) -> list[str]:
+    """Build databases (``dojo_build``, ``dojo_build_<variant>``) on the server: outside a
+    running seed, the leftovers of an interrupted one."""
+    rows = conn.execute(
+        "SELECT datname FROM pg_database WHERE datname = 'dojo_build' "
+        "OR datname LIKE 'dojo\\_build\\_%' ORDER BY datname"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
 def swap_in(conn: psycopg.Connection, new: str, target: str, keep_old: bool = False) -> None:
     """Rename ``new`` to ``target`` atomically; the previous ``target`` becomes
     ``<target>_old``, dropped here unless ``keep_old`` (then the caller drops it later)."""

@@ -10,6 +10,7 @@ complete, so a seed killed midway leaves the previous snapshot in use.
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
@@ -86,6 +87,35 @@ def _delete_generation(client: redis.Redis, gen: str) -> None:
     for start in range(0, len(names), BATCH):
         client.unlink(*names[start : start + BATCH])
     client.unlink(f"snap:{gen}:keys", f"snap:{gen}:ttl", f"snap:{gen}:meta")
+
+
+def stray_keys(client: redis.Redis) -> int:
+    """Keys of the snapshot database that belong to no current generation: what a seed
+    interrupted while writing a generation leaves (cheap: counts, never scans)."""
+    pointers = list(client.scan_iter(match=_pointer("*"), count=1000))
+    gens = [g.decode() for g in client.mget(pointers) if g] if pointers else []
+    expected = len(pointers)
+    for gen in gens:
+        expected += client.scard(f"snap:{gen}:keys")
+        expected += client.exists(f"snap:{gen}:keys", f"snap:{gen}:ttl", f"snap:{gen}:meta")
+    return max(0, client.dbsize() - expected)
+
+
+def clear_strays(client: redis.Redis) -> int:
+    """Delete the keys :func:`stray_keys` counts; returns how many. Only under the seed lock
+    (a seed writing a generation holds it)."""
+    if not stray_keys(client):
+        return 0
+    pointers = list(client.scan_iter(match=_pointer("*"), count=1000))
+    keep = {g.decode() for g in client.mget(pointers) if g} if pointers else set()
+    strays = []
+    for key in client.scan_iter(match="snap:*", count=5000):
+        gen = re.split(r"[|:]", key.decode(errors="replace")[len("snap:") :], maxsplit=1)[0]
+        if gen not in keep:
+            strays.append(key)
+    for start in range(0, len(strays), BATCH):
+        client.unlink(*strays[start : start + BATCH])
+    return len(strays)
 
 
 def target_db(ws: Workspace) -> int:

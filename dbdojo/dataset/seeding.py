@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from dbdojo.connect import ServiceDown
 from dbdojo.dataset import pg
 from dbdojo.dataset.generate import GENERATOR_VERSION, Dataset, generate
 from dbdojo.dataset.heartbeat import heartbeat
@@ -133,6 +134,27 @@ def snapshots_missing(meta: dict[str, str], dataset: str = MAIN) -> list[str]:
     return missing
 
 
+def repair_snapshots(
+    meta: dict[str, str],
+    dataset: str = MAIN,
+    services: Iterable[str] = SERVICES,
+    console: Console | None = None,
+) -> list[str]:
+    """Rebuild the MongoDB and Redis snapshots of ``dataset`` that are missing or stale (a
+    lost Redis snapshot database, say) from the same scale and seed as PostgreSQL's template;
+    returns the services repaired."""
+    missing = [s for s in snapshots_missing(meta, dataset) if s in services]
+    if missing:
+        if dataset == MAIN:
+            data = generate(get_scale(meta["scale"]), int(meta["seed"]))
+        else:
+            from dbdojo.dataset.edge import variant
+
+            data = variant(dataset.removeprefix("edge_"))
+        load_snapshots(data, dataset, missing, console, **_extra(meta))
+    return missing
+
+
 def _extra(meta: dict[str, str]) -> dict[str, str]:
     """The metadata beyond what :func:`pg.metadata` computes (kept when reloading)."""
     return {
@@ -142,10 +164,28 @@ def _extra(meta: dict[str, str]) -> dict[str, str]:
 
 @contextmanager
 def seed_lock() -> Iterator[None]:
-    """One seed at a time per PostgreSQL server (test workers and users share servers)."""
+    """One seed at a time per PostgreSQL server (test workers and users share servers); what
+    an interrupted seed left behind is removed first (:func:`clear_leftovers`)."""
     with pg.admin() as conn:
         conn.execute("SELECT pg_advisory_lock(hashtext('dbdojo.seed'))")
+        clear_leftovers(conn)
         yield
+
+
+def clear_leftovers(conn) -> list[str]:
+    """Drop what an interrupted seed leaves (only under the seed lock): its build databases
+    in PostgreSQL, a half-written generation in Redis's snapshot database. Returns what went
+    (``dojo workspaces`` counts them meanwhile)."""
+    from dbdojo.dataset import redis_store
+
+    gone = []
+    for name in pg.build_leftovers(conn):
+        pg.drop(conn, name)
+        gone.append(f"PostgreSQL {name}")
+    with suppress(ServiceDown):
+        if strays := redis_store.clear_strays(redis_store.snapshot_client()):
+            gone.append(f"{strays} Redis keys")
+    return gone
 
 
 def seed(
@@ -185,6 +225,9 @@ def _seed(
     services = list(services)
     current = seeded_meta()
     if not force and is_current(current, chosen, seed) and current is not None:
+        repaired = repair_snapshots(current, MAIN, [s for s in services if s != "postgres"])
+        if repaired:
+            console.print(f"Repaired the {' and '.join(repaired)} snapshot of the seeded data.")
         console.print(f"Already seeded ({chosen.name}, seed {seed}); `dojo seed --force` rebuilds.")
         reset(Workspace(MAIN), services=services)
         return current
@@ -214,10 +257,8 @@ def ensure_seeded(scale: str | None = None, console: Console | None = None) -> d
         meta = seeded_meta()
         fresh = meta is not None and meta.get("generator_version") == GENERATOR_VERSION
         if fresh and (scale is None or meta.get("scale") == scale):
-            missing = snapshots_missing(meta)
-            if missing:  # e.g. a new MongoDB or Redis server next to a seeded PostgreSQL
-                data = generate(get_scale(meta["scale"]), int(meta["seed"]))
-                load_snapshots(data, MAIN, missing, console, **_extra(meta))
+            # e.g. a new MongoDB or Redis server next to a seeded PostgreSQL, a lost snapshot
+            if missing := repair_snapshots(meta, MAIN, SERVICES, console):
                 reset(Workspace(MAIN), services=missing)
         else:
             meta = _seed(scale or "default", DEFAULT_SEED, False, SERVICES, console)

@@ -57,6 +57,12 @@ class Service(ABC):
     def stop(self, record: ServerRecord) -> None:
         """Stop exactly the process in ``record`` (by pid); nothing else."""
 
+    def find_running(self, record: ServerRecord | None) -> ServerRecord | None:
+        """The server of this service running on the kit's data, found from the data itself
+        (its lock, the process's command line and owner), whether ``record`` names it or not;
+        enough of a record for :meth:`stop`. None if none runs."""
+        return None
+
     @abstractmethod
     def probe(self, url: str) -> Health:
         """Connect to ``url`` and report whether it answers, and its version."""

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from dbdojo import procs, services, settings, state
 from dbdojo.connect import LABELS, ServiceDown
+from dbdojo.failures import DISK_FULL, FREE_SPACE, NEARLY_FULL, disk_free
 from dbdojo.paths import state_dir
 from dbdojo.services import busy
 
@@ -24,7 +25,9 @@ class Check:
 
 
 def run_checks() -> list[Check]:
-    checks = [_python(), _state_dir(), *_user_urls()]
+    checks = [_python(), _state_dir(), _state_file(), *_user_urls()]
+    if checks[2].level == "fail":  # what follows reads the state file
+        return [*checks, *_disk_full()]
     own = {c.title.split()[0].lower() for c in checks if c.title.endswith("URL")}
     checks += _run_as()
     checks += _binaries(own)
@@ -61,13 +64,27 @@ def _state_dir() -> Check:
         probe.write_text("ok")
         probe.unlink()
     except OSError as exc:
-        return Check(
-            "State directory",
-            "fail",
-            f"cannot write: {exc}",
-            "set DOJO_STATE_DIR to a writable directory",
-        )
+        fix = "set DOJO_STATE_DIR to a writable directory"
+        if exc.errno in DISK_FULL:
+            fix = f"the disk is full: free space ({FREE_SPACE})"
+        return Check("State directory", "fail", f"cannot write: {exc}", fix)
     return Check("State directory", "ok", f"{path} is writable")
+
+
+def _state_file() -> Check:
+    try:
+        state.load()
+    except state.StateDamaged as exc:
+        return Check("State file", "fail", str(exc).split(": run")[0], "run `dojo up`")
+    return Check("State file", "ok", f"{state.state_file()} is readable")
+
+
+def _disk_full() -> list[Check]:
+    """Whether the disk holding the servers' data is (nearly) full, whatever else is known."""
+    free = disk_free(state.known_data_root())
+    if free >= NEARLY_FULL:
+        return []
+    return [Check("Disk space", "fail", f"{free // 2**20} MB free", f"free space: {FREE_SPACE}")]
 
 
 def _user_urls() -> list[Check]:
@@ -161,6 +178,8 @@ def _servers(own: set[str]) -> list[Check]:
 def _disk_space(own: set[str]) -> list[Check]:
     """Free space where the kit's PostgreSQL keeps its data, against the template's size: each
     new workspace takes two copies of it (the workspace and its spare)."""
+    if full := _disk_full():
+        return full
     record = state.get_record("postgres")
     if "postgres" in own or record is None or not record.data_dir or not record.pid:
         return []  # not the kit's server, or not running: its size cannot be asked

@@ -61,8 +61,10 @@ def prepare_workspace() -> Path:
     return learner.work_dir()
 
 
-def command(port: int, token: str, open_browser: bool) -> list[str]:
-    """The JupyterLab command line (``--allow-root`` when run as root)."""
+def command(port: int, open_browser: bool) -> list[str]:
+    """The JupyterLab command line (``--allow-root`` when run as root). It holds no token:
+    any local user can read a command line (``ps``), so the token goes in the environment
+    (:func:`launch`), which only its owner can read."""
     cmd = [
         _jupyter(),
         # the checkout is the root, so the labs are reachable too; open on the welcome notebook
@@ -70,7 +72,6 @@ def command(port: int, token: str, open_browser: bool) -> list[str]:
         f"--LabApp.default_url=/lab/tree/{WELCOME}",
         "--ip=127.0.0.1",
         f"--port={port}",
-        f"--IdentityProvider.token={token}",
     ]
     if not open_browser:
         cmd.append("--no-browser")
@@ -89,7 +90,7 @@ def run(port: int, open_browser: bool) -> None:
     console.print(f"Your labs: {work.relative_to(project_root())}/ (your answers stay yours)")
     token = secrets.token_urlsafe(24)
     port = port if procs.port_free(port) else procs.free_port()
-    cmd = command(port, token, open_browser)
+    cmd = command(port, open_browser)
     if os.geteuid() == 0:
         console.print(
             "[yellow]Running as root: JupyterLab refuses that unless told, so the kit passes "
@@ -100,4 +101,12 @@ def run(port: int, open_browser: bool) -> None:
     os.environ["IPYTHONDIR"] = str(startup.ipython_dir())  # the kit loads after a restart
     # kernels and terminals use this environment's python and dojo, activated or not
     os.environ["PATH"] = os.pathsep.join([_bin_dir(), os.environ.get("PATH", os.defpath)])
+    launch(cmd, token)
+
+
+def launch(cmd: list[str], token: str) -> None:
+    """Become JupyterLab (``cmd``), its token in ``JUPYTER_TOKEN``: Jupyter Server reads it
+    from there, and a process's environment (``/proc/PID/environ``) is readable by its owner
+    only, unlike its command line."""
+    os.environ["JUPYTER_TOKEN"] = token
     os.execv(cmd[0], cmd)

@@ -7,12 +7,14 @@ Backend order per service: the user's own URL (nothing to start), else a server 
 from __future__ import annotations
 
 import shlex
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 from dbdojo import procs, services, settings, state
 from dbdojo.connect import LABELS
+from dbdojo.failures import disk_full_advice
 from dbdojo.services import busy
 from dbdojo.services.base import Health, ServerRecord, Service
 from dbdojo.services.local import mask
@@ -81,6 +83,7 @@ def up(
     A server counts as started once it listens; ``wait`` also waits until each serves requests
     (the MongoDB emulator listens at once and serves after loading its engine, 1-7 s)."""
     names = selected(only)
+    state.repair()  # a damaged state file is rebuilt from the servers' data
     own = user_urls()
     if docker:
         from dbdojo.services import docker as compose
@@ -107,6 +110,7 @@ def _user(name: str, own: dict[str, str]) -> Outcome:
 
 def start_service(service: Service, name: str, wait: bool) -> Outcome:
     """Start (or adopt) one service under its own lock and record it; used by replicas too."""
+    began = time.time()
     with state.service_locked(name):
         previous = state.get_record(name)
         if previous and previous.backend not in LOCAL_BACKENDS:
@@ -114,10 +118,13 @@ def start_service(service: Service, name: str, wait: bool) -> Outcome:
         was_running = bool(previous and previous.pid and process_alive(previous))
         try:
             record = service.start(previous)
-        except (procs.StartFailed, OSError) as exc:
-            return Outcome(name, "failed", detail=str(exc))
+        except (procs.StartFailed, OSError, state.CredentialsLost) as exc:
+            full = disk_full_advice(state.known_data_root())
+            return Outcome(name, "failed", detail=f"{full}\n{exc}" if full else str(exc))
         state.put_record(record)
     adopted = was_running and previous is not None and record.pid == previous.pid
+    # a server found running without a (valid) record: adopted, not started
+    adopted = adopted or bool(record.pid and (record.extra.get("started") or began) < began - 1)
     action = "running" if adopted else "started"
     moved = previous and previous.port and record.port != previous.port
     detail = f"port {previous.port} was taken, now on {record.port}" if moved else ""
@@ -132,34 +139,53 @@ def process_alive(record: ServerRecord) -> bool:
 
 
 def down(only: Iterable[str] | None = None) -> list[Outcome]:
-    """Stop exactly the servers the kit started (by pid); records are kept for the next up."""
+    """Stop exactly the servers the kit started: those recorded, and those found running on the
+    kit's data without a record (a lost state file, a damaged pid file). Records are kept for
+    the next up; a full disk that keeps them from being saved stops nothing from stopping."""
     names = selected(only)
     available, _ = services.registry()
-    outcomes = []
-    with state.locked():
-        records = state.records()
-        docker_names = [n for n in names if n in records and records[n].backend == "docker"]
-        if docker_names:
-            from dbdojo.services import docker as compose
-
-            outcomes += compose.down(docker_names)
-        local = [n for n in names if n not in docker_names]
-
-        def one(name: str) -> Outcome:
-            record = records.get(name)
-            if not record or not record.pid or name not in available:
-                return Outcome(name, "not running", record)
-            available[name].stop(record)
-            return Outcome(name, "stopped", record)
-
-        with ThreadPoolExecutor(max_workers=len(local) or 1) as pool:
-            stopped = list(pool.map(one, local))
-        for outcome in stopped:
-            if outcome.action == "stopped" and outcome.record:
-                outcome.record.pid = None
-                state.put_record(outcome.record)
-        outcomes += stopped
+    outcomes: list[Outcome] = []
+    state.repair()
+    try:
+        with state.locked():
+            _down(names, available, outcomes)
+    except OSError as exc:
+        if not outcomes:
+            raise
+        for outcome in outcomes:
+            outcome.detail = f"(not recorded: {exc.strerror})"
     return outcomes
+
+
+def _down(names: list[str], available: dict[str, Service], outcomes: list[Outcome]) -> None:
+    records = state.records()
+    docker_names = [n for n in names if n in records and records[n].backend == "docker"]
+    if docker_names:
+        from dbdojo.services import docker as compose
+
+        outcomes += compose.down(docker_names)
+    local = [n for n in names if n not in docker_names and n in available]
+    # found here, in the thread holding the state lock (finding reads the state)
+    found = {name: available[name].find_running(records.get(name)) for name in local}
+
+    def one(name: str) -> Outcome:
+        record, running, service = records.get(name), found[name], available[name]
+        tracked = bool(record and record.pid)
+        if record and record.pid:
+            service.stop(record)
+        if running and not (record and running.pid == record.pid):
+            service.stop(running)  # running on the kit's data without a record
+            record = record or running
+        return Outcome(name, "stopped" if tracked or running else "not running", record)
+
+    with ThreadPoolExecutor(max_workers=len(local) or 1) as pool:
+        stopped = list(pool.map(one, local))
+    outcomes += stopped
+    outcomes += [Outcome(n, "not running", records.get(n)) for n in names if n not in available]
+    for outcome in stopped:
+        if outcome.action == "stopped" and outcome.record and outcome.record.url:
+            outcome.record.pid = None
+            state.put_record(outcome.record)
 
 
 def status(only: Iterable[str] | None = None) -> list[Row]:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from dbdojo import procs
 from dbdojo.mongo_snapshots import build_snapshot, drop, restore, snapshots
-from dbdojo.services import mongo_control
+from dbdojo.services import emulator_python, mongo_control
 from dbdojo.services.base import Health, ServerRecord, Service
 from dbdojo.services.local import choose_port, port_clash, server_home, wait_until
 
@@ -127,41 +127,63 @@ class MongoService(Service):
         return wait_until(lambda: mongo_control.answers(control), timeout, interval=0.05)
 
     def _start_emulator(self, previous: ServerRecord | None) -> ServerRecord:
-        user = _emulator_user()
+        user = procs.run_as()
         home = server_home(self.name, user)
+        if user and home.stat().st_uid != user.uid:  # an older kit ran the emulator as root
+            procs.give_to(home, user)
         (home / "snapshots").mkdir(exist_ok=True)
         procs.give_to(home / "snapshots", user)
         control, log_file = home / "control.sock", home / "emulator.log"
+        if running := self.find_running(previous):  # unrecorded (a lost or damaged state file)
+            return running
+        python, env = emulator_python.interpreter(user)
         marker = f"--home {home}"
         for attempt in range(3):
             port = choose_port(previous if attempt == 0 else None)
-            cmd = [sys.executable, "-m", EMULATOR_MODULE, "--port", str(port), *marker.split()]
-            control.unlink(missing_ok=True)
-            pid = procs.spawn(cmd, log_file, user)
+            cmd = [python, "-m", EMULATOR_MODULE, "--port", str(port), *marker.split()]
+            pid = procs.spawn(cmd, log_file, user, cwd=home, env=env)
             started = procs.started_at(pid)
             if wait_until(
                 lambda pid=pid: mongo_control.listening(control) or procs.started_at(pid) is None,
                 timeout=START_TIMEOUT,
                 interval=0.02,
             ) and mongo_control.listening(control):
-                url = f"mongodb://127.0.0.1:{port}/?directConnection=true"
-                return ServerRecord(
-                    service=self.name,
-                    backend="emulator",
-                    url=url,
-                    version=f"mongoeco {mongoeco_version()} (MongoDB 8.0 dialect)",
-                    pid=pid,
-                    port=port,
-                    data_dir=str(home),
-                    log_file=str(log_file),
-                    extra={"started": started, "marker": marker, "control": str(control)},
-                )
+                return self._emulator_record(pid, port, home)
             procs.stop(pid, started, marker, timeout=5)
             if not port_clash(log_file):
                 break
         raise procs.StartFailed(
             f"the MongoDB emulator did not start.\n--- {log_file} ---\n{procs.tail(log_file)}"
         )
+
+    def _emulator_record(self, pid: int, port: int, home: Path) -> ServerRecord:
+        return ServerRecord(
+            service=self.name,
+            backend="emulator",
+            url=f"mongodb://127.0.0.1:{port}/?directConnection=true",
+            version=f"mongoeco {mongoeco_version()} (MongoDB 8.0 dialect)",
+            pid=pid,
+            port=port,
+            data_dir=str(home),
+            log_file=str(home / "emulator.log"),
+            extra={
+                "started": procs.started_at(pid),
+                "marker": f"--home {home}",
+                "control": str(home / "control.sock"),
+            },
+        )
+
+    def find_running(self, record: ServerRecord | None) -> ServerRecord | None:
+        """The emulator serving this checkout's MongoDB home, found by its control socket (which
+        is never removed while an emulator answers on it) and checked by its command line."""
+        if record is not None and record.backend not in ("emulator", None):
+            return None
+        home = server_home(self.name, procs.run_as())
+        status = mongo_control.status(home / "control.sock")
+        pid = int(status.get("pid") or 0) if status else 0
+        if not pid or not procs.is_ours(pid, None, f"--home {home}"):
+            return None
+        return self._emulator_record(pid, _port_argument(pid), home)
 
     def stop(self, record: ServerRecord) -> None:
         # The emulator saves changed databases on SIGTERM; a busy one only sees the signal when
@@ -181,14 +203,14 @@ class MongoService(Service):
         return Health(True, version=info["label"])
 
 
-def _emulator_user() -> procs.RunAs | None:
-    """The unprivileged server user, if it can run this Python and import the kit; else the
-    current user (the emulator is a Python program of ours, not a foreign binary)."""
-    user = procs.run_as()
-    if user is None:
-        return None
-    package = Path(__file__).resolve().parents[1]
-    needed = [Path(sys.executable), package, Path(importlib.util.find_spec("mongoeco").origin)]
-    if all(procs.can_reach(path, user, "r") for path in needed):
-        return user
-    return None
+def _port_argument(pid: int) -> int:
+    """The ``--port`` an emulator process was started with (it also listens on an unused
+    port of mongoeco's own, so its listening sockets do not tell)."""
+    import psutil
+
+    try:
+        cmdline = psutil.Process(pid).cmdline()
+    except psutil.Error:
+        return 0
+    flag = cmdline.index("--port") if "--port" in cmdline else -1
+    return int(cmdline[flag + 1]) if 0 <= flag < len(cmdline) - 1 else 0

@@ -10,9 +10,11 @@ Files under ``DIR``:
 - ``snapshots/<name>.snapshot``: database images written by ``build_snapshot`` (atomically).
 - ``workspaces.json``: database -> the snapshot it was last restored from.
 - ``databases/<db>.image`` + ``databases/CLEAN``: databases changed since their restore, saved
-  on a clean stop (SIGTERM). After a crash (kill -9) there is no ``CLEAN`` marker, so every
-  workspace comes back as a fresh copy of its snapshot: learner changes since the last start are
-  lost, the seeded data never is.
+  on a clean stop (SIGTERM), from which the next start recovers them.
+- ``journal.bson``: every acknowledged write since each database's last restore
+  (:mod:`dbdojo.services.mongo_journal`). After a crash (kill -9) there is no ``CLEAN`` marker:
+  each database comes back as its snapshot with the journal replayed, so acknowledged writes
+  survive.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dbdojo.services import mongo_wire
+from dbdojo.services import mongo_journal, mongo_wire
 from dbdojo.services.mongo_control import MissingSnapshot
 
 if TYPE_CHECKING:
@@ -45,12 +47,16 @@ CLEAN_MARKER = "CLEAN"
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``path`` so that a crash leaves either the old or the new content, never a mix."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk leaves no partial file taking space
+        raise
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
@@ -117,6 +123,8 @@ class Emulator:
         # db -> the snapshot image it was restored from, to tell unchanged databases cheaply
         self._origin: dict[str, memstate.Image] = {}
         self._loading: dict[str, asyncio.Lock] = {}
+        self.journal = mongo_journal.Journal(home)
+        self.run_command: mongo_wire.RunCommand | None = None  # set once the wire serves
         self.recovery = Recovery(self)
 
     async def open(self) -> None:
@@ -137,6 +145,7 @@ class Emulator:
     async def restore(self, database: str, snapshot: str) -> dict[str, Any]:
         await self.recovery.settle(database)
         await self._install_snapshot(database, snapshot)
+        self.journal.database_replaced(database, snapshot)
         return {"database": database, "snapshot": snapshot}
 
     async def _install_snapshot(self, database: str, snapshot: str) -> None:
@@ -151,6 +160,7 @@ class Emulator:
     async def drop(self, database: str) -> dict[str, Any]:
         await self.recovery.settle(database)
         await self.engine.drop_database(database)
+        self.journal.database_replaced(database, None)
         self._origin.pop(database, None)
         if self.registry.pop(database, None) is not None:
             self._save_registry()
@@ -231,18 +241,28 @@ class Recovery:
 
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
-        self.plan: dict[str, str | None] = {}  # database -> snapshot (None: its saved image)
+        # database -> snapshot (None: its saved image, "": nothing), then its journal replayed
+        self.plan: dict[str, str | None] = {}
+        self.replay: dict[str, list[dict[str, Any]]] = {}
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.background: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         emulator = self.emulator
         marker = emulator.saved_dir / CLEAN_MARKER
-        saved: list[str] = json.loads(marker.read_text()) if marker.exists() else []
-        marker.unlink(missing_ok=True)  # a crash from here on falls back to the snapshots
+        clean = marker.exists()
+        saved: list[str] = json.loads(marker.read_text()) if clean else []
+        marker.unlink(missing_ok=True)  # a crash from here on: snapshots and the journal
         self.plan = {database: None for database in saved}
         for database, snapshot in sorted(emulator.registry.items()):
             self.plan.setdefault(database, snapshot)
+        entries = mongo_journal.since_last_restore(mongo_journal.read(emulator.journal.path))
+        if not clean:  # a crash: the saved images are older than the journal's writes
+            self.plan = {db: snapshot for db, snapshot in emulator.registry.items()}
+            for entry in entries:
+                self.replay.setdefault(entry["db"], []).append(entry)
+                self.plan.setdefault(entry["db"], "")
+        emulator.journal.open(entries)
         self.background = asyncio.create_task(self._run_all())
 
     async def _run_all(self) -> None:
@@ -271,10 +291,29 @@ class Recovery:
                 data = await asyncio.to_thread(path.read_bytes)
                 image = await asyncio.to_thread(memstate.loads, data)
                 await memstate.install(emulator.engine, database, image)
-            else:
+            elif snapshot:
                 await emulator._install_snapshot(database, snapshot)
+            await self._replay(database)
         except (MissingSnapshot, ValueError, OSError) as exc:
             log(f"cannot recover {database}: {exc}")
+
+    async def _replay(self, database: str) -> None:
+        """Apply the journal's writes to ``database`` (after a crash), in their order."""
+        emulator, entries = self.emulator, self.replay.get(database, [])
+        assert emulator.run_command is not None or not entries
+        for entry in entries:
+            if entry["t"] == "restore":
+                await emulator._install_snapshot(database, entry["snapshot"])
+            elif entry["t"] == "drop":
+                await emulator.engine.drop_database(database)
+                emulator.registry.pop(database, None)
+            else:
+                assert emulator.run_command is not None
+                reply = await emulator.run_command(database, entry["cmd"])
+                if reply.get("ok") != 1:
+                    log(f"replaying a write on {database} failed: {reply.get('errmsg')}")
+        if entries:
+            log(f"replayed {len(entries)} journaled writes on {database}")
 
     def pending(self) -> list[str]:
         return [db for db in self.plan if db not in self.tasks or not self.tasks[db].done()]
@@ -400,8 +439,12 @@ async def serve(port: int, home: Path) -> None:
         log("stopped before the engine was ready")
         return
     opening.result()
-    async with mongo_wire.serving(wire, emulator.engine, emulator.recovery.before_request):
+    async with mongo_wire.serving(
+        wire, emulator.engine, emulator.recovery.before_request, emulator.journal
+    ) as run_command:
+        emulator.run_command = run_command
         emulator.recovery.start()
+        syncing = asyncio.create_task(emulator.journal.sync_forever())
         log(
             f"ready on 127.0.0.1:{port} in {time.monotonic() - started:.2f} s, recovering "
             f"{len(emulator.recovery.plan)} databases in the background"
@@ -411,6 +454,8 @@ async def serve(port: int, home: Path) -> None:
         control.close()
         wire.close()
         await emulator.recovery.cancel()
+        syncing.cancel()
+        emulator.journal.close()
         emulator.save_changed(keep=emulator.recovery.unrecovered_images())
     (home / CONTROL_SOCKET).unlink(missing_ok=True)
     log("stopped")

@@ -15,7 +15,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+from dbdojo.services.mongo_journal import WRITE_COMMANDS, Journal
+
 BeforeRequest = Callable[[str, str], Awaitable[None]]
+RunCommand = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
 class Listener:
@@ -42,8 +45,12 @@ class Listener:
 
 
 @asynccontextmanager
-async def serving(listener: Listener, engine: Any, before: BeforeRequest) -> AsyncIterator[None]:
-    """mongoeco's wire proxy over ``engine``, answering the connections of ``listener``."""
+async def serving(
+    listener: Listener, engine: Any, before: BeforeRequest, journal: Journal | None = None
+) -> AsyncIterator[RunCommand]:
+    """mongoeco's wire proxy over ``engine``, answering the connections of ``listener``;
+    acknowledged writes go to ``journal``. Yields a function running one command in-process
+    (not held, not journaled: for replaying the journal)."""
     from mongoeco.wire import AsyncMongoEcoProxyServer
 
     from dbdojo.services import mongo_dialect
@@ -57,7 +64,20 @@ async def serving(listener: Listener, engine: Any, before: BeforeRequest) -> Asy
 
     async def gated(context: Any) -> dict[str, Any]:
         await before(context.db_name, context.command_name)
-        return await dialect.execute(context, execute)
+        result = await dialect.execute(context, execute)
+        if journal is not None and isinstance(result, dict) and result.get("ok") == 1:
+            name = context.command_name
+            if name in WRITE_COMMANDS:
+                journal.command(context.db_name, context.raw_body)
+            elif name in ("commitTransaction", "abortTransaction"):
+                journal.transaction_ended(context.raw_body, name == "commitTransaction")
+        return result
+
+    async def run(db: str, body: dict[str, Any]) -> dict[str, Any]:
+        from mongoeco.wire.connections import WireConnectionContext
+
+        context = build(body, connection=WireConnectionContext(connection_id=0), db_name=db)
+        return await execute(context)
 
     def built(body: dict[str, Any], **kwargs: Any) -> Any:
         return build(mongo_dialect.normalize_body(body), **kwargs)
@@ -66,4 +86,4 @@ async def serving(listener: Listener, engine: Any, before: BeforeRequest) -> Asy
     executor._build_request_context = built
     async with proxy:
         listener.proxy = proxy
-        yield
+        yield run

@@ -99,7 +99,7 @@ class PostgresService(Service):
     def start(self, previous: ServerRecord | None) -> ServerRecord:
         user = procs.run_as()
         home = server_home(self.name, user)
-        data_dir = Path(previous.data_dir) if previous and previous.data_dir else home / "data"
+        data_dir = self._data_dir(previous)
         log_file = home / "postgres.log"
         password = state.secret(self.secret_name)
         backend, bindir = self._binaries(data_dir, user)
@@ -107,8 +107,13 @@ class PostgresService(Service):
 
         if running := self._running(data_dir):
             pid, port = running
-            return self._record(**made, port=port, pid=pid, log_file=log_file)
+            if _pidfile_status(data_dir) != "stopping":
+                return self._record(**made, port=port, pid=pid, log_file=log_file)
+            # shutting down (stopped a moment ago): let it finish, then start afresh
+            wait_until(lambda: not procs.is_ours(pid, None, str(data_dir)), 120, interval=0.05)
 
+        if untracked := self._untracked(data_dir):  # its postmaster.pid is damaged: restart it
+            procs.stop(untracked.pid, None, str(data_dir), sig=signal.SIGINT)
         self._clear_leftovers(data_dir)
         if not (data_dir / "PG_VERSION").exists():
             self._initdb(bindir, data_dir, password, user)
@@ -172,6 +177,29 @@ class PostgresService(Service):
         if not procs.is_ours(pid, None, str(data_dir)):
             return None
         return pid, int(lines[3])
+
+    @staticmethod
+    def _untracked(data_dir: Path):
+        """A postmaster of ours serving ``data_dir`` that its pid file does not name."""
+        return procs.server_in(data_dir, ("postgres",))
+
+    def find_running(self, record: ServerRecord | None) -> ServerRecord | None:
+        data_dir = self._data_dir(record)
+        if running := self._running(data_dir):
+            pid = running[0]
+        elif untracked := self._untracked(data_dir):
+            pid = untracked.pid
+        else:
+            return None
+        return ServerRecord(
+            self.name, "embedded", "", pid=pid, data_dir=str(data_dir),
+            extra={"started": procs.started_at(pid)},
+        )  # fmt: skip
+
+    def _data_dir(self, record: ServerRecord | None) -> Path:
+        if record and record.data_dir:
+            return Path(record.data_dir)
+        return server_home(self.name, procs.run_as()) / "data"
 
     def _binaries(self, data_dir: Path, user: procs.RunAs | None) -> tuple[str, Path]:
         """The first backend able to run ``data_dir`` (same major version if it exists)."""

@@ -20,6 +20,7 @@ from dbdojo.services.local import choose_port, port_clash, server_home, wait_unt
 from dbdojo.workspace import REDIS_DATABASES
 
 SYSTEM_BINARIES = ("valkey-server", "redis-server")
+STOP_TIMEOUT = 10.0  # seconds a SIGTERM'd server may take to save before it is told to stop
 
 
 def embedded_binary() -> Path | None:
@@ -79,11 +80,20 @@ class RedisService(Service):
         password = state.secret(self.secret_name)
         backend, binary = self._binary(user)
 
-        # a server of ours may run unrecorded (its `dojo up` killed): its port is in the config
-        known_port = previous.port if previous and previous.port else _conf_port(conf)
-        if known_port and self._ours(_read_pid(pidfile), known_port):
-            return self._record(backend, binary, password, known_port, pidfile, home)
+        # A server of ours may run unrecorded (its `dojo up` killed, its pid file damaged):
+        # found by its working directory (our data), its program and its owner.
+        if running := self._find(home):
+            pid, port = running
+            if not self._answers(port, password):
+                raise procs.StartFailed(
+                    f"a Redis server of the kit (pid {pid}) runs on {home} but refuses the "
+                    f"recorded password: stop it with `dojo down --only {self.name}`, then "
+                    "`dojo up`"
+                )
+            pidfile.write_text(f"{pid}\n")
+            return self._record(backend, binary, password, port, pid, home)
         pidfile.unlink(missing_ok=True)  # stale: its process is gone or is someone else's
+        _clear_temporary(home)
         for attempt in range(3):
             port = choose_port(previous if attempt == 0 else None)
             conf.write_text(self._config(port, password, home))
@@ -96,7 +106,9 @@ class RedisService(Service):
                 ),
                 timeout=15,
             ):
-                return self._record(backend, binary, password, port, pidfile, home)
+                pid = _read_pid(pidfile)
+                assert pid is not None
+                return self._record(backend, binary, password, port, pid, home)
             if not port_clash(log_file):
                 break
         raise procs.StartFailed(
@@ -123,6 +135,25 @@ class RedisService(Service):
                 shutil.copy2(binary, copy)
             binary = copy
         return backend, binary
+
+    def _find(self, home: Path) -> tuple[int, int] | None:
+        """(pid, port) of a server of ours running on ``home``'s data (Valkey works in its
+        data directory and names itself after its address), with or without a pid file."""
+        proc = procs.server_in(home, SYSTEM_BINARIES)
+        if proc is None:
+            return None
+        port = procs.listening_port(proc.pid)
+        return (proc.pid, port) if port and self._ours(proc.pid, port) else None
+
+    def find_running(self, record: ServerRecord | None) -> ServerRecord | None:
+        home = Path(record.data_dir) if record and record.data_dir else None
+        found = self._find(home or server_home(self.name, procs.run_as()))
+        if found is None:
+            return None
+        pid, port = found
+        url = record.url if record else ""
+        extra = {"started": procs.started_at(pid)}
+        return ServerRecord(self.name, "embedded", url, pid=pid, port=port, extra=extra)
 
     @staticmethod
     def _ours(pid: int | None, port: int) -> bool:
@@ -152,10 +183,9 @@ class RedisService(Service):
         return f"redis://default:{password}@127.0.0.1:{port}"
 
     def _record(
-        self, backend: str, binary: Path, password: str, port: int, pidfile: Path, home: Path
+        self, backend: str, binary: Path, password: str, port: int, pid: int, home: Path
     ) -> ServerRecord:
-        pid = _read_pid(pidfile)
-        if pid is None or not self._answers(port, password):
+        if not self._answers(port, password):
             raise procs.StartFailed(
                 f"Redis on port {port} does not answer:\n{procs.tail(home / 'server.log')}"
             )
@@ -172,8 +202,27 @@ class RedisService(Service):
         )
 
     def stop(self, record: ServerRecord) -> None:
-        # SIGTERM: Valkey/Redis write a final RDB snapshot and flush the AOF, then exit.
-        procs.stop(record.pid, record.extra.get("started"), f"127.0.0.1:{record.port}")
+        # SIGTERM: Valkey/Redis write a final RDB snapshot and flush the AOF, then exit. When
+        # that snapshot cannot be written (a full disk) it refuses to exit: after 10 s it is
+        # told SHUTDOWN NOSAVE (its append-only file has every write), then killed.
+        procs.stop(
+            record.pid,
+            record.extra.get("started"),
+            f"127.0.0.1:{record.port}",
+            timeout=STOP_TIMEOUT,
+            insist=lambda: self._command(record, "SHUTDOWN NOSAVE"),
+        )
+
+    @staticmethod
+    def _command(record: ServerRecord, command: str) -> None:
+        """Send one command (after AUTH with the record's password), ignoring the reply."""
+        from urllib.parse import urlsplit
+
+        password = urlsplit(record.url).password or ""
+        request = f"AUTH default {password}\r\n{command}\r\n".encode()
+        with socket.create_connection(("127.0.0.1", record.port or 0), timeout=2) as sock:
+            sock.sendall(request)
+            sock.recv(256)
 
     def probe(self, url: str) -> Health:
         import redis
@@ -204,6 +253,14 @@ def _conf_port(conf: Path) -> int | None:
         return None
     ports = [line.split()[1] for line in lines if line.startswith("port ")]
     return int(ports[0]) if ports and ports[0].isdigit() else None
+
+
+def _clear_temporary(home: Path) -> None:
+    """Remove what a server killed while saving leaves behind (``temp-<pid>.rdb``, a partial
+    AOF rewrite): it holds disk space (a full disk keeps the server from starting) and is
+    never read again."""
+    for leftover in (*home.glob("temp-*.rdb"), *home.glob("temp-rewriteaof-*.aof")):
+        leftover.unlink(missing_ok=True)
 
 
 def _read_pid(pidfile: Path) -> int | None:

@@ -33,7 +33,7 @@ def rolled_back(ws: Workspace, timeout: float, setup: str | None) -> Iterator[ps
         with conn.cursor() as cur:
             cur.execute(f"SET LOCAL statement_timeout = {max(1, int(timeout * 1000))}")
             if setup:
-                _execute(cur, setup, timeout, "the exercise's setup")
+                execute(cur, setup, timeout, "the exercise's setup")
             yield cur
     finally:
         _release(ws, conn)
@@ -48,21 +48,33 @@ def _release(ws: Workspace, conn: psycopg.Connection) -> None:
         connections.discard_pg(ws)
 
 
-def _execute(cur: psycopg.Cursor, sql: str, timeout: float, what: str = "") -> None:
-    """Run ``sql`` one statement at a time, as PostgreSQL's scanner splits it.
+def statements_of(sql: str, refusal: str, hint: str) -> list[str]:
+    """``sql`` split as PostgreSQL's scanner splits it; BEGIN, COMMIT, ROLLBACK (and their
+    kin) refused with ``refusal``: the kit controls the transaction."""
+    statements = split_statements(sql)
+    if any(controls_transaction(s) for s in statements):
+        raise AnswerError(refusal, hint)
+    return statements
+
+
+def execute(
+    cur: psycopg.Cursor, sql: str, timeout: float, what: str = "", in_transaction: bool = True
+) -> None:
+    """Run ``sql`` one statement at a time, as PostgreSQL's scanner splits it (inside the
+    transaction it must not end, unless ``in_transaction`` is false: the author's
+    autocommitting scripts of kind sql-concurrent).
 
     Each statement goes through the extended query protocol (pipeline mode), which refuses a
     string holding several statements: a piece the split got wrong fails instead of running a
     hidden COMMIT. A watchdog outside the session cancels a statement that outlives the time
     limit, whatever ``statement_timeout`` the answer set."""
     conn = cur.connection
-    statements = split_statements(sql)
-    if any(controls_transaction(s) for s in statements):
-        raise AnswerError(
-            "answers run inside a transaction that is rolled back: leave out "
-            "BEGIN, COMMIT and ROLLBACK",
-            "write only the statements themselves",
-        )
+    statements = statements_of(
+        sql,
+        "answers run inside a transaction that is rolled back: leave out "
+        "BEGIN, COMMIT and ROLLBACK",
+        "write only the statements themselves",
+    )
     for statement in statements:
         watchdog = threading.Timer(timeout + WATCHDOG_GRACE, conn.cancel_safe)
         watchdog.start()
@@ -78,19 +90,48 @@ def _execute(cur: psycopg.Cursor, sql: str, timeout: float, what: str = "") -> N
                 timeout=True,
             ) from exc
         except psycopg.errors.ActiveSqlTransaction as exc:
+            block = "transaction block" in (exc.diag.message_primary or "")
             raise AnswerError(
                 f"PostgreSQL: {exc.diag.message_primary}",
                 "answers run inside a transaction that is rolled back: leave out "
-                "CONCURRENTLY / VACUUM and similar commands",
+                "CONCURRENTLY / VACUUM and similar commands"
+                if block
+                else "SET TRANSACTION comes first, before any query of the transaction",
             ) from exc
         except psycopg.Error as exc:
+            if lost_connection(exc, conn):
+                raise _connection_lost(exc) from exc
             raise _database_error(exc, what) from exc
         finally:
             watchdog.cancel()
-        if conn.info.transaction_status != psycopg.pq.TransactionStatus.INTRANS:
+        if in_transaction and conn.info.transaction_status != psycopg.pq.TransactionStatus.INTRANS:
             raise AnswerError(
                 "the answer ended the transaction it runs in: leave out COMMIT and ROLLBACK"
             )
+
+
+def lost_connection(exc: psycopg.Error, conn: psycopg.Connection) -> bool:
+    """Whether ``exc`` ended the session (the server stopped or died, or the session was
+    terminated), rather than being an error of the statement."""
+    state = exc.sqlstate or ""
+    return conn.broken or conn.closed or state.startswith(("57P", "08"))
+
+
+def _connection_lost(exc: psycopg.Error) -> Exception:
+    """Why the session ended: the server is down (not the answer's fault: say how to restart
+    it), or the answer ended its own session (pg_terminate_backend)."""
+    from dbdojo.connect import ServiceDown, pg_connect
+
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    try:
+        with pg_connect(connect_timeout=3) as probe:
+            probe.execute("SELECT 1")
+    except (ServiceDown, psycopg.Error):
+        return ServiceDown("postgres", f"the server died or was stopped during the check: {reason}")
+    return AnswerError(
+        f"the answer's session was ended ({reason}): an answer must not end its own session",
+        "leave out pg_terminate_backend and similar commands",
+    )
 
 
 def _database_error(exc: psycopg.Error, what: str) -> AnswerError:
@@ -102,7 +143,7 @@ def _database_error(exc: psycopg.Error, what: str) -> AnswerError:
     return AnswerError(f"{prefix}: {message}", diag.message_hint or "")
 
 
-def _fetch(cur: psycopg.Cursor, noun: str = "row") -> ResultSet:
+def fetch(cur: psycopg.Cursor, noun: str = "row") -> ResultSet:
     if cur.description is None:
         raise AnswerError("the last statement returns no rows: end with a query (SELECT ...)")
     rows = cur.fetchmany(MAX_ROWS + 1)
@@ -114,16 +155,16 @@ def _fetch(cur: psycopg.Cursor, noun: str = "row") -> ResultSet:
 def run_query(source: str, ws: Workspace, options: dict[str, Any], timeout: float) -> ResultSet:
     """Kind ``sql``: run the statements, return the last one's rows."""
     with rolled_back(ws, timeout, options.get("setup")) as cur:
-        _execute(cur, source, timeout)
-        return _fetch(cur)
+        execute(cur, source, timeout)
+        return fetch(cur)
 
 
 def run_ddl(source: str, ws: Workspace, options: dict[str, Any], timeout: float) -> ResultSet:
     """Kind ``sql-ddl``: run the DDL, then the author's catalog probe."""
     with rolled_back(ws, timeout, options.get("setup")) as cur:
-        _execute(cur, source, timeout)
-        _execute(cur, options["probe"], timeout, "the catalog check after your DDL")
-        return _fetch(cur, noun="catalog row")
+        execute(cur, source, timeout)
+        execute(cur, options["probe"], timeout, "the catalog check after your DDL")
+        return fetch(cur, noun="catalog row")
 
 
 _PLANNER_SETTINGS = (
@@ -159,7 +200,7 @@ def explain(source: str, ws: Workspace, options: dict[str, Any], timeout: float)
     with rolled_back(ws, timeout, options.get("setup")) as cur:
         planner = cur.execute(_PLANNER_SETTINGS).fetchall()
         (before,) = cur.execute(_INDEXES).fetchone() or ([],)
-        _execute(cur, source, timeout)
+        execute(cur, source, timeout)
         (after,) = cur.execute(_INDEXES).fetchone() or ([],)
         (kb,) = cur.execute(_NEW_INDEXES, (before,)).fetchone() or (0,)
         # The plan must come from the answer's schema changes, not from `SET enable_seqscan =
@@ -173,7 +214,7 @@ def explain(source: str, ws: Workspace, options: dict[str, Any], timeout: float)
         how = "ANALYZE, BUFFERS, " if "max_buffers" in options["plan"] else ""
         trees = []
         for query in queries(options):
-            _execute(cur, f"EXPLAIN ({how}FORMAT JSON) " + query, timeout, "the EXPLAIN")
+            execute(cur, f"EXPLAIN ({how}FORMAT JSON) " + query, timeout, "the EXPLAIN")
             (plan,) = cur.fetchone() or (None,)
             if isinstance(plan, str):
                 plan = json.loads(plan)

@@ -1,0 +1,100 @@
+"""Scratch schemas for checks that must commit: kind ``sql-concurrent`` runs an answer in
+several sessions that see each other's committed work, which a rolled-back transaction cannot
+show.
+
+They live in a database of their own on the kit's PostgreSQL server, ``dojocheck_concurrent``
+(outside the workspaces' ``dojo*`` names, so no reset or ``dojo workspaces`` sees it), one
+schema per run, owned by the answer role and dropped after the run. The answer role owns
+nothing else there; what PUBLIC may not do in the workspaces (end or cancel other sessions,
+read their queries) it may not do here either, nor create anything outside its schema.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from dbdojo import pgroles
+
+if TYPE_CHECKING:
+    import psycopg
+
+DATABASE = "dojocheck_concurrent"
+DEADLOCK_TIMEOUT = "200ms"  # a deadlock is found (and one session aborted) this soon
+
+
+def url(role: str | None = None, database: str = DATABASE) -> str:
+    """The scratch database's URL, as the kit's superuser or as ``role``."""
+    from dbdojo.connect import server_url
+
+    parts = urlsplit(server_url("postgres"))
+    netloc = parts.netloc
+    if role is not None:
+        netloc = f"{role}:{quote(pgroles.password(role), safe='')}@{netloc.rpartition('@')[2]}"
+    return urlunsplit((parts.scheme, netloc, "/" + database, parts.query, parts.fragment))
+
+
+def connect(role: str | None = None, **kwargs) -> psycopg.Connection:
+    import psycopg
+
+    kwargs.setdefault("autocommit", True)
+    kwargs.setdefault("connect_timeout", 5)
+    return psycopg.connect(url(role), **kwargs)
+
+
+def ensure_database() -> None:
+    """Create the scratch database once, fit for the answer role."""
+    import psycopg
+    from psycopg import sql
+
+    from dbdojo.connect import ServiceDown, server_url
+
+    try:
+        admin = psycopg.connect(server_url("postgres"), autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        raise ServiceDown("postgres", str(exc).strip().splitlines()[0]) from exc
+    with admin:
+        pgroles.prepare_server(admin)
+        if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone():
+            return
+        with contextlib.suppress(psycopg.errors.DuplicateDatabase):  # a parallel check did
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
+    with connect() as scratch, scratch.transaction():
+        pgroles.revoke_public(scratch)
+        scratch.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
+        scratch.execute(
+            sql.SQL("ALTER DATABASE {} SET deadlock_timeout = {}").format(
+                sql.Identifier(DATABASE), sql.Literal(DEADLOCK_TIMEOUT)
+            )
+        )
+
+
+@contextlib.contextmanager
+def schema() -> Iterator[str]:
+    """A new schema owned by the answer role; dropped, with everything in it, afterwards
+    (found again by its oid: its owner may have renamed it, or dropped it)."""
+    from psycopg import sql
+
+    ensure_database()
+    name = f"run_{secrets.token_hex(6)}"
+    with connect() as admin:
+        admin.execute(
+            sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(
+                sql.Identifier(name), sql.Identifier(pgroles.ANSWER)
+            )
+        )
+        (oid,) = admin.execute("SELECT %s::regnamespace::oid", (name,)).fetchone() or (None,)
+        try:
+            yield name
+        finally:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND usename = %s AND application_name = %s",
+                (DATABASE, pgroles.ANSWER, name),
+            )
+            left = admin.execute("SELECT nspname FROM pg_namespace WHERE oid = %s", (oid,))
+            for (current,) in left.fetchall():
+                admin.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(current)))
