@@ -9,6 +9,7 @@ In a notebook, ``%load_ext dbdojo`` connects everything (see :mod:`dbdojo.notebo
 - ``dojo.check(id, answer)`` and ``dojo.hint(id)``: the labs' checker;
 - ``dojo.progress([lab])``: your progress per exercise, as a table, with the next one to do;
 - ``dojo.expect_error(...)``: a block that must fail with a database error;
+- ``dojo.explain(sql)``: a query's plan drawn as a tree (also ``%explain`` / ``%%explain``);
 - ``dojo.replicas()``: clients on the replicas of ``dojo up --replicas`` (lesson X1).
 """
 
@@ -27,6 +28,7 @@ _LAZY = {
     "hint": "dbdojo.checking",
     "progress": "dbdojo.checking.progress_report",
     "replicas": "dbdojo.notebook.replicas",
+    "explain": "dbdojo.notebook.explain",
 }
 
 

@@ -31,6 +31,7 @@ def lab_env(request, tmp_path, monkeypatch) -> Path:
         "zz.cities",
         "Customers per city",
         kind="sql",
+        difficulty="easy",
         prompt="Count per city.",
         reference=REF,
         starter="-- here",
@@ -57,6 +58,7 @@ def test_exercises_lists_and_shows_solutions(lab_env):
             "id": "zz.cities",
             "lab": "zz",
             "kind": "sql",
+            "difficulty": "easy",
             "title": "Customers per city",
             "notebook": str(lab_env / "labs" / "zz-cli.ipynb"),
             "hints": 2,
@@ -159,10 +161,16 @@ def test_hints_one_more_per_call_and_progress(lab_env):
     assert "2 of 2" in second and "count(*)" in second and "last hint" in second
     assert "0/1" in dojo("progress").output
     dojo("grade", "zz.cities", "--answer", str(lab_env / "ref.sql"))  # grading records nothing
+    from dbdojo.checking import progress_report
     from dbdojo.checking.api import check
 
     check("zz.cities", REF, show=False)
     assert "1/1" in dojo("progress").output
+    per_exercise = dojo("progress", "zz").output
+    assert "difficulty" in per_exercise and "easy" in per_exercise
+    report = progress_report.report("zz")
+    assert report.rows[0].difficulty == "easy" and "🟢 easy" in report._repr_html_()
+    assert " easy " in report.text()
 
 
 def test_check_magic_in_ipython(lab_env, monkeypatch, capsys):

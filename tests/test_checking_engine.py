@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from dbdojo.checking import plan as plans
 from dbdojo.checking.engine import Checker, Expectation
 from dbdojo.checking.model import Exercise
 from tests.fixtures.checking import require_servers, workspaces
@@ -135,6 +136,74 @@ def test_planner_settings_in_the_answer_do_not_pass_a_plan_check(checker):
     forced = "SET enable_seqscan = off; SET enable_bitmapscan = off"
     verdict = checker.check(plan, forced)
     assert verdict.status == "failed", verdict
+
+
+BIG = (
+    "CREATE TABLE big AS SELECT g AS id, g % 500 AS k, md5(g::text) AS pad "
+    "FROM generate_series(1, 20000) AS g; ANALYZE big"
+)
+
+
+def test_plan_budgets_on_buffers_indexes_and_their_size(checker):
+    workload = ["SELECT id FROM big WHERE k = 7", "SELECT count(*) FROM big WHERE k = 7"]
+    plan = ex(
+        "sql-plan",
+        "CREATE INDEX ON big (k)",
+        query=workload,
+        setup=BIG,
+        plan={"max_buffers": 60},
+        max_indexes=1,
+        max_index_kb=800,
+    )
+    assert checker.check(plan, "CREATE INDEX ON big (k)").passed
+    verdict = checker.check(plan, "CREATE INDEX ON big (id)")  # no help: a seq scan per query
+    assert verdict.status == "failed" and verdict.message.startswith("query 1: the query still")
+    assert "query 2:" in verdict.details[0] and "blocks" in verdict.notes[0]
+    verdict = checker.check(plan, "CREATE INDEX ON big (k); CREATE INDEX ON big (id)")
+    assert verdict.status == "failed" and "adds 2 index(es); the budget is 1" in verdict.message
+    verdict = checker.check(plan, "CREATE INDEX ON big (k, pad)")  # fast, but a heavy index
+    assert verdict.status == "failed" and "kB; the budget is 800 kB" in verdict.message
+
+
+def test_a_negative_index_budget_asks_to_drop(checker):
+    plan = ex(
+        "sql-plan",
+        "DROP INDEX big_pad",
+        query="SELECT id FROM big WHERE k = 7",
+        setup=BIG + "; CREATE INDEX big_k ON big (k); CREATE INDEX big_pad ON big (pad)",
+        plan={"avoids": [{"Node Type": "Seq Scan", "Relation Name": "big"}]},
+        max_indexes=-1,
+    )
+    assert checker.check(plan, "DROP INDEX big_pad").passed
+    assert "1 fewer index" in checker.check(plan, "SELECT 1").message
+    assert "Seq Scan on big" in checker.check(plan, "DROP INDEX big_k").message
+
+
+def test_plan_figures():
+    node = {"Plan Rows": 300, "Actual Rows": 1, "Actual Loops": 1}
+    assert plans.estimate_factor(node) == 300
+    assert plans.estimate_factor({"Plan Rows": 5}) is None  # not analyzed
+    assert plans.estimate_factor({"Plan Rows": 0, "Actual Rows": 0}) == 1
+    parallel = {
+        "Actual Total Time": 10.0,
+        "Actual Loops": 3,
+        "Plans": [{"Actual Total Time": 4.0, "Actual Loops": 3}],
+    }
+    assert plans.self_time(parallel) == pytest.approx(18.0)  # one process: loops add up
+    assert plans.self_time(parallel, processes=3) == pytest.approx(6.0)  # side by side
+    assert plans.buffers({"Shared Hit Blocks": 3, "Shared Read Blocks": 4}) == 7
+    # a subplan's time counts in the subplan, not in the node whose filter ran it
+    initplan = {"Node Type": "Aggregate", "Parent Relationship": "InitPlan",
+                "Subplan Name": "InitPlan 1", "Actual Total Time": 60.0}  # fmt: skip
+    scan = {"Node Type": "Index Scan", "Parent Relationship": "Outer",
+            "Filter": "(total > (InitPlan 1).col1)", "Actual Total Time": 95.0}  # fmt: skip
+    limit = {"Node Type": "Limit", "Actual Total Time": 100.0, "Plans": [initplan, scan]}
+    owed = plans.subplan_times(limit)
+    selves = [plans.self_time(n, subplans=owed) for n in (limit, initplan, scan)]
+    assert selves == pytest.approx([5.0, 60.0, 35.0])
+    assert plans.budget_problems(1, 10.0, {"max_indexes": 1, "max_index_kb": 16}) == []
+    with pytest.raises(ValueError, match="ANALYZE"):
+        plans.check({"Node Type": "Seq Scan"}, {"max_buffers": 10})
 
 
 def test_mongo_find_compares_documents(checker):

@@ -11,8 +11,9 @@ from __future__ import annotations
 import pytest
 
 from dbdojo.checking import discovery
+from dbdojo.checking.authoring import badged
 from dbdojo.checking.engine import Checker
-from dbdojo.checking.model import problems
+from dbdojo.checking.model import Exercise, problems
 from tests.fixtures.checking import dataset_checker
 
 LABS = discovery.labs()
@@ -53,3 +54,20 @@ def test_planted_wrong_answer_fails(ex, index, lab_checker):
 def test_starter_is_not_answered_yet(ex):
     verdict = Checker(edges=[]).check(ex, ex.starter)  # decided before any database is used
     assert verdict.status == "not-answered"
+
+
+def test_difficulty_is_required_valid_and_badged_in_the_prompt():
+    ex = Exercise("zz.a", "A", "python", hints=["h"], prompt="### A\nDo it.")
+    assert any("difficulty ''" in p for p in problems(ex))
+    ex.difficulty = "tricky"
+    assert any("difficulty 'tricky' is not one of easy, medium, hard" in p for p in problems(ex))
+    ex.difficulty = "hard"
+    assert any("does not show its difficulty ('🔴 hard'" in p for p in problems(ex))
+    ex.prompt = badged(badged(ex.prompt, "easy"), "hard")  # re-badging replaces the badge
+    assert ex.prompt == "### A · 🔴 hard\nDo it." and problems(ex) == []
+
+
+@pytest.mark.parametrize("lab", [lab for lab in LABS if lab.id != "intro"], ids=lambda lab: lab.id)
+def test_a_lab_starts_easy_and_ends_with_two_hard_exercises(lab):
+    levels = [ex.difficulty for ex in lab.exercises]
+    assert levels[0] == "easy" and levels[-2:] == ["hard", "hard"], levels

@@ -23,6 +23,7 @@ def _build(folder: Path, exercises: list[tuple[str, list[str]]]) -> Path:
             ex_id,
             ex_id,
             kind="sql",
+            difficulty="easy",
             prompt=f"### {ex_id}\nWrite the query.",
             reference="SELECT 1",
             starter="-- your query",
@@ -89,3 +90,22 @@ def test_an_update_reaches_a_started_lab_without_touching_the_answers(tmp_path):
     v3 = _build(tmp_path / "v3", [("zz.one", ["new hint"]), ("zz.two", ["h"]), ("zz.three", [])])
     assert learner.sync(v3, work).extended == {LAB: ["zz.three"]}
     assert _answer_cell(work / LAB, "zz.one")[1].source.endswith("'my own answer'")
+
+
+def test_a_retired_exercise_stays_in_a_started_copy_and_still_checks(tmp_path, monkeypatch):
+    from dbdojo.checking import discovery
+
+    work = tmp_path / "work"
+    learner.sync(_build(tmp_path / "v1", [("zz.one", ["h"]), ("zz.old", ["h"])]), work)
+    nb, cell = _answer_cell(work / LAB, "zz.old")
+    cell.source = "%%check zz.old\nSELECT 'kept'"
+    nbformat.write(nb, work / LAB)
+
+    report = learner.sync(_build(tmp_path / "v2", [("zz.one", ["h"])]), work)
+    assert report.retired == {LAB: ["zz.old"]}
+    assert "zz.old left the course (retired)" in "\n".join(report.lines())
+    nb, mine = _answer_cell(work / LAB, "zz.old")
+    assert mine.source.endswith("'kept'") and mine.metadata["dojo"]["exercise"] == "zz.old"
+    monkeypatch.chdir(work)  # a kernel runs in the notebook's folder: the copy is found there
+    monkeypatch.setenv("DOJO_LABS_DIR", str(tmp_path / "v2"))
+    assert discovery.find("zz.old").notebook == work / LAB

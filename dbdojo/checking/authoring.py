@@ -7,6 +7,8 @@ from typing import Any
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from dbdojo.checking.model import BADGES, heading_index
+
 KERNEL = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 
@@ -31,14 +33,17 @@ def exercise_cells(
     reference: str,
     starter: str,
     hints: list[str],
+    difficulty: str,
     wrong: list[str] | None = None,
     options: dict[str, Any] | None = None,
 ) -> list[nbformat.NotebookNode]:
-    """The prompt (markdown) and the answer cell (``%%check`` + reference, with metadata)."""
+    """The prompt (markdown, its heading badged with the difficulty) and the answer cell
+    (``%%check`` + reference, with metadata)."""
     meta: dict[str, Any] = {
         "exercise": exercise_id,
         "title": title,
         "kind": kind,
+        "difficulty": difficulty,
         "starter": starter,
         "hints": hints,
     }
@@ -47,4 +52,15 @@ def exercise_cells(
     if options:
         meta["options"] = options
     answer = new_code_cell(f"%%check {exercise_id}\n{reference.strip()}", metadata={"dojo": meta})
-    return [new_markdown_cell(prompt), answer]
+    return [new_markdown_cell(badged(prompt, difficulty)), answer]
+
+
+def badged(prompt: str, difficulty: str) -> str:
+    """The prompt with its heading (:func:`heading_index`) ending in the difficulty's badge."""
+    lines = prompt.split("\n")
+    index = heading_index(lines)
+    line = lines[index]
+    for badge in BADGES.values():
+        line = line.removesuffix(f" · {badge}")
+    lines[index] = f"{line} · {BADGES[difficulty]}"
+    return "\n".join(lines)

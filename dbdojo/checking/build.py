@@ -93,6 +93,7 @@ def drop_build_workspace() -> None:
 
 def student_metadata(ex: Exercise, checker: Checker) -> dict[str, Any]:
     meta = {"exercise": ex.id, "title": ex.title, "kind": ex.kind, "starter": ex.starter}
+    meta["difficulty"] = ex.difficulty
     meta.update(hints=ex.hints, options=ex.options)
     if ex.kind != "sql-plan":  # plans are checked by a predicate, not against a result
         try:

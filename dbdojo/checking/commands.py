@@ -25,9 +25,9 @@ def list_exercises(as_json: bool, solutions: bool) -> int:
     if as_json:
         print(json.dumps([ex.summary(solutions) for ex in found], indent=1))
         return 0
-    table = Table("id", "lab", "kind", "title", title=f"{len(found)} exercises")
+    table = Table("id", "lab", "kind", "difficulty", "title", title=f"{len(found)} exercises")
     for ex in found:
-        table.add_row(ex.id, ex.lab, ex.kind, ex.title)
+        table.add_row(ex.id, ex.lab, ex.kind, ex.difficulty or "?", ex.title)
     console = Console()
     console.print(table)
     issues = [p for lab in labs for ex in lab.exercises for p in problems(ex, lab.id)]
@@ -145,13 +145,14 @@ def show_progress(lab: str | None = None) -> None:
             table.add_row(lab_id, f"{done}/{len(rows)}", str(tried), hints, last, style=style)
     else:
         table = Table(title=f"Progress of {found.learner}, lab {lab}")
-        for header in ("exercise", "state", "attempts", "hints used", "last (UTC)"):
+        for header in ("exercise", "difficulty", "state", "attempts", "hints used", "last (UTC)"):
             table.add_column(header, no_wrap=True)
         for r in found.rows:
             style = {"done": "green", "attempted": "yellow"}.get(r.state, "")
             hints = f"{r.hints_used}/{r.hints_total}" if r.hints_total else "—"
             attempts = str(r.attempts or "")
-            table.add_row(r.id, r.state, attempts, hints, r.last[5:] or "—", style=style)
+            last = r.last[5:] or "—"
+            table.add_row(r.id, r.difficulty, r.state, attempts, hints, last, style=style)
     console.print(table)
     console.print(found.summary())
 

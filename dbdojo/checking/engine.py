@@ -283,20 +283,23 @@ class Checker:
         from dbdojo.checking.runners import sql
 
         try:
-            tree = sql.explain(answer, self.workspace, ex.options, ex.timeout)
+            run = sql.explain(answer, self.workspace, ex.options, ex.timeout)
         except AnswerError as exc:
             return self._error(ex, exc, MAIN)
-        problems = plans.check(tree, ex.options["plan"])
-        if problems:
-            return Verdict(
-                ex.id,
-                FAILED,
-                problems[0],
-                problems[1:],
-                [f"your plan: {plans.outline(tree)}"],
-                hint=f"dojo.hint({ex.id!r}) gives a hint",
+        problems = plans.budget_problems(run.new_indexes, run.new_index_kb, ex.options)
+        workload = len(run.trees) > 1
+        notes = []
+        for number, tree in enumerate(run.trees, 1):
+            where = f"query {number}: " if workload else ""
+            problems += [where + p for p in plans.check(tree, ex.options["plan"])]
+            read = (
+                f" ({plans.buffers(tree):,} blocks)" if "max_buffers" in ex.options["plan"] else ""
             )
-        return Verdict(ex.id, PASSED, "correct", notes=[f"plan: {plans.outline(tree)}"])
+            notes.append(f"{where or 'your '}plan: {plans.outline(tree)}{read}")
+        if problems:
+            hint = f"dojo.hint({ex.id!r}) gives a hint"
+            return Verdict(ex.id, FAILED, problems[0], problems[1:], notes, hint=hint)
+        return Verdict(ex.id, PASSED, "correct", notes=[n.replace("your ", "") for n in notes])
 
     def _error(self, ex: Exercise, exc: Exception, target: str) -> Verdict:
         if ex.kind in MONGO_KINDS and (refused := emulator_gaps.refusal(str(exc))):

@@ -18,6 +18,9 @@ ID_PATTERN = re.compile(r"^[a-z0-9]+(?:[a-z0-9_]*)\.[a-z0-9][a-z0-9-]*$")
 CHECK_LINE = re.compile(r"^%%check[ \t]+(\S+)[ \t]*$")
 REQUIRED_OPTIONS = {"sql-ddl": ("probe",), "sql-plan": ("query", "plan"), "mongo-pipeline": ()}
 DEFAULT_TIMEOUT = 5.0
+DIFFICULTIES = ("easy", "medium", "hard")
+BADGES = {"easy": "🟢 easy", "medium": "🟠 medium", "hard": "🔴 hard"}
+"""How the prompt's heading shows an exercise's difficulty (kept in the student build)."""
 
 
 class ExerciseError(ValueError):
@@ -38,6 +41,7 @@ class Exercise:
     prompt: str = ""
     notebook: Path | None = None
     cell: int | None = None
+    difficulty: str = ""  # easy, medium, hard (labs/README.md: difficulty)
 
     @property
     def lab(self) -> str:
@@ -59,6 +63,7 @@ class Exercise:
             "id": self.id,
             "lab": self.lab,
             "kind": self.kind,
+            "difficulty": self.difficulty,
             "title": self.title,
             "notebook": str(self.notebook) if self.notebook else None,
             "hints": len(self.hints),
@@ -84,6 +89,7 @@ def from_metadata(meta: dict[str, Any], body: str | None, **where: Any) -> Exerc
         id=meta["exercise"],
         title=meta.get("title", ""),
         kind=meta.get("kind", ""),
+        difficulty=meta.get("difficulty", ""),
         starter=meta.get("starter", ""),
         hints=list(meta.get("hints", [])),
         options=dict(meta.get("options", {})),
@@ -92,6 +98,16 @@ def from_metadata(meta: dict[str, Any], body: str | None, **where: Any) -> Exerc
         expected=meta.get("expected"),
         **where,
     )
+
+
+def heading_index(lines: list[str]) -> int:
+    """Where a prompt shows its difficulty: its first Markdown heading, else its first line."""
+    return next((i for i, line in enumerate(lines) if line.startswith("#")), 0)
+
+
+def heading(prompt: str) -> str:
+    lines = prompt.split("\n")
+    return lines[heading_index(lines)]
 
 
 def problems(ex: Exercise, lab: str | None = None) -> list[str]:
@@ -105,6 +121,13 @@ def problems(ex: Exercise, lab: str | None = None) -> list[str]:
         found.append(f"kind {ex.kind!r} is not one of {', '.join(KINDS)}")
     if not ex.title:
         found.append("no title")
+    if ex.difficulty not in DIFFICULTIES:
+        found.append(f"difficulty {ex.difficulty!r} is not one of {', '.join(DIFFICULTIES)}")
+    elif ex.prompt and not re.search(rf"\b{ex.difficulty}\b", heading(ex.prompt), re.I):
+        found.append(
+            f"the prompt's heading does not show its difficulty ({BADGES[ex.difficulty]!r}, "
+            "as dbdojo.checking.authoring.badged() writes it)"
+        )
     if not ex.hints:
         found.append("no hints (give at least one)")
     for option in REQUIRED_OPTIONS.get(ex.kind, ()):

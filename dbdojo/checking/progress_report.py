@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from dbdojo.checking import discovery
 from dbdojo.checking import progress as store
-from dbdojo.checking.model import ExerciseError
+from dbdojo.checking.model import BADGES, ExerciseError
 
 
 @dataclass
@@ -19,6 +19,7 @@ class Row:
     file: str
     id: str
     title: str
+    difficulty: str
     passed: bool
     attempts: int
     hints_used: int
@@ -59,14 +60,16 @@ class Report:
             mark = {"done": "✔", "attempted": "…", "not started": " "}[r.state]
             hints = f"hints {r.hints_used}/{r.hints_total}" if r.hints_total else ""
             tries = f"{r.attempts} attempt(s)" if r.attempts else ""
-            lines.append(f" {mark} {r.id:<28} {r.state:<12} {tries:<13} {hints}".rstrip())
+            line = f" {mark} {r.id:<28} {r.difficulty:<6} {r.state:<12} {tries:<13} {hints}"
+            lines.append(line.rstrip())
         lines.append(self.summary())
         return "\n".join(lines)
 
     __repr__ = text
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th>{h}</th>" for h in ("", "exercise", "", "attempts", "hints", "last"))
+        headers = ("", "exercise", "difficulty", "", "attempts", "hints", "last")
+        head = "".join(f"<th>{h}</th>" for h in headers)
         body = []
         for r in self.rows:
             mark = {"done": "✔", "attempted": "…", "not started": ""}[r.state]
@@ -75,6 +78,7 @@ class Report:
             cells = [
                 f'<td style="color:{color}">{mark}</td>',
                 f"<td><code>{html.escape(r.id)}</code> {html.escape(r.title)}</td>",
+                f"<td>{BADGES.get(r.difficulty, html.escape(r.difficulty))}</td>",
                 f'<td style="color:{color}">{r.state}</td>',
                 f"<td>{r.attempts or ''}</td>",
                 f"<td>{hints}</td>",
@@ -113,6 +117,7 @@ def report(lab: str | None = None, name: str | None = None) -> Report:
                     found.path.name,
                     ex.id,
                     ex.title,
+                    ex.difficulty,
                     bool(entry.get("passed")),
                     int(entry.get("attempts", 0)),
                     int(entry.get("hints_shown", 0)),

@@ -2,10 +2,10 @@
 
 Injects ``pg`` (psycopg, autocommit), ``db`` (pymongo Database), ``r`` (redis-py, str
 responses) and ``dojo`` (the package), points ``%sql`` at the workspace's PostgreSQL, registers
-``%%expect_error`` and the labs' ``%%check``, and prints a one-line banner. A database that is
-down is named with the command that starts it; the others still connect. Under the tests
-(``DOJO_STRICT=1``) any database that does not connect is an error. Before each cell, a
-PostgreSQL connection the server closed (``dojo reset`` in a terminal) is replaced
+``%%expect_error``, ``%explain`` and the labs' ``%%check``, and prints a one-line banner. A
+database that is down is named with the command that starts it; the others still connect.
+Under the tests (``DOJO_STRICT=1``) any database that does not connect is an error. Before each
+cell, a PostgreSQL connection the server closed (``dojo reset`` in a terminal) is replaced
 (:mod:`.heal`).
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 
 from dbdojo import pgroles
 from dbdojo.connect import NotSeeded, ServiceDown, mongo_db, redis_client
-from dbdojo.notebook import banner, heal, sqlmagic
+from dbdojo.notebook import banner, explain, heal, sqlmagic
 from dbdojo.settings import BadURL
 from dbdojo.workspace import Workspace, current
 
@@ -122,6 +122,7 @@ def load_ipython_extension(ip: Any) -> None:
         magic_name="expect_error",
     )
     _register_check(ip)
+    explain.register(ip)
     ip.push({"dojo": dbdojo})
     _session = NotebookSession(ip)
     _session.connect(current())

@@ -7,7 +7,9 @@ it is never overwritten once changed. When the course updates a lab:
 - a copy the learner never changed is replaced by the new version;
 - a started copy keeps every cell as the learner left it; exercises it does not have yet are
   appended at the end (each with its prompt, under a note), and the checker's metadata of the
-  exercises it has is refreshed (expected results, hints), never their answers.
+  exercises it has is refreshed (expected results, hints), never their answers;
+- an exercise the course retired (ids are never reused) stays in a started copy, with its
+  metadata, so it still checks there; the sync names it.
 
 ``work/.dojo-copies.json`` records the digest of each copy as last written when it was a
 pristine copy of the build (a merged copy is the learner's and is never replaced).
@@ -49,6 +51,7 @@ class SyncReport:
     replaced: list[str] = field(default_factory=list)
     extended: dict[str, list[str]] = field(default_factory=dict)  # file -> new exercise ids
     refreshed: list[str] = field(default_factory=list)
+    retired: dict[str, list[str]] = field(default_factory=dict)  # file -> ids gone from it
 
     def lines(self) -> list[str]:
         out = [f"new: work/{name}" for name in self.created]
@@ -59,6 +62,11 @@ class SyncReport:
                 f"({', '.join(ids)}); your cells are as you left them"
             )
         out += [f"refreshed the checks of work/{name}" for name in self.refreshed]
+        for name, ids in self.retired.items():
+            out.append(
+                f"work/{name}: {', '.join(ids)} left the course (retired); your answers stay "
+                "in your copy and still check there, but no longer count in `dojo progress`"
+            )
         return out
 
 
@@ -103,6 +111,12 @@ def merge(mine: Any, new: Any) -> tuple[list[str], bool]:
     return appended, refreshed
 
 
+def retired(mine: Any, new: Any) -> list[str]:
+    """Exercises of the learner's copy that the course's version no longer has."""
+    current = {_exercise(c) for c in new.cells}
+    return [ex for c in mine.cells if (ex := _exercise(c)) and ex not in current]
+
+
 def sync(build: Path, work: Path | None = None) -> SyncReport:
     """Make or update the learner's copies in ``work`` from the student build ``build``."""
     work = work or work_dir()
@@ -128,7 +142,10 @@ def sync(build: Path, work: Path | None = None) -> SyncReport:
             report.replaced.append(built.name)
         else:
             mine = nbformat.read(target, as_version=4)
-            appended, refreshed = merge(mine, nbformat.read(built, as_version=4))
+            new = nbformat.read(built, as_version=4)
+            appended, refreshed = merge(mine, new)
+            if gone := retired(mine, new):
+                report.retired[built.name] = gone
             if appended or refreshed:
                 nbformat.write(mine, target)
             if appended:

@@ -6,6 +6,7 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -171,11 +172,37 @@ _PLANNER_SETTINGS = (
 )
 
 
-def explain(source: str, ws: Workspace, options: dict[str, Any], timeout: float) -> dict:
-    """Kind ``sql-plan``: run the statements, then return the JSON plan of the author's query."""
+@dataclass
+class PlanRun:
+    """What a ``sql-plan`` answer gave: the plan of each query, and how many indexes it built."""
+
+    trees: list[dict]
+    new_indexes: int  # net: indexes after the answer minus before (negative when it drops)
+    new_index_kb: float  # the size of the indexes the answer built
+
+
+def queries(options: dict[str, Any]) -> list[str]:
+    """The ``sql-plan`` queries: ``options.query`` is one query or a workload (a list)."""
+    query = options["query"]
+    return [query] if isinstance(query, str) else list(query)
+
+
+_INDEXES = "SELECT array_agg(indexrelid::int) FROM pg_index"
+_NEW_INDEXES = (
+    "SELECT coalesce(sum(pg_relation_size(indexrelid)), 0) / 1024.0 FROM pg_index "
+    "WHERE NOT indexrelid::int = ANY(%s)"
+)
+
+
+def explain(source: str, ws: Workspace, options: dict[str, Any], timeout: float) -> PlanRun:
+    """Kind ``sql-plan``: run the statements, then return the JSON plans of the author's
+    queries (``EXPLAIN ANALYZE`` when the predicate has a budget of buffers)."""
     with rolled_back(ws, timeout, options.get("setup")) as cur:
         planner = cur.execute(_PLANNER_SETTINGS).fetchall()
+        (before,) = cur.execute(_INDEXES).fetchone() or ([],)
         execute(cur, source, timeout)
+        (after,) = cur.execute(_INDEXES).fetchone() or ([],)
+        (kb,) = cur.execute(_NEW_INDEXES, (before,)).fetchone() or (0,)
         # The plan must come from the answer's schema changes, not from `SET enable_seqscan =
         # off` in it: put the planner settings back as the exercise's setup left them.
         cur.execute(
@@ -183,13 +210,17 @@ def explain(source: str, ws: Workspace, options: dict[str, Any], timeout: float)
             "FROM unnest(%s::text[], %s::text[]) AS s(name, value)",
             ([n for n, _ in planner], [v for _, v in planner]),
         )
-        execute(cur, "EXPLAIN (FORMAT JSON) " + options["query"], timeout, "the EXPLAIN")
-        (plan,) = cur.fetchone() or (None,)
-        if isinstance(plan, str):
-            plan = json.loads(plan)
-        tree = plan[0]["Plan"]
-        _describe_indexes(cur, tree)
-        return tree
+        # A budget of buffers needs the plan as run: EXPLAIN ANALYZE runs the author's query.
+        how = "ANALYZE, BUFFERS, " if "max_buffers" in options["plan"] else ""
+        trees = []
+        for query in queries(options):
+            execute(cur, f"EXPLAIN ({how}FORMAT JSON) " + query, timeout, "the EXPLAIN")
+            (plan,) = cur.fetchone() or (None,)
+            if isinstance(plan, str):
+                plan = json.loads(plan)
+            trees.append(plan[0]["Plan"])
+            _describe_indexes(cur, trees[-1])
+        return PlanRun(trees, len(after or []) - len(before or []), float(kb))
 
 
 _INDEX_FACTS = """
