@@ -101,8 +101,9 @@ def from_metadata(meta: dict[str, Any], body: str | None, **where: Any) -> Exerc
 
 
 def heading_index(lines: list[str]) -> int:
-    """Where a prompt shows its difficulty: its first Markdown heading, else its first line."""
-    return next((i for i, line in enumerate(lines) if line.startswith("#")), 0)
+    """Where a prompt shows its difficulty: its last Markdown heading (the exercise's own, below
+    any section heading the cell opens with), else its first line."""
+    return max((i for i, line in enumerate(lines) if line.startswith("#")), default=0)
 
 
 def heading(prompt: str) -> str:
