@@ -183,7 +183,9 @@ def test_serial_outcomes_explains_only_what_one_at_a_time_can_give():
 
 def test_the_option_is_validated():
     def problems(kind: str, options: dict) -> list[str]:
-        return model.problems(Exercise("t.x", "t", kind, "", ["h"], options, "x"))
+        return model.problems(
+            Exercise("t.x", "t", kind, "", ["h"], options, "x", difficulty="easy")
+        )
 
     assert problems("redis", {"concurrent": {"check": "def check(r, p, v): pass"}}) == []
     assert problems("redis", {"concurrent": {"clients": 4}})
