@@ -107,9 +107,9 @@ def test_estimates_only_and_errors(workspace):
 
 
 def test_the_magic_on_a_line_and_on_a_cell(workspace):
-    from IPython.testing.globalipapp import start_ipython
+    from IPython.testing import globalipapp
 
-    shell = start_ipython()
+    shell = globalipapp.start_ipython() or globalipapp.get_ipython()  # once per process
     explaining.register(shell)
     line = shell.run_line_magic("explain", LOOKUP)
     assert isinstance(line, Plan) and line.analyzed
@@ -119,3 +119,21 @@ def test_the_magic_on_a_line_and_on_a_cell(workspace):
     assert cell.query.startswith("SELECT") and cell.analyzed
     with pytest.raises(ValueError, match="only --no-analyze"):
         shell.run_cell_magic("explain", "SELECT 1", LOOKUP)
+
+
+def test_a_notebook_connection_the_server_ended_is_not_used(workspace, monkeypatch):
+    """A reset of the workspace ends the kernel's ``pg`` between two cells: explain opens a
+    connection of its own instead of failing with the server's AdminShutdown."""
+    from types import SimpleNamespace
+
+    from dbdojo.connect import pg_connect
+    from dbdojo.notebook import extension
+
+    stale = pgroles.connect(workspace, pgroles.LEARNER, autocommit=True)
+    with pg_connect(workspace, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (stale.info.backend_pid,))
+    monkeypatch.setattr(extension, "_session", SimpleNamespace(clients={"pg": stale}))
+    try:
+        assert explain(LOOKUP).analyzed
+    finally:
+        stale.close()

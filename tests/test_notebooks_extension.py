@@ -16,9 +16,9 @@ from dbdojo.workspace import Workspace
 
 @pytest.fixture(scope="module")
 def shell():
-    from IPython.testing.globalipapp import start_ipython
+    from IPython.testing import globalipapp
 
-    return start_ipython()
+    return globalipapp.start_ipython() or globalipapp.get_ipython()  # once per process
 
 
 def _scratch_database(admin_url: str, ws: Workspace) -> None:

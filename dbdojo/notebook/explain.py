@@ -75,11 +75,12 @@ def _connection() -> tuple[psycopg.Connection, bool]:
     as the learner (and True: the caller closes it)."""
     from dbdojo import pgroles
     from dbdojo.notebook.extension import session
+    from dbdojo.notebook.heal import pg_alive
     from dbdojo.workspace import current
 
     active = session()
     conn = active.clients.get("pg") if active else None
-    if conn is not None and not conn.closed:
+    if pg_alive(conn):  # not one the server has ended since (a reset of its workspace)
         return conn, False
     return pgroles.connect(current(), pgroles.LEARNER, autocommit=True), True
 
