@@ -146,7 +146,12 @@ def password(role: str) -> str:
 
 def url(ws: Workspace, role: str) -> str:
     """The workspace's PostgreSQL URL, logged in as ``role``."""
-    parts = urlsplit(postgres_url(ws))
+    return as_role(postgres_url(ws), role)
+
+
+def as_role(server: str, role: str) -> str:
+    """The PostgreSQL URL ``server``, logged in as ``role`` (with its password) instead."""
+    parts = urlsplit(server)
     host = parts.netloc.rpartition("@")[2]
     netloc = f"{role}:{quote(password(role), safe='')}@{host}"
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))

@@ -15,7 +15,7 @@ import contextlib
 import secrets
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from dbdojo import pgroles
 
@@ -31,10 +31,8 @@ def url(role: str | None = None, database: str = DATABASE) -> str:
     from dbdojo.connect import server_url
 
     parts = urlsplit(server_url("postgres"))
-    netloc = parts.netloc
-    if role is not None:
-        netloc = f"{role}:{quote(pgroles.password(role), safe='')}@{netloc.rpartition('@')[2]}"
-    return urlunsplit((parts.scheme, netloc, "/" + database, parts.query, parts.fragment))
+    admin = urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
+    return admin if role is None else pgroles.as_role(admin, role)
 
 
 def connect(role: str | None = None, **kwargs) -> psycopg.Connection:
