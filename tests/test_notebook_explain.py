@@ -128,10 +128,14 @@ def test_a_notebook_connection_the_server_ended_is_not_used(workspace, monkeypat
 
     from dbdojo.connect import pg_connect
     from dbdojo.notebook import extension
+    from dbdojo.services.local import wait_until
 
     stale = pgroles.connect(workspace, pgroles.LEARNER, autocommit=True)
     with pg_connect(workspace, autocommit=True) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", (stale.info.backend_pid,))
+        gone = "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = %s)"
+        # the next cell comes later: the backend has sent its goodbye and exited by then
+        assert wait_until(lambda: admin.execute(gone, (stale.info.backend_pid,)).fetchone()[0], 10)
     monkeypatch.setattr(extension, "_session", SimpleNamespace(clients={"pg": stale}))
     try:
         assert explain(LOOKUP).analyzed
