@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+from dbdojo.services import mongo_explain, mongo_stages, mongo_txn
 from dbdojo.services.mongo_journal import WRITE_COMMANDS, Journal
 
 BeforeRequest = Callable[[str, str], Awaitable[None]]
@@ -62,9 +63,19 @@ async def serving(
     executor = proxy._executor
     execute, build = executor.execute_prepared, executor._build_request_context
 
+    async def dialect_execute(context: Any) -> dict[str, Any]:
+        command = context.command_document
+        if context.command_name == "aggregate" and mongo_stages.handles(command):
+            return await stages.aggregate(context.db_name, command)
+        if context.command_name == "find" and mongo_stages.handles_find(command):
+            return await stages.find_near(context.db_name, command)
+        if context.command_name == "explain" and (find := mongo_explain.find_of(command)):
+            return await explainer.explain(context.db_name, command, find)
+        return await dialect.execute(context, execute)
+
     async def gated(context: Any) -> dict[str, Any]:
         await before(context.db_name, context.command_name)
-        result = await dialect.execute(context, execute)
+        result = await conflicts.execute(context, dialect_execute)
         if journal is not None and isinstance(result, dict) and result.get("ok") == 1:
             name = context.command_name
             if name in WRITE_COMMANDS:
@@ -78,6 +89,10 @@ async def serving(
 
         context = build(body, connection=WireConnectionContext(connection_id=0), db_name=db)
         return await execute(context)
+
+    conflicts = mongo_txn.WriteConflicts(run)
+    stages = mongo_stages.Stages(run)
+    explainer = mongo_explain.Explainer(run)
 
     def built(body: dict[str, Any], **kwargs: Any) -> Any:
         return build(mongo_dialect.normalize_body(body), **kwargs)

@@ -1,0 +1,299 @@
+"""``$graphLookup`` and ``$out`` for the emulator (mongoeco 4.11 refuses both stages).
+
+Both are evaluated around mongoeco's own executor, with MongoDB 8's documented semantics:
+
+- ``$out`` (https://www.mongodb.com/docs/manual/reference/operator/aggregation/out/): the last
+  stage; writes the pipeline's result to a collection (``"coll"`` or ``{db, coll}``),
+  replacing its documents and keeping its indexes; the aggregation returns no documents.
+- ``$graphLookup``
+  (https://www.mongodb.com/docs/manual/reference/operator/aggregation/graphLookup/): for each
+  input document, a breadth-first search of ``from``: documents whose ``connectToField`` equals
+  a ``startWith`` value, then those matching their ``connectFromField`` values, and so on
+  (``maxDepth``: the deepest level, 0 = only the first; ``depthField``: each result's level as
+  a long; ``restrictSearchWithMatch``: a filter on the searched documents). Each document
+  appears once in ``as``. Stages after it run on its output through a scratch collection.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bson.int64 import Int64
+
+from dbdojo.services import mongo_geo
+
+RunCommand = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
+ALL = 1 << 30  # one batch holds every result
+ORDER = "__dojo_order"
+
+
+def handles(command: dict[str, Any]) -> bool:
+    """Whether an ``aggregate`` command uses a stage this module evaluates."""
+    pipeline = command.get("pipeline")
+    if not isinstance(pipeline, list):
+        return False
+    if pipeline and _spherical_geo_near(pipeline[0]):
+        return True
+    return any(
+        isinstance(stage, dict) and ("$graphLookup" in stage or "$out" in stage)
+        for stage in pipeline
+    )
+
+
+def _spherical_geo_near(stage: Any) -> bool:
+    spec = stage.get("$geoNear") if isinstance(stage, dict) else None
+    return isinstance(spec, dict) and (
+        mongo_geo.is_geojson_point(spec.get("near")) or bool(spec.get("spherical"))
+    )
+
+
+def handles_find(command: dict[str, Any]) -> bool:
+    """Whether a ``find`` filters with ``$near``/``$nearSphere`` around a GeoJSON point."""
+    query = command.get("filter")
+    return isinstance(query, dict) and mongo_geo.near_clause(query) is not None
+
+
+class CommandError(Exception):
+    """A stage MongoDB refuses, answered as ``{ok: 0, errmsg, code}``."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _error(exc: CommandError) -> dict[str, Any]:
+    return {"ok": 0.0, "errmsg": str(exc), "code": exc.code}
+
+
+def _cursor(db: str, coll: str, docs: list[Any]) -> dict[str, Any]:
+    return {"cursor": {"firstBatch": docs, "id": 0, "ns": f"{db}.{coll}"}, "ok": 1.0}
+
+
+class Stages:
+    """Runs aggregations holding ``$graphLookup`` or ``$out`` with the engine's commands."""
+
+    def __init__(self, run: RunCommand) -> None:
+        self.run = run
+
+    async def aggregate(self, db: str, command: dict[str, Any]) -> dict[str, Any]:
+        coll, pipeline = str(command["aggregate"]), list(command["pipeline"])
+        try:
+            out = None
+            if pipeline and isinstance(pipeline[-1], dict) and "$out" in pipeline[-1]:
+                out = _out_target(db, pipeline.pop()["$out"])
+            if any(isinstance(s, dict) and "$out" in s for s in pipeline):
+                raise CommandError("$out can only be the final stage in the pipeline", 40601)
+            docs = await self._pipeline(db, coll, pipeline)
+            if out is None:
+                return _cursor(db, coll, docs)
+            await self._replace(*out, docs)
+            return _cursor(db, coll, [])
+        except CommandError as exc:
+            return _error(exc)
+
+    async def _pipeline(self, db: str, coll: str, pipeline: list[Any]) -> list[Any]:
+        if pipeline and _spherical_geo_near(pipeline[0]):
+            docs = await self._geo_near(db, coll, pipeline[0]["$geoNear"])
+            return await self._continue(db, docs, pipeline[1:])
+        cut = next((i for i, s in enumerate(pipeline) if "$graphLookup" in s), None)
+        if cut is None:
+            return await self._aggregate(db, coll, pipeline)
+        docs = await self._aggregate(db, coll, pipeline[:cut])
+        docs = await self._graph_lookup(db, pipeline[cut]["$graphLookup"], docs)
+        return await self._continue(db, docs, pipeline[cut + 1 :])
+
+    async def _continue(self, db: str, docs: list[Any], rest: list[Any]) -> list[Any]:
+        """Run the stages ``rest`` on ``docs`` (through a scratch collection)."""
+        if not rest:
+            return docs
+        scratch = f"__dojo_stage_{uuid.uuid4().hex}"
+        ordered = [{**doc, ORDER: n} for n, doc in enumerate(docs)]  # keeps their order
+        try:
+            await self._insert(db, scratch, ordered)
+            keep_order = [{"$sort": {ORDER: 1}}, {"$unset": ORDER}]
+            return await self._pipeline(db, scratch, keep_order + rest)
+        finally:
+            await self.run(db, {"drop": scratch})
+
+    async def _aggregate(self, db: str, coll: str, pipeline: list[Any]) -> list[Any]:
+        reply = await self.run(
+            db, {"aggregate": coll, "pipeline": pipeline, "cursor": {"batchSize": ALL}}
+        )
+        if reply.get("ok") != 1:
+            raise CommandError(str(reply.get("errmsg")), int(reply.get("code") or 8000))
+        return list(reply["cursor"]["firstBatch"])
+
+    async def _insert(self, db: str, coll: str, docs: list[Any]) -> None:
+        if docs:
+            reply = await self.run(db, {"insert": coll, "documents": docs, "ordered": True})
+            if reply.get("ok") != 1 or reply.get("writeErrors"):
+                errors = reply.get("writeErrors") or [reply]
+                raise CommandError(str(errors[0].get("errmsg")), int(errors[0].get("code") or 8000))
+
+    async def _replace(self, db: str, coll: str, docs: list[Any]) -> None:
+        ids = [d.get("_id") for d in docs if isinstance(d, dict)]
+        if len({repr(i) for i in ids}) != len(ids):
+            raise CommandError("$out: E11000 duplicate key error: the result repeats an _id", 11000)
+        await self.run(db, {"delete": coll, "deletes": [{"q": {}, "limit": 0}]})
+        await self._insert(db, coll, docs)
+
+    async def _geo_near(self, db: str, coll: str, spec: dict[str, Any]) -> list[Any]:
+        if "distanceField" not in spec:
+            raise CommandError("$geoNear requires a 'distanceField' option as a String", 16606)
+        field = await self._sphere_field(db, coll, spec.get("key"))
+        docs = await self._aggregate(db, coll, [{"$match": spec.get("query") or {}}])
+        metres = mongo_geo.is_geojson_point(spec["near"])
+        try:
+            found = mongo_geo.nearest(
+                docs,
+                field,
+                spec["near"],
+                metres=metres,
+                min_distance=spec.get("minDistance"),
+                max_distance=spec.get("maxDistance"),
+            )
+        except mongo_geo.GeoError as exc:
+            raise CommandError(str(exc), exc.code) from exc
+        multiplier = float(spec.get("distanceMultiplier") or 1)
+        for distance, doc in found:
+            _set_path(doc, str(spec["distanceField"]), distance * multiplier)
+            if spec.get("includeLocs"):
+                _set_path(doc, str(spec["includeLocs"]), mongo_geo._path(doc, field))
+        return [doc for _, doc in found]
+
+    async def _sphere_field(self, db: str, coll: str, key: Any) -> str:
+        reply = await self.run(db, {"listIndexes": coll, "cursor": {"batchSize": ALL}})
+        indexes = (reply.get("cursor") or {}).get("firstBatch", [])
+        try:
+            return mongo_geo.sphere_index_field(indexes, key)
+        except mongo_geo.GeoError as exc:
+            raise CommandError(str(exc), exc.code) from exc
+
+    async def find_near(self, db: str, command: dict[str, Any]) -> dict[str, Any]:
+        """A ``find`` with ``$near``/``$nearSphere`` (GeoJSON): nearest first, in metres."""
+        coll, query = str(command["find"]), dict(command["filter"])
+        field, spec = mongo_geo.near_clause(query)  # type: ignore[misc]
+        rest = {k: v for k, v in query.items() if k != field}
+        try:
+            await self._sphere_field(db, coll, field)
+            docs = await self._aggregate(db, coll, [{"$match": rest}])
+            found = mongo_geo.nearest(
+                docs,
+                field,
+                spec["$geometry"],
+                metres=True,
+                min_distance=spec.get("$minDistance"),
+                max_distance=spec.get("$maxDistance"),
+            )
+        except mongo_geo.GeoError as exc:
+            return _error(CommandError(str(exc), exc.code))
+        except CommandError as exc:
+            return _error(exc)
+        skip, limit = int(command.get("skip") or 0), abs(int(command.get("limit") or 0))
+        ids = [doc["_id"] for _, doc in found][skip : skip + limit if limit else None]
+        if command.get("projection"):
+            projected = await self._aggregate(
+                db, coll, [{"$match": {"_id": {"$in": ids}}}, {"$project": command["projection"]}]
+            )
+            by_id = {repr(d.get("_id")): d for d in projected}
+            docs = [by_id[repr(i)] for i in ids if repr(i) in by_id]
+        else:
+            by_id = {repr(doc["_id"]): doc for _, doc in found}
+            docs = [by_id[repr(i)] for i in ids]
+        return _cursor(db, coll, docs)
+
+    async def _graph_lookup(self, db: str, spec: dict[str, Any], docs: list[Any]) -> list[Any]:
+        for field in ("from", "startWith", "connectFromField", "connectToField", "as"):
+            if field not in spec:
+                raise CommandError(f"missing '{field}' option to $graphLookup stage", 40105)
+        searched = await self._aggregate(
+            db, str(spec["from"]), [{"$match": spec.get("restrictSearchWithMatch") or {}}]
+        )
+        graph = _Graph(searched, str(spec["connectToField"]))
+        max_depth = spec.get("maxDepth")
+        for doc in docs:
+            start = _values(_evaluate(doc, spec["startWith"]))
+            found = graph.search(start, str(spec["connectFromField"]), max_depth)
+            if depth_field := spec.get("depthField"):
+                found = [{**match, depth_field: Int64(depth)} for match, depth in found]
+            else:
+                found = [match for match, _ in found]
+            _set_path(doc, str(spec["as"]), found)
+        return docs
+
+
+class _Graph:
+    """The searched documents, indexed by their ``connectToField`` values."""
+
+    def __init__(self, docs: list[Any], connect_to: str) -> None:
+        from mongoeco.core.bson_ordering import bson_equality_key
+
+        self.key = bson_equality_key
+        self.by_value: dict[Any, list[int]] = {}
+        self.docs = docs
+        for position, doc in enumerate(docs):
+            for value in _values(_path(doc, connect_to)):
+                self.by_value.setdefault(self.key(value), []).append(position)
+
+    def search(self, start: list[Any], connect_from: str, max_depth: Any) -> list[tuple[Any, int]]:
+        seen: set[int] = set()
+        found: list[tuple[Any, int]] = []
+        frontier, depth = start, 0
+        while frontier and (max_depth is None or depth <= int(max_depth)):
+            level = []
+            for value in frontier:
+                for position in self.by_value.get(self.key(value), ()):
+                    if position not in seen:
+                        seen.add(position)
+                        level.append(self.docs[position])
+                        found.append((self.docs[position], depth))
+            frontier = [v for doc in level for v in _values(_path(doc, connect_from))]
+            depth += 1
+        return found
+
+
+def _out_target(db: str, spec: Any) -> tuple[str, str]:
+    if isinstance(spec, str):
+        return db, spec
+    if isinstance(spec, dict) and "coll" in spec:
+        return str(spec.get("db", db)), str(spec["coll"])
+    raise CommandError("$out requires a collection name or {db, coll}", 16990)
+
+
+def _path(doc: Any, path: str) -> Any:
+    """The value at a dotted path; arrays on the way give the list of their elements' values."""
+    value = doc
+    for part in path.split("."):
+        if isinstance(value, list):
+            value = [v.get(part) for v in value if isinstance(v, dict) and part in v]
+        elif isinstance(value, dict):
+            value = value.get(part)
+        else:
+            return None
+    return value
+
+
+def _values(value: Any) -> list[Any]:
+    """The values a field contributes to matching: each element of an array, else itself
+    (a missing field matches null, as ``{field: null}`` does)."""
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _evaluate(doc: Any, expression: Any) -> Any:
+    """``startWith``: a field path (``"$a.b"``), a literal, or an array of those."""
+    if isinstance(expression, str) and expression.startswith("$"):
+        return _path(doc, expression[1:])
+    if isinstance(expression, list):
+        return [_evaluate(doc, item) for item in expression]
+    if isinstance(expression, dict):
+        raise CommandError("the emulator's $graphLookup takes startWith as a field path", 40106)
+    return expression
+
+
+def _set_path(doc: dict[str, Any], path: str, value: Any) -> None:
+    *parents, last = path.split(".")
+    for part in parents:
+        doc = doc.setdefault(part, {})
+    doc[last] = value
