@@ -10,10 +10,12 @@ index gives the order; ``LIMIT``/``SKIP``; ``PROJECTION_SIMPLE``/``PROJECTION_DE
 The plan is chosen the way MongoDB's planner ranks candidates (fewest keys examined for the
 results, then an index that gives the sort): each index whose leading fields the filter bounds
 (equalities, then at most one range) is a candidate, and its keys examined are *counted* on the
-data (the documents matching its bounded predicates). Counts are exact for equality and range
-predicates on scalar fields; a scan MongoDB stops early (a limit over an index-ordered scan
-with a residual filter) is counted in full. ``$or``, text, geo, hashed, wildcard and partial
-indexes are not planned: such queries answer as a ``COLLSCAN``.
+data (the documents matching its bounded predicates); a scan that gives the sort and has a
+limit is walked in the index's order up to its last match, as MongoDB stops it. Counts are
+exact for equality and range predicates on scalar fields (MongoDB also counts the key where
+it seeks past a range, so its figure can be one or two higher). ``$or``, text, geo, hashed,
+wildcard, sparse and partial indexes are not planned: such queries answer as a
+``COLLSCAN``, which examines every document.
 """
 
 from __future__ import annotations
@@ -111,14 +113,15 @@ def _bounds_text(predicate: dict[str, Any] | None) -> list[str]:
     return [f"{opening}{low!r}, {high!r}{closing}"]
 
 
-def _sort_direction(index: dict[str, Any], used: list[str], sort: dict[str, Any]) -> str | None:
+def _sort_direction(
+    index: dict[str, Any], bounds: dict[str, dict[str, Any]], sort: dict[str, Any]
+) -> str | None:
     """'forward'/'backward' if scanning the index gives the sort, else None."""
     if not sort:
         return "forward"
     keys = list(index["key"].items())
-    # equality-bound leading fields do not change the order; the sort must follow the rest
-    start = 0
-    while start < len(keys) and keys[start][0] in used[:-1]:
+    start = 0  # leading fields bound to one value do not change the order of the rest
+    while start < len(keys) and _single_value(bounds.get(keys[start][0])):
         start += 1
     rest = keys[start : start + len(sort)]
     if [k for k, _ in rest] != list(sort):
@@ -126,6 +129,12 @@ def _sort_direction(index: dict[str, Any], used: list[str], sort: dict[str, Any]
     same = all(int(d) == int(sort[k]) for k, d in rest)
     opposite = all(int(d) == -int(sort[k]) for k, d in rest)
     return "forward" if same else "backward" if opposite else None
+
+
+def _single_value(predicate: dict[str, Any] | None) -> bool:
+    return predicate is not None and (
+        "$eq" in predicate or ("$in" in predicate and len(predicate["$in"]) == 1)
+    )
 
 
 def _covers(index: dict[str, Any], filter_: dict[str, Any], projection: Any) -> bool:
@@ -179,12 +188,17 @@ class Explainer:
         projection = find.get("projection")
         limit, skip = abs(int(find.get("limit") or 0)), int(find.get("skip") or 0)
         began = time.perf_counter()
-        reply = await self.run(db, {"find": coll, **_without(find, "find"), "batchSize": ALL})
+        run = {"find": coll, **_without(find, "find"), "batchSize": ALL}
+        if isinstance(run.get("hint"), dict) and "$natural" in run["hint"]:
+            del run["hint"]  # a forced collection scan: the same documents
+        reply = await self.run(db, run)
         if reply.get("ok") != 1:
             return reply
         returned = len(reply["cursor"]["firstBatch"])
         millis = int((time.perf_counter() - began) * 1000)
-        candidates = await self._candidates(db, coll, filter_, sort, find.get("hint"))
+        candidates = await self._candidates(
+            db, coll, filter_, sort, find.get("hint"), limit + skip if limit else 0
+        )
         if candidates:
             candidates.sort(
                 key=lambda c: (c["keys"], c["direction"] is None, len(c["index"]["key"]))
@@ -231,7 +245,13 @@ class Explainer:
         return answer
 
     async def _candidates(
-        self, db: str, coll: str, filter_: dict[str, Any], sort: dict[str, Any], hint: Any
+        self,
+        db: str,
+        coll: str,
+        filter_: dict[str, Any],
+        sort: dict[str, Any],
+        hint: Any,
+        limit: int,
     ) -> list[dict[str, Any]]:
         bounds = _predicates(filter_)
         if bounds is None or hint == {"$natural": 1} or hint == {"$natural": -1}:
@@ -241,20 +261,49 @@ class Explainer:
             if hint and hint not in (index["name"], index["key"]):
                 continue
             used = _bound_fields(list(index["key"]), bounds)
-            direction = _sort_direction(index, used, sort)
+            direction = _sort_direction(index, bounds, sort)
             if not used and (direction is None or not (sort or hint)):
                 continue
-            keys = await self._count(db, coll, {f: bounds[f] for f in used})
-            found.append(
-                {
-                    "index": index,
-                    "used": used,
-                    "bounds": bounds,
-                    "keys": keys,
-                    "direction": direction,
-                }
-            )
+            candidate = {"index": index, "used": used, "bounds": bounds, "direction": direction}
+            candidate.update(await self._examined(db, coll, filter_, candidate, limit))
+            found.append(candidate)
         return found
+
+    async def _examined(
+        self, db: str, coll: str, filter_: dict[str, Any], c: dict[str, Any], limit: int
+    ) -> dict[str, int]:
+        """Keys and documents the candidate's scan examines, counted on the data: the keys
+        within its bounds (up to the limit's last match when the scan gives the order), and
+        one document per key, or per match when the rest of the filter is on index fields
+        (checked on the keys before fetching)."""
+        index, used = c["index"], c["used"]
+        bounded = {f: c["bounds"][f] for f in used}
+        residual = [k for k in filter_ if k not in used]
+        on_keys = all(k in index["key"] for k in residual)
+        if limit and c["direction"] is not None:
+            sign = -1 if c["direction"] == "backward" else 1
+            order = {k: sign * int(d) for k, d in index["key"].items()}
+            walk = await self._ids(db, coll, bounded, order)
+            wanted = set(await self._ids(db, coll, filter_, None)) if residual else None
+            keys = found = 0
+            for doc_id in walk:
+                if found == limit:
+                    break
+                keys += 1
+                found += wanted is None or doc_id in wanted
+            return {"keys": keys, "docs": found if on_keys else keys}
+        keys = await self._count(db, coll, bounded)
+        docs = await self._count(db, coll, filter_) if residual and on_keys else keys
+        return {"keys": keys, "docs": docs}
+
+    async def _ids(
+        self, db: str, coll: str, query: dict[str, Any], sort: dict[str, Any] | None
+    ) -> list[Any]:
+        find = {"find": coll, "filter": query, "projection": {"_id": 1}, "batchSize": ALL}
+        if sort:
+            find["sort"] = sort
+        reply = await self.run(db, find)
+        return [repr(d.get("_id")) for d in (reply.get("cursor") or {}).get("firstBatch", [])]
 
     def _index_plan(
         self,
@@ -268,8 +317,6 @@ class Explainer:
         index, bounds = c["index"], c["bounds"]
         residual = {k: v for k, v in filter_.items() if k not in c["used"]}
         keys = c["keys"]
-        if limit and c["direction"] is not None and not residual:
-            keys = min(keys, limit + skip)  # the scan stops once the limit is reached
         scan = {
             "stage": "IXSCAN",
             "keyPattern": index["key"],
@@ -294,10 +341,10 @@ class Explainer:
             }
             docs = 0
         else:
-            plan = {"stage": "FETCH", "inputStage": scan, "docsExamined": keys}
+            docs = c["docs"]
+            plan = {"stage": "FETCH", "inputStage": scan, "docsExamined": docs}
             if residual:
                 plan["filter"] = residual
-            docs = keys
         plan = _order(plan, sort if c["direction"] is None else {}, limit, skip)
         if projection and plan["stage"] != "PROJECTION_COVERED" and docs:
             plan = {

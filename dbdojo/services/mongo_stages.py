@@ -25,6 +25,7 @@ from bson.int64 import Int64
 from dbdojo.services import mongo_geo
 
 RunCommand = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
+Journaled = Callable[[str, dict[str, Any]], None]
 ALL = 1 << 30  # one batch holds every result
 ORDER = "__dojo_order"
 
@@ -74,8 +75,9 @@ def _cursor(db: str, coll: str, docs: list[Any]) -> dict[str, Any]:
 class Stages:
     """Runs aggregations holding ``$graphLookup`` or ``$out`` with the engine's commands."""
 
-    def __init__(self, run: RunCommand) -> None:
+    def __init__(self, run: RunCommand, journal: Journaled | None = None) -> None:
         self.run = run
+        self.journal = journal  # told of the writes $out makes (the server's journal)
 
     async def aggregate(self, db: str, command: dict[str, Any]) -> dict[str, Any]:
         coll, pipeline = str(command["aggregate"]), list(command["pipeline"])
@@ -136,8 +138,13 @@ class Stages:
         ids = [d.get("_id") for d in docs if isinstance(d, dict)]
         if len({repr(i) for i in ids}) != len(ids):
             raise CommandError("$out: E11000 duplicate key error: the result repeats an _id", 11000)
-        await self.run(db, {"delete": coll, "deletes": [{"q": {}, "limit": 0}]})
+        delete = {"delete": coll, "deletes": [{"q": {}, "limit": 0}]}
+        await self.run(db, delete)
         await self._insert(db, coll, docs)
+        if self.journal is not None:
+            self.journal(db, delete)
+            if docs:
+                self.journal(db, {"insert": coll, "documents": docs, "ordered": True})
 
     async def _geo_near(self, db: str, coll: str, spec: dict[str, Any]) -> list[Any]:
         if "distanceField" not in spec:

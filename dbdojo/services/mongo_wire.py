@@ -91,7 +91,7 @@ async def serving(
         return await execute(context)
 
     conflicts = mongo_txn.WriteConflicts(run)
-    stages = mongo_stages.Stages(run)
+    stages = mongo_stages.Stages(run, journal.command if journal is not None else None)
     explainer = mongo_explain.Explainer(run)
 
     def built(body: dict[str, Any], **kwargs: Any) -> Any:
