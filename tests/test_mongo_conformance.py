@@ -346,3 +346,24 @@ def test_near_is_nearest_first_within_max_distance(db):
     assert [d["_id"] for d in db.places.find({"loc": near})] == [1, 2]
     sphere = {"$nearSphere": {"$geometry": origin, "$minDistance": 1.5 * DEGREE_M}}
     assert [d["_id"] for d in db.places.find({"loc": sphere}).limit(2)] == [2, 3]
+
+
+# docs/manual/core/aggregation-pipeline-optimization/ : a $match after $unwind / $set / $sort
+# that does not use what the stage computes is moved ahead of it (and can then use an index);
+# a filter on the unwound field stays after $unwind. The plan shows it: stages[0].$cursor.
+def test_optimizer_moves_a_movable_match_ahead(db):
+    db.inventory.insert_many([{**d, "tags": [d["type"], "all"]} for d in INVENTORY])
+    db.inventory.create_index({"type": 1})
+    late = [{"$unwind": "$tags"}, {"$match": {"type": "food", "tags": "all"}}]
+    plan = db.command("explain", {"aggregate": "inventory", "pipeline": late, "cursor": {}},
+                      verbosity="queryPlanner")  # fmt: skip
+    cursor = plan["stages"][0]["$cursor"]["queryPlanner"]
+    assert _stages(cursor["winningPlan"]) == ["FETCH", "IXSCAN"]
+    assert cursor["winningPlan"]["inputStage"]["indexName"] == "type_1"
+    assert plan["stages"][1:] == [{"$unwind": "$tags"}, {"$match": {"tags": "all"}}]
+    assert len(list(db.inventory.aggregate(late))) == 4  # the four food items, once each
+    on_unwound = [{"$unwind": "$tags"}, {"$match": {"tags": "food"}}]
+    plan = db.command("explain", {"aggregate": "inventory", "pipeline": on_unwound,
+                                  "cursor": {}}, verbosity="queryPlanner")  # fmt: skip
+    assert _stages(plan["stages"][0]["$cursor"]["queryPlanner"]["winningPlan"]) == ["COLLSCAN"]
+    assert plan["stages"][1:] == on_unwound

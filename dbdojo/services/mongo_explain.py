@@ -24,6 +24,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from dbdojo.services import mongo_pipeline
+
 RunCommand = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 ALL = 1 << 30
 RANGE = ("$gt", "$gte", "$lt", "$lte")
@@ -160,6 +162,18 @@ def _projection_stage(projection: Any) -> str:
     return "PROJECTION_SIMPLE" if simple else "PROJECTION_DEFAULT"
 
 
+def aggregate_of(command: dict[str, Any]) -> tuple[str, list[Any], str] | None:
+    """(collection, pipeline, verbosity) of an explained aggregation: the ``explain``
+    command around an ``aggregate``, or an ``aggregate`` with ``explain: true``."""
+    inner = command.get("explain")
+    if isinstance(inner, dict) and isinstance(inner.get("pipeline"), list) and "aggregate" in inner:
+        verbosity = str(command.get("verbosity") or "allPlansExecution")
+        return str(inner["aggregate"]), inner["pipeline"], verbosity
+    if command.get("explain") is True and isinstance(command.get("pipeline"), list):
+        return str(command["aggregate"]), command["pipeline"], "queryPlanner"
+    return None
+
+
 class Explainer:
     """Answers ``explain`` of a find (or a find-like aggregation) in MongoDB's shape."""
 
@@ -243,6 +257,29 @@ class Explainer:
             if verbosity == "allPlansExecution":
                 answer["executionStats"]["allPlansExecution"] = []
         return answer
+
+    async def explain_aggregate(
+        self, db: str, coll: str, pipeline: list[Any], verbosity: str
+    ) -> dict[str, Any]:
+        """The classic engine's shape: the optimized pipeline's leading ``$match``/``$sort``
+        run as a find in ``stages[0].$cursor``, the other stages listed after it."""
+        optimized = mongo_pipeline.optimize(pipeline)
+        find: dict[str, Any] = {"find": coll, "filter": {}}
+        rest = list(optimized)
+        for key, stage in (("filter", "$match"), ("sort", "$sort")):
+            if rest and isinstance(rest[0], dict) and list(rest[0]) == [stage]:
+                find[key] = rest.pop(0)[stage]
+        inner = await self.explain(db, {"verbosity": verbosity}, find)
+        if inner.get("ok") != 1:
+            return inner
+        cursor = {k: inner[k] for k in ("queryPlanner", "executionStats") if k in inner}
+        return {
+            "explainVersion": "1",
+            "stages": [{"$cursor": cursor}, *rest],
+            "command": {"aggregate": coll, "pipeline": pipeline, "$db": db},
+            "serverInfo": inner["serverInfo"],
+            "ok": 1.0,
+        }
 
     async def _candidates(
         self,

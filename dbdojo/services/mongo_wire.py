@@ -64,13 +64,15 @@ async def serving(
     execute, build = executor.execute_prepared, executor._build_request_context
 
     async def dialect_execute(context: Any) -> dict[str, Any]:
-        command = context.command_document
-        if context.command_name == "aggregate" and mongo_stages.handles(command):
-            return await stages.aggregate(context.db_name, command)
-        if context.command_name == "find" and mongo_stages.handles_find(command):
-            return await stages.find_near(context.db_name, command)
-        if context.command_name == "explain" and (find := mongo_explain.find_of(command)):
-            return await explainer.explain(context.db_name, command, find)
+        command, name, db = context.command_document, context.command_name, context.db_name
+        if name == "explain" and (find := mongo_explain.find_of(command)):
+            return await explainer.explain(db, command, find)
+        if name in ("explain", "aggregate") and (explained := mongo_explain.aggregate_of(command)):
+            return await explainer.explain_aggregate(db, *explained)
+        if name == "aggregate" and mongo_stages.handles(command):
+            return await stages.aggregate(db, command)
+        if name == "find" and mongo_stages.handles_find(command):
+            return await stages.find_near(db, command)
         return await dialect.execute(context, execute)
 
     async def gated(context: Any) -> dict[str, Any]:
