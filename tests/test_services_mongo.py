@@ -168,14 +168,14 @@ def test_requires_real_mongodb_stops_on_the_emulator(emulator: Running) -> None:
     from dbdojo.services.mongo_gaps import EMULATOR_GAPS, RequiresRealMongoDB, requires_real_mongodb
 
     with emulator.client() as client:
-        with pytest.raises(RequiresRealMongoDB, match=r"needs a real MongoDB.*\$graphLookup"):
-            requires_real_mongodb("$graphLookup", client)
+        with pytest.raises(RequiresRealMongoDB, match=r"needs a real MongoDB.*changeStream"):
+            requires_real_mongodb("change_streams", client)
         with pytest.raises(KeyError, match="unknown emulator gap"):
             requires_real_mongodb("no_such_feature", client)
         # the gap is real: the stage fails on the emulator
-        with pytest.raises(pymongo.errors.OperationFailure, match="graphLookup"):
-            list(client.gaps.t.aggregate([{"$graphLookup": {}}]))
-    assert "$out" in EMULATOR_GAPS
+        with pytest.raises(pymongo.errors.OperationFailure, match="changeStream"):
+            client.gaps.t.watch()
+    assert "$centerSphere" in EMULATOR_GAPS
 
 
 def test_requests_wait_for_the_database_being_recovered(emulator: Running) -> None:
