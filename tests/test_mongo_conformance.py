@@ -120,25 +120,24 @@ def test_id_equality_across_numeric_types(db):
     assert db.c.count_documents({}) == 1  # {_id: 2}, inserted before the refused one
 
 
-def _per_document(coll, n: int) -> float:
-    began = time.perf_counter()
-    coll.insert_many([{"_id": i, "v": i} for i in range(n)])
-    return (time.perf_counter() - began) / n
+def _insert_one_cost(coll, first_id: int, count: int = 40) -> float:
+    """Seconds per insert_one, the best of two rounds."""
+    rounds = []
+    for start in (first_id, first_id + count):
+        began = time.perf_counter()
+        for i in range(start, start + count):
+            coll.insert_one({"_id": i, "v": i})
+        rounds.append((time.perf_counter() - began) / count)
+    return min(rounds)
 
 
-def test_inserts_and_updates_cost_the_same_per_document_at_any_size(db):
-    # MongoDB's inserts and updates by _id are index look-ups: O(log n) per document. Before
-    # the kit's fix the emulator scanned the collection per document (quadratic: 4x the
-    # documents took ~5x the time per document); a ratio under 2.5 allows for a loaded machine.
-    small, large = _per_document(db.small, 300), _per_document(db.large, 1200)
-    assert large / small < 2.5, (small, large)
-    began = time.perf_counter()
-    db.small.update_many({}, {"$inc": {"v": 1}})
-    per_small = (time.perf_counter() - began) / 300
-    began = time.perf_counter()
-    db.large.update_many({}, {"$inc": {"v": 1}})
-    per_large = (time.perf_counter() - began) / 1200
-    assert per_large / per_small < 2.5, (per_small, per_large)
+def test_an_insert_costs_the_same_into_a_large_collection(db):
+    # MongoDB's insert checks the _id index: O(log n). Before the kit's fix the emulator
+    # scanned the collection on every insert (into 2,000 documents: 11x the cost into an
+    # empty one, benchmarks/bench_mongo_writes.py); 3x allows for a loaded machine.
+    db.large.insert_many([{"_id": i, "v": i} for i in range(3000)])
+    empty, large = _insert_one_cost(db.empty, 0), _insert_one_cost(db.large, 3000)
+    assert large / empty < 3, (empty, large)
 
 
 # docs/manual/reference/operator/aggregation/graphLookup/ : "Within a Single Collection"
@@ -367,3 +366,44 @@ def test_optimizer_moves_a_movable_match_ahead(db):
                                   "cursor": {}}, verbosity="queryPlanner")  # fmt: skip
     assert _stages(plan["stages"][0]["$cursor"]["queryPlanner"]["winningPlan"]) == ["COLLSCAN"]
     assert plan["stages"][1:] == on_unwound
+
+
+# docs/manual/reference/operator/query/text/ : the articles example, with its results
+ARTICLES = [
+    {"_id": 1, "subject": "coffee", "author": "xyz", "views": 50},
+    {"_id": 2, "subject": "Coffee Shopping", "author": "efg", "views": 5},
+    {"_id": 3, "subject": "Baking a cake", "author": "abc", "views": 90},
+    {"_id": 4, "subject": "baking", "author": "xyz", "views": 100},
+    {"_id": 5, "subject": "Café Con Leche", "author": "abc", "views": 200},
+    {"_id": 6, "subject": "Сырники", "author": "jkl", "views": 80},
+    {"_id": 7, "subject": "coffee and cream", "author": "efg", "views": 10},
+    {"_id": 8, "subject": "Cafe con Leche", "author": "xyz", "views": 10},
+]
+
+
+def _text_ids(db, search: str) -> list:
+    return sorted(d["_id"] for d in db.articles.find({"$text": {"$search": search}}))
+
+
+def test_text_search_stems_folds_and_negates(db):
+    db.articles.insert_many(ARTICLES)
+    db.articles.create_index({"subject": "text"})
+    assert _text_ids(db, "coffee") == [1, 2, 7]
+    assert _text_ids(db, "bake coffee cake") == [1, 2, 3, 4, 7]  # "Baking" stems to "bake"
+    assert _text_ids(db, '"coffee shop"') == [2]  # a phrase; "Shopping" stems to "shop"
+    assert _text_ids(db, "coffee -shop") == [1, 7]
+    assert _text_ids(db, "CAFÉ") == [5, 8]  # case and diacritics folded
+    assert db.articles.count_documents({"$text": {"$search": "coffee"}}) == 3
+
+
+def test_text_score_as_documented(db):
+    # "Return the Text Search Score": {$search: "cake"} gives _id 3 a score of 0.75
+    db.articles.insert_many(ARTICLES)
+    db.articles.create_index({"subject": "text"})
+    score = {"score": {"$meta": "textScore"}}
+    (cake,) = db.articles.find({"$text": {"$search": "cake"}}, score)
+    assert cake == {**ARTICLES[2], "score": 0.75}  # a $meta projection keeps every field
+    query = {"$text": {"$search": "coffee"}}
+    ranked = list(db.articles.find(query, score).sort([("score", score["score"])]))
+    scores = [d["score"] for d in ranked]
+    assert ranked[0]["_id"] == 1 and scores == sorted(scores, reverse=True)  # best first

@@ -22,7 +22,7 @@ from typing import Any
 
 from bson.int64 import Int64
 
-from dbdojo.services import mongo_geo
+from dbdojo.services import mongo_geo, mongo_text
 
 RunCommand = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 Journaled = Callable[[str, dict[str, Any]], None]
@@ -35,7 +35,7 @@ def handles(command: dict[str, Any]) -> bool:
     pipeline = command.get("pipeline")
     if not isinstance(pipeline, list):
         return False
-    if pipeline and _spherical_geo_near(pipeline[0]):
+    if pipeline and (_spherical_geo_near(pipeline[0]) or _text_match(pipeline[0])):
         return True
     return any(
         isinstance(stage, dict) and ("$graphLookup" in stage or "$out" in stage)
@@ -50,10 +50,21 @@ def _spherical_geo_near(stage: Any) -> bool:
     )
 
 
+def _text_match(stage: Any) -> bool:
+    query = stage.get("$match") if isinstance(stage, dict) else None
+    return isinstance(query, dict) and "$text" in query
+
+
 def handles_find(command: dict[str, Any]) -> bool:
     """Whether a ``find`` filters with ``$near``/``$nearSphere`` around a GeoJSON point."""
     query = command.get("filter")
     return isinstance(query, dict) and mongo_geo.near_clause(query) is not None
+
+
+def handles_text(command: dict[str, Any]) -> bool:
+    """Whether a ``find`` filters with ``$text``."""
+    query = command.get("filter")
+    return isinstance(query, dict) and "$text" in query
 
 
 class CommandError(Exception):
@@ -99,6 +110,12 @@ class Stages:
         if pipeline and _spherical_geo_near(pipeline[0]):
             docs = await self._geo_near(db, coll, pipeline[0]["$geoNear"])
             return await self._continue(db, docs, pipeline[1:])
+        if pipeline and _text_match(pipeline[0]):
+            scored = await self._text(db, coll, pipeline[0]["$match"])
+            docs = [{**doc, mongo_text.SCORE: score} for score, doc in scored]
+            rest = mongo_text.with_score_field(pipeline[1:])
+            out = await self._continue(db, docs, rest)
+            return [{k: v for k, v in d.items() if k != mongo_text.SCORE} for d in out]
         cut = next((i for i, s in enumerate(pipeline) if "$graphLookup" in s), None)
         if cut is None:
             return await self._aggregate(db, coll, pipeline)
@@ -152,23 +169,55 @@ class Stages:
         field = await self._sphere_field(db, coll, spec.get("key"))
         docs = await self._aggregate(db, coll, [{"$match": spec.get("query") or {}}])
         metres = mongo_geo.is_geojson_point(spec["near"])
-        try:
-            found = mongo_geo.nearest(
-                docs,
-                field,
-                spec["near"],
-                metres=metres,
-                min_distance=spec.get("minDistance"),
-                max_distance=spec.get("maxDistance"),
-            )
-        except mongo_geo.GeoError as exc:
-            raise CommandError(str(exc), exc.code) from exc
+        bounds = (spec.get("minDistance"), spec.get("maxDistance"))
+        found = _nearest(docs, field, spec["near"], bounds, metres=metres)
         multiplier = float(spec.get("distanceMultiplier") or 1)
         for distance, doc in found:
             _set_path(doc, str(spec["distanceField"]), distance * multiplier)
             if spec.get("includeLocs"):
                 _set_path(doc, str(spec["includeLocs"]), mongo_geo._path(doc, field))
         return [doc for _, doc in found]
+
+    async def _text(self, db: str, coll: str, query: dict[str, Any]) -> list[tuple[float, Any]]:
+        """(textScore, document) of the documents matching a filter with ``$text``."""
+        rest = dict(query)
+        spec = rest.pop("$text")
+        reply = await self.run(db, {"listIndexes": coll, "cursor": {"batchSize": ALL}})
+        index = mongo_text.TextIndex.of((reply.get("cursor") or {}).get("firstBatch", []))
+        if index is None:
+            raise CommandError("text index required for $text query", 27)
+        if not isinstance(spec, dict) or not isinstance(spec.get("$search"), str):
+            raise CommandError("$text requires a $search string", 2)
+        search = mongo_text.Search(spec["$search"])
+        docs = await self._aggregate(db, coll, [{"$match": rest}])
+        scored = [(search.score(index, doc), doc) for doc in docs]
+        return [(score, doc) for score, doc in scored if score is not None]
+
+    async def find_text(self, db: str, command: dict[str, Any]) -> dict[str, Any]:
+        """A ``find`` with ``$text``: MongoDB's matches and scores, ``{$meta: "textScore"}``
+        in the projection and as the sort (other sort keys are not applied)."""
+        from mongoeco.core.projections import apply_projection
+
+        coll = str(command["find"])
+        try:
+            scored = await self._text(db, coll, dict(command["filter"]))
+        except CommandError as exc:
+            return _error(exc)
+        for key, direction in reversed(list(dict(command.get("sort") or {}).items())):
+            if direction == mongo_text.META:  # stable sorts, the last key first
+                scored.sort(key=lambda pair: -pair[0])
+            else:
+                scored.sort(key=lambda pair: _sort_value(pair[1], key), reverse=direction == -1)
+        skip, limit = int(command.get("skip") or 0), abs(int(command.get("limit") or 0))
+        scored = scored[skip : skip + limit if limit else None]
+        projection = dict(command.get("projection") or {})
+        metas = [k for k, v in projection.items() if v == mongo_text.META]
+        plain = {k: v for k, v in projection.items() if k not in metas}
+        docs = []
+        for score, doc in scored:
+            shown = apply_projection(doc, plain) if plain else dict(doc)
+            docs.append({**shown, **dict.fromkeys(metas, score)})
+        return _cursor(db, coll, docs)
 
     async def _sphere_field(self, db: str, coll: str, key: Any) -> str:
         reply = await self.run(db, {"listIndexes": coll, "cursor": {"batchSize": ALL}})
@@ -186,16 +235,8 @@ class Stages:
         try:
             await self._sphere_field(db, coll, field)
             docs = await self._aggregate(db, coll, [{"$match": rest}])
-            found = mongo_geo.nearest(
-                docs,
-                field,
-                spec["$geometry"],
-                metres=True,
-                min_distance=spec.get("$minDistance"),
-                max_distance=spec.get("$maxDistance"),
-            )
-        except mongo_geo.GeoError as exc:
-            return _error(CommandError(str(exc), exc.code))
+            bounds = (spec.get("$minDistance"), spec.get("$maxDistance"))
+            found = _nearest(docs, field, spec["$geometry"], bounds, metres=True)
         except CommandError as exc:
             return _error(exc)
         skip, limit = int(command.get("skip") or 0), abs(int(command.get("limit") or 0))
@@ -259,6 +300,25 @@ class _Graph:
             frontier = [v for doc in level for v in _values(_path(doc, connect_from))]
             depth += 1
         return found
+
+
+def _nearest(
+    docs: list[Any], field: str, near: Any, bounds: tuple[Any, Any], *, metres: bool
+) -> list[tuple[float, Any]]:
+    """:func:`mongo_geo.nearest` within (min, max) distance, its refusals as CommandError."""
+    try:
+        return mongo_geo.nearest(
+            docs, field, near, metres=metres, min_distance=bounds[0], max_distance=bounds[1]
+        )
+    except mongo_geo.GeoError as exc:
+        raise CommandError(str(exc), exc.code) from exc
+
+
+def _sort_value(doc: Any, path: str) -> tuple[bool, Any]:
+    from mongoeco.core.bson_ordering import bson_engine_key
+
+    value = _path(doc, path)
+    return value is not None, bson_engine_key(value)
 
 
 def _out_target(db: str, spec: Any) -> tuple[str, str]:

@@ -71,6 +71,8 @@ async def serving(
             return await explainer.explain_aggregate(db, *explained)
         if name == "aggregate" and mongo_stages.handles(command):
             return await stages.aggregate(db, command)
+        if name == "find" and mongo_stages.handles_text(command):
+            return await stages.find_text(db, command)
         if name == "find" and mongo_stages.handles_find(command):
             return await stages.find_near(db, command)
         return await dialect.execute(context, execute)
