@@ -2,7 +2,7 @@
 
 Starts two servers on free ports, each in its own process: mongoeco's plain wire server (what
 the kit served before, ``before``) and the kit's emulator (``python -m
-dbdojo.services.mongo_emulator``, ``after``), and measures over the wire with pymongo:
+dbdojo.mongo.emulator.server``, ``after``), and measures over the wire with pymongo:
 
 - ``insert_many`` of n documents into an empty collection, per document, at three sizes
   (target: O(1) per document, the largest size within 1.5x of the smallest per document);
@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,13 +29,10 @@ from pathlib import Path
 
 from pymongo import MongoClient
 
+from dbdojo import procs
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+EMULATOR = ["-m", "dbdojo.mongo.emulator.server"]
 
 
 def _serve_plain(port: int) -> None:
@@ -57,20 +53,12 @@ def _serve_plain(port: int) -> None:
 
 @contextlib.contextmanager
 def server(kind: str) -> Iterator[MongoClient]:
-    port = _free_port()
+    port = procs.free_port()
     with tempfile.TemporaryDirectory(dir=ROOT / "benchmarks") as home:
-        if kind == "before":
-            argv = [sys.executable, __file__, "--serve-plain", str(port)]
-        else:
-            argv = [
-                sys.executable,
-                "-m",
-                "dbdojo.services.mongo_emulator",
-                "--port",
-                str(port),
-                "--home",
-                home,
-            ]
+        server_argv = [__file__, "--serve-plain", str(port)] if kind == "before" else EMULATOR
+        argv = [sys.executable, *server_argv]
+        if kind == "after":
+            argv += ["--port", str(port), "--home", home]
         proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL)
         try:
             # a long connect timeout: the monitor's heartbeat waits behind a slow write, not fails

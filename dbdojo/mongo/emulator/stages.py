@@ -22,7 +22,8 @@ from typing import Any
 
 from bson.int64 import Int64
 
-from dbdojo.services import mongo_geo, mongo_text
+from dbdojo.mongo.emulator import geo
+from dbdojo.mongo.emulator import text as fulltext
 
 RunCommand = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 Journaled = Callable[[str, dict[str, Any]], None]
@@ -46,7 +47,7 @@ def handles(command: dict[str, Any]) -> bool:
 def _spherical_geo_near(stage: Any) -> bool:
     spec = stage.get("$geoNear") if isinstance(stage, dict) else None
     return isinstance(spec, dict) and (
-        mongo_geo.is_geojson_point(spec.get("near")) or bool(spec.get("spherical"))
+        geo.is_geojson_point(spec.get("near")) or bool(spec.get("spherical"))
     )
 
 
@@ -58,7 +59,7 @@ def _text_match(stage: Any) -> bool:
 def handles_find(command: dict[str, Any]) -> bool:
     """Whether a ``find`` filters with ``$near``/``$nearSphere`` around a GeoJSON point."""
     query = command.get("filter")
-    return isinstance(query, dict) and mongo_geo.near_clause(query) is not None
+    return isinstance(query, dict) and geo.near_clause(query) is not None
 
 
 def handles_text(command: dict[str, Any]) -> bool:
@@ -112,10 +113,10 @@ class Stages:
             return await self._continue(db, docs, pipeline[1:])
         if pipeline and _text_match(pipeline[0]):
             scored = await self._text(db, coll, pipeline[0]["$match"])
-            docs = [{**doc, mongo_text.SCORE: score} for score, doc in scored]
-            rest = mongo_text.with_score_field(pipeline[1:])
+            docs = [{**doc, fulltext.SCORE: score} for score, doc in scored]
+            rest = fulltext.with_score_field(pipeline[1:])
             out = await self._continue(db, docs, rest)
-            return [{k: v for k, v in d.items() if k != mongo_text.SCORE} for d in out]
+            return [{k: v for k, v in d.items() if k != fulltext.SCORE} for d in out]
         cut = next((i for i, s in enumerate(pipeline) if "$graphLookup" in s), None)
         if cut is None:
             return await self._aggregate(db, coll, pipeline)
@@ -168,14 +169,14 @@ class Stages:
             raise CommandError("$geoNear requires a 'distanceField' option as a String", 16606)
         field = await self._sphere_field(db, coll, spec.get("key"))
         docs = await self._aggregate(db, coll, [{"$match": spec.get("query") or {}}])
-        metres = mongo_geo.is_geojson_point(spec["near"])
+        metres = geo.is_geojson_point(spec["near"])
         bounds = (spec.get("minDistance"), spec.get("maxDistance"))
         found = _nearest(docs, field, spec["near"], bounds, metres=metres)
         multiplier = float(spec.get("distanceMultiplier") or 1)
         for distance, doc in found:
             _set_path(doc, str(spec["distanceField"]), distance * multiplier)
             if spec.get("includeLocs"):
-                _set_path(doc, str(spec["includeLocs"]), mongo_geo._path(doc, field))
+                _set_path(doc, str(spec["includeLocs"]), geo._path(doc, field))
         return [doc for _, doc in found]
 
     async def _text(self, db: str, coll: str, query: dict[str, Any]) -> list[tuple[float, Any]]:
@@ -183,12 +184,12 @@ class Stages:
         rest = dict(query)
         spec = rest.pop("$text")
         reply = await self.run(db, {"listIndexes": coll, "cursor": {"batchSize": ALL}})
-        index = mongo_text.TextIndex.of((reply.get("cursor") or {}).get("firstBatch", []))
+        index = fulltext.TextIndex.of((reply.get("cursor") or {}).get("firstBatch", []))
         if index is None:
             raise CommandError("text index required for $text query", 27)
         if not isinstance(spec, dict) or not isinstance(spec.get("$search"), str):
             raise CommandError("$text requires a $search string", 2)
-        search = mongo_text.Search(spec["$search"])
+        search = fulltext.Search(spec["$search"])
         docs = await self._aggregate(db, coll, [{"$match": rest}])
         scored = [(search.score(index, doc), doc) for doc in docs]
         return [(score, doc) for score, doc in scored if score is not None]
@@ -204,14 +205,14 @@ class Stages:
         except CommandError as exc:
             return _error(exc)
         for key, direction in reversed(list(dict(command.get("sort") or {}).items())):
-            if direction == mongo_text.META:  # stable sorts, the last key first
+            if direction == fulltext.META:  # stable sorts, the last key first
                 scored.sort(key=lambda pair: -pair[0])
             else:
                 scored.sort(key=lambda pair: _sort_value(pair[1], key), reverse=direction == -1)
         skip, limit = int(command.get("skip") or 0), abs(int(command.get("limit") or 0))
         scored = scored[skip : skip + limit if limit else None]
         projection = dict(command.get("projection") or {})
-        metas = [k for k, v in projection.items() if v == mongo_text.META]
+        metas = [k for k, v in projection.items() if v == fulltext.META]
         plain = {k: v for k, v in projection.items() if k not in metas}
         docs = []
         for score, doc in scored:
@@ -223,14 +224,14 @@ class Stages:
         reply = await self.run(db, {"listIndexes": coll, "cursor": {"batchSize": ALL}})
         indexes = (reply.get("cursor") or {}).get("firstBatch", [])
         try:
-            return mongo_geo.sphere_index_field(indexes, key)
-        except mongo_geo.GeoError as exc:
+            return geo.sphere_index_field(indexes, key)
+        except geo.GeoError as exc:
             raise CommandError(str(exc), exc.code) from exc
 
     async def find_near(self, db: str, command: dict[str, Any]) -> dict[str, Any]:
         """A ``find`` with ``$near``/``$nearSphere`` (GeoJSON): nearest first, in metres."""
         coll, query = str(command["find"]), dict(command["filter"])
-        field, spec = mongo_geo.near_clause(query)  # type: ignore[misc]
+        field, spec = geo.near_clause(query)  # type: ignore[misc]
         rest = {k: v for k, v in query.items() if k != field}
         try:
             await self._sphere_field(db, coll, field)
@@ -305,12 +306,12 @@ class _Graph:
 def _nearest(
     docs: list[Any], field: str, near: Any, bounds: tuple[Any, Any], *, metres: bool
 ) -> list[tuple[float, Any]]:
-    """:func:`mongo_geo.nearest` within (min, max) distance, its refusals as CommandError."""
+    """:func:`geo.nearest` within (min, max) distance, its refusals as CommandError."""
     try:
-        return mongo_geo.nearest(
+        return geo.nearest(
             docs, field, near, metres=metres, min_distance=bounds[0], max_distance=bounds[1]
         )
-    except mongo_geo.GeoError as exc:
+    except geo.GeoError as exc:
         raise CommandError(str(exc), exc.code) from exc
 
 

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dbdojo.services import mongo_memstate as memstate
-from dbdojo.services.mongo_emulator import SNAPSHOT_SUFFIX, write_atomic
+from dbdojo.mongo.emulator import memstate
+from dbdojo.mongo.emulator.server import SNAPSHOT_SUFFIX, write_atomic
 
 BUILD_DATABASE = "dojo_build"
 
@@ -84,7 +84,7 @@ def build_image(build: Callable[[Any], None]) -> memstate.Image:
     from mongoeco import MongoClient
     from mongoeco.engines.memory import MemoryEngine
 
-    from dbdojo.services.mongo_costs import patch_write_costs
+    from dbdojo.mongo.emulator.costs import patch_write_costs
 
     patch_write_costs()
     engine = MemoryEngine(aggregation_materialization_limit=None)

@@ -24,7 +24,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from dbdojo.services import mongo_pipeline
+from dbdojo.mongo.emulator.pipeline import optimize
 
 RunCommand = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 ALL = 1 << 30
@@ -263,7 +263,7 @@ class Explainer:
     ) -> dict[str, Any]:
         """The classic engine's shape: the optimized pipeline's leading ``$match``/``$sort``
         run as a find in ``stages[0].$cursor``, the other stages listed after it."""
-        optimized = mongo_pipeline.optimize(pipeline)
+        optimized = optimize(pipeline)
         find: dict[str, Any] = {"find": coll, "filter": {}}
         rest = list(optimized)
         for key, stage in (("filter", "$match"), ("sort", "$sort")):
