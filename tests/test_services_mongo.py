@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pymongo
 import pytest
+from bson.decimal128 import Decimal128
 
 from dbdojo import procs, state
 from dbdojo.mongo.service import MongoService, describe, emulator_available
@@ -162,6 +163,39 @@ def _gone(pid: int, timeout: float = 10) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def test_what_out_writes_survives_a_restart(emulator: Running) -> None:
+    """$out (evaluated by the kit around mongoeco) stores plain documents: the database is
+    saved at stop and loaded at start (mongoeco's immutable result containers could not be
+    loaded back, and the database came back empty)."""
+    grouped = [
+        {
+            "$group": {
+                "_id": {"day": "$day"},
+                "n": {"$sum": 1},
+                "total": {"$sum": "$price"},
+                "items": {"$push": "$item"},
+            }
+        },
+        {"$out": "dst"},
+    ]
+    with emulator.client() as client:
+        client.outsave.src.insert_many(
+            [{"day": "mon", "price": Decimal128("1.25"), "item": {"x": [1]}} for _ in range(2)]
+        )
+        client.outsave.src.aggregate(grouped)
+    emulator.stop()
+    emulator.start()
+    with emulator.client() as client:
+        assert list(client.outsave.dst.find()) == [
+            {
+                "_id": {"day": "mon"},
+                "n": 2,
+                "total": Decimal128("2.50"),
+                "items": [{"x": [1]}, {"x": [1]}],
+            }
+        ]
 
 
 def test_requires_real_mongodb_stops_on_the_emulator(emulator: Running) -> None:

@@ -143,7 +143,7 @@ class Stages:
         )
         if reply.get("ok") != 1:
             raise CommandError(str(reply.get("errmsg")), int(reply.get("code") or 8000))
-        return list(reply["cursor"]["firstBatch"])
+        return [_plain(doc) for doc in reply["cursor"]["firstBatch"]]
 
     async def _insert(self, db: str, coll: str, docs: list[Any]) -> None:
         if docs:
@@ -313,6 +313,16 @@ def _nearest(
         )
     except geo.GeoError as exc:
         raise CommandError(str(exc), exc.code) from exc
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with plain dicts and lists: mongoeco hands out immutable containers, which
+    cannot be changed here, nor stored and pickled with a database image."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
 
 
 def _sort_value(doc: Any, path: str) -> tuple[bool, Any]:
