@@ -22,8 +22,6 @@ EMULATOR_GAPS: dict[str, str] = {
     "$bucket_default": "$bucket emits an empty default bucket when no document falls in it",
     "one_arg_round": "one-argument $round / $trunc (the expression only, no place) is "
     "rejected: write [expr, 0]",
-    "text_score_projection": "a projection holding only {$meta: 'textScore'} drops the other "
-    "fields (MongoDB keeps them)",
     "collMod": "the collMod command is not supported (change a validator by recreating the "
     "collection)",
 }
