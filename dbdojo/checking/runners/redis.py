@@ -18,7 +18,8 @@ from dbdojo.connect import server_url
 from dbdojo.paths import state_dir
 from dbdojo.workspace import SNAPSHOT_REDIS_DB, Workspace
 
-POOL = 4  # scratch databases, so parallel checks do not collide
+POOL = 32  # scratch databases, so parallel checks do not collide (a class checks at once)
+WAIT = 30.0  # seconds a check waits for a scratch database before giving up
 
 
 def client(db: int, timeout: float = 5.0) -> Any:
@@ -34,10 +35,13 @@ def client(db: int, timeout: float = 5.0) -> Any:
 @contextmanager
 def scratch_db() -> Iterator[Workspace]:
     """Lock one of the checker's scratch workspaces (a Redis logical database) for the
-    duration."""
-    with slots.first_free(state_dir(), "checker-redis", range(1, POOL + 1)) as number:
+    duration, waiting a while for one when every one is busy."""
+    with slots.wait_free(state_dir(), "checker-redis", range(1, POOL + 1), WAIT) as number:
         if number is None:
-            message = f"all {POOL} scratch Redis databases of the checker are busy; try again"
+            message = (
+                f"all {POOL} scratch Redis databases of the checker stayed busy for {WAIT:.0f} s;"
+                " try again"
+            )
             raise RuntimeError(message)
         yield Workspace(f"checker_{number}")
 
