@@ -96,6 +96,8 @@ def test_a_full_registry_is_a_sentence(seeded):
     assert result.returncode == 1
     assert "no room for the workspace" in text(result)
     assert "`dojo drop WORKSPACE...`" in text(result)
+    # nothing of the workspace was made: no PostgreSQL copy, no spare (issue 23)
+    assert not {d for d in databases() if d.startswith("dojo_one_too_many")}
 
 
 def test_a_seed_interrupted_by_a_server_kill_is_a_sentence_and_resumes(seeded):
