@@ -13,11 +13,8 @@ Uses the servers of this checkout (``dojo up`` and ``dojo seed`` first).
 
 from __future__ import annotations
 
-import os
 import threading
 import time
-
-import psutil
 
 from dbdojo import budget, pgroles
 from dbdojo.connect import ServiceDown, pg_connect
@@ -32,34 +29,19 @@ ANSWER = (
 TARGET_IDLE = 2
 
 
-def held() -> int:
-    """PostgreSQL backends whose client socket belongs to this process."""
-    ports = {
-        c.laddr.port
-        for c in psutil.Process(os.getpid()).net_connections("tcp")
-        if c.raddr and c.status == psutil.CONN_ESTABLISHED
-    }
-    with pg.admin() as conn:
-        rows = conn.execute(
-            "SELECT client_port FROM pg_stat_activity WHERE backend_type = 'client backend' "
-            "AND pid <> pg_backend_pid()"
-        ).fetchall()
-    return sum(1 for (port,) in rows if port in ports)
-
-
 def kernel_connections() -> dict[str, int]:
     from IPython.testing import globalipapp
 
     shell = globalipapp.start_ipython() or globalipapp.get_ipython()
-    counts = {"before": held()}
+    counts = {"before": budget.backends_of()}
     shell.run_line_magic("load_ext", "dbdojo")
     shell.run_line_magic("sql", "SELECT 1")
-    counts["pg + %sql"] = held()
+    counts["pg + %sql"] = budget.backends_of()
     peak, done = [0], threading.Event()
 
     def sample() -> None:
         while not done.is_set():
-            peak[0] = max(peak[0], held())
+            peak[0] = max(peak[0], budget.backends_of())
             time.sleep(0.01)
 
     sampler = threading.Thread(target=sample)
@@ -68,7 +50,7 @@ def kernel_connections() -> dict[str, int]:
     done.set()
     sampler.join()
     counts["during the check (peak sampled)"] = peak[0]
-    counts["after one %%check (idle)"] = held()
+    counts["after one %%check (idle)"] = budget.backends_of()
     return counts
 
 

@@ -55,3 +55,23 @@ def describe(in_use: int, limit: int) -> str:
     if wanted != limit:
         line += f"; {ENV_VAR}={size} needs {wanted}: `dojo down && dojo up` applies it"
     return line
+
+
+def backends_of(pid: int | None = None) -> int:
+    """PostgreSQL backends whose client socket belongs to process ``pid`` (default: this one),
+    the admin connection asking excluded: what a kernel costs the server."""
+    import psutil
+
+    from dbdojo.dataset import pg
+
+    ports = {
+        c.laddr.port
+        for c in psutil.Process(pid).net_connections("tcp")
+        if c.raddr and c.status == psutil.CONN_ESTABLISHED
+    }
+    with pg.admin() as conn:
+        rows = conn.execute(
+            "SELECT client_port FROM pg_stat_activity WHERE backend_type = 'client backend' "
+            "AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return sum(1 for (port,) in rows if port in ports)

@@ -12,7 +12,6 @@ import threading
 import time
 from pathlib import Path
 
-import psutil
 import pytest
 
 from conftest import isolated_state
@@ -36,33 +35,16 @@ def fx(request) -> FixtureWorkspaces:
     return workspaces()
 
 
-def backends_of_mine() -> int:
-    """The server's backends whose client socket is in this process."""
-    ports = {
-        c.laddr.port
-        for c in psutil.Process().net_connections("tcp")
-        if c.raddr and c.status == psutil.CONN_ESTABLISHED
-    }
-    from dbdojo.dataset import pg
-
-    with pg.admin() as conn:
-        rows = conn.execute(
-            "SELECT client_port FROM pg_stat_activity WHERE backend_type = 'client backend' "
-            "AND pid <> pg_backend_pid()"
-        ).fetchall()
-    return sum(1 for (port,) in rows if port in ports)
-
-
 def test_a_kernel_holds_no_checker_connection_after_a_check(fx):
     exercise = Exercise("t.conns", "t", "sql", "--", ["h"], {}, reference=COUNT, wrong=[])
     connections.close_pg()
-    before = backends_of_mine()
+    before = budget.backends_of()
     with connections.bounded():
         assert Checker(fx.main, [fx.edge, fx.main], fx.redis_source).check(exercise, COUNT).passed
         assert len(connections._pg) <= 2  # the last workspace's admin and answer connections
-        assert backends_of_mine() - before <= 2
+        assert budget.backends_of() - before <= 2
     assert not connections._pg
-    assert backends_of_mine() == before
+    assert budget.backends_of() == before
     # outside a bounded block (a batch: the tests, `dojo build`) connections are reused
     Checker(fx.main, [fx.edge], fx.redis_source).check(exercise, COUNT)
     assert len(connections._pg) == 4
@@ -126,7 +108,15 @@ def test_a_busy_scratch_pool_is_waited_for(tmp_path):
 def test_a_temporary_state_dir_loses_its_servers_before_its_files():
     with isolated_state() as root:
         server = subprocess.Popen(
-            [str(embedded_binary()), "--port", str(procs.free_port()), "--dir", str(root), "--save", "60 1"],
+            [
+                str(embedded_binary()),
+                "--port",
+                str(procs.free_port()),
+                "--dir",
+                str(root),
+                "--save",
+                "60 1",
+            ],
             cwd=root,
             stdout=subprocess.DEVNULL,
         )
