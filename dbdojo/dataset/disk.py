@@ -81,9 +81,8 @@ def workspace_of(database: str) -> Workspace | None:
         if base.endswith(suffix) and base != "dojo":
             base = base.removesuffix(suffix)
             break
-    name = MAIN if base == "dojo" else base.removeprefix("dojo_")
     try:
-        return Workspace(name)
+        return Workspace.of_database(base)
     except ValueError:
         return None
 

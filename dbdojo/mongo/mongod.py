@@ -9,8 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from dbdojo import procs
-from dbdojo.services.base import Health, ServerRecord
-from dbdojo.services.local import choose_port, port_clash, server_home, wait_until
+from dbdojo.launch import choose_port, port_clash, wait_until
+from dbdojo.records import Health, ServerRecord
+from dbdojo.state import server_home
 
 REPLICA_SET = "rs0"
 

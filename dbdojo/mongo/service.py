@@ -17,18 +17,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dbdojo import procs
+from dbdojo.launch import Service, choose_port, port_clash, wait_until
 from dbdojo.mongo.emulator import control as emulator_control
 from dbdojo.mongo.emulator.interpreter import interpreter
-from dbdojo.services.base import Health, ServerRecord, Service
-from dbdojo.services.local import choose_port, port_clash, server_home, wait_until
+from dbdojo.mongo.gaps import LIMITS_DOC
+from dbdojo.records import Health, ServerRecord
+from dbdojo.state import server_home
 
 if TYPE_CHECKING:
     import pymongo
 
-__all__ = ["LIMITS_DOC", "MongoService", "describe", "emulator_available"]
+__all__ = ["MongoService", "describe", "emulator_available"]
 
 EMULATOR_MODULE = "dbdojo.mongo.emulator.server"
-LIMITS_DOC = "notebooks/MONGODB-EMULATOR.md"
 START_TIMEOUT = 60  # until the emulator listens (it loads mongoeco and recovers afterwards)
 READY_TIMEOUT = 120  # until it serves: importing mongoeco takes 1-7 s
 

