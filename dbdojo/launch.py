@@ -12,6 +12,8 @@ from typing import ClassVar
 from dbdojo import procs
 from dbdojo.records import Health, ServerRecord
 
+TRIES = 3  # ports tried before giving up
+
 IN_USE = ("Address already in use", "could not bind", "could not create listen socket")
 
 
@@ -35,6 +37,23 @@ def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.02
 def port_clash(log_file: Path) -> bool:
     """Whether the last lines of a server log say its port was taken."""
     return any(text in procs.tail(log_file, 15) for text in IN_USE)
+
+
+def on_free_port[T](
+    previous: ServerRecord | None, start: Callable[[int], T | None], log_file: Path
+) -> T | None:
+    """The one start loop of the kit's local servers: ``start(port)`` on the previous port if
+    it is free (URLs stay the same), else on a new one; it returns what it started, or None
+    after cleaning up. A failed start is retried on another port only when ``log_file`` says
+    the port was taken (another program got it first). None if no try started a server:
+    :func:`port_clash` then tells whether every port was taken."""
+    for attempt in range(TRIES):
+        started = start(choose_port(previous if attempt == 0 else None))
+        if started is not None:
+            return started
+        if not port_clash(log_file):
+            break
+    return None
 
 
 class Service(ABC):
