@@ -8,15 +8,20 @@ from rich.console import Console
 
 from dbdojo.connect import NotSeeded
 from dbdojo.dataset import pg
+from dbdojo.settings import SERVICES
 from dbdojo.workspace import MAIN, Workspace, current
 
-SERVICES = ("postgres", "mongo", "redis")
 EDGE_PREFIX = "edge_"
+
+
+def mongo_snapshot_name(dataset: str = MAIN) -> str:
+    """The MongoDB snapshot of a dataset: ``dojo`` for the main one, else the variant name."""
+    return "dojo" if dataset == MAIN else dataset
 
 
 def dataset_of(ws: Workspace) -> str:
     """Which dataset a workspace is a copy of: its edge variant, else the main dataset."""
-    return ws.name if ws.name.startswith(EDGE_PREFIX) else "main"
+    return ws.name if ws.name.startswith(EDGE_PREFIX) else MAIN
 
 
 def reset(ws: Workspace | str | None = None, services: Iterable[str] = SERVICES) -> Workspace:
@@ -72,8 +77,7 @@ def _reset(ws: Workspace, services: list[str]) -> None:
 
 
 def reset_mongo(ws: Workspace, dataset: str) -> None:
-    from dbdojo import mongo_snapshots
-    from dbdojo.dataset.seeding import mongo_snapshot_name
+    from dbdojo.mongo import snapshots as mongo_snapshots
 
     try:
         mongo_snapshots.restore(ws, mongo_snapshot_name(dataset))
@@ -94,5 +98,5 @@ def workspaces() -> list[Workspace]:
             ("_new", "_old", "_spare")
         ):
             continue
-        found.append(Workspace("main" if name == "dojo" else name.removeprefix("dojo_")))
+        found.append(Workspace.of_database(name))
     return sorted(found, key=lambda w: w.name)
