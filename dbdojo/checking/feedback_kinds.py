@@ -12,7 +12,7 @@ KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(pattern))
     for kind, pattern in (
         ("wrong columns or fields", r"wrong columns|wrong fields"),
-        ("no rows or documents", r"matched no documents|returned no rows|0 rows"),
+        ("no rows or documents", r"matched no documents|returned (no|0) (rows|documents)\b"),
         ("rows missing and extra", r"missing.*should not be there"),
         ("rows missing", r"\bmissing\b"),
         ("extra rows", r"should not be there"),

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 KIT_ROLES = (pgroles.ANSWER, pgroles.LEARNER)
 LEARNER_PREDEFINED = ("pg_checkpoint", "pg_stat_scan_tables")
-REDIS_RULES = ("~*", "&*", "+@all", "-@admin", "-@dangerous", "+flushdb", "+keys", "+sort")
+REDIS_RULES = ("~*", "&*", "+@all", "-@admin", "-@dangerous", "+flushdb", "+keys", "+sort", "+info")
 
 
 def pg_role(admin: psycopg.Connection, learner: Learner) -> None:
