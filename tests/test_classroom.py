@@ -164,6 +164,8 @@ def test_postgres_roles_are_confined_to_their_own_database(room):
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("SELECT pg_read_file('/etc/passwd')")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("COPY (SELECT 1) TO PROGRAM 'id'")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("CREATE DATABASE mine")
     for database in (Workspace(bob.workspace).database, "dojo", "postgres"):
         with pytest.raises(psycopg.OperationalError, match="permission denied for database"):

@@ -49,7 +49,8 @@ c.JupyterHub.services = [
     {{"name": {service!r}, "api_token": {api_token!r}, "url": {service_url!r}}},
 ]
 c.JupyterHub.load_roles = [
-    {{"name": "dojo-classroom-status", "scopes": ["list:users", "read:users", "read:servers"],
+    {{"name": "dojo-classroom-status",
+     "scopes": ["list:users", "read:users", "read:servers", "servers"],
      "services": [{service!r}]}},
 ]
 """

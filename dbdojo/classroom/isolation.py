@@ -2,10 +2,11 @@
 
 PostgreSQL: a login role per learner, not a superuser and in no predefined role that reads
 files or other sessions (no ``pg_read_server_files``, no ``pg_monitor``); it owns the dataset's
-tables through ``dojo_owner`` (as ``dojo_learner`` does) but may connect to its own database
-only: ``CONNECT`` is revoked from PUBLIC on every database of the server and granted back to
-the kit's own roles (:func:`lock_server`) and, on a learner's database, to that learner alone.
-A copy made from a template does not inherit database privileges, so every reset locks again.
+tables through ``dojo_owner`` (as ``dojo_learner`` does) and its own database, but may
+connect to that database only: ``CONNECT`` is revoked from PUBLIC on every database of the
+server and granted back to the kit's own roles (:func:`lock_server`) and, on a learner's
+database, to that learner alone. A copy made from a template does not inherit database
+privileges or owner, so every reset locks again.
 
 Valkey 9.1: an ACL user per learner confined to their logical database (``db=N``, enforced
 on ``SELECT``, ``MOVE``, ``COPY ... DB``, ``SWAPDB``, scripts and ``FLUSHALL``, see the tests),
@@ -79,6 +80,10 @@ def lock_database(admin: psycopg.Connection, learner: Learner) -> None:
     pgroles.prepare(admin)
     database = sql.Identifier(Workspace(learner.workspace).database)
     role = sql.Identifier(learner.pg_role)
+    # their copy is theirs: as its owner they own its schema public too (DROP SCHEMA works,
+    # on their copy only); an owner cannot drop a database it is connected to, and they may
+    # connect to no other
+    admin.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(database, role))
     admin.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(database))
     admin.execute(
         sql.SQL("REVOKE ALL ON DATABASE {} FROM {}").format(
