@@ -7,21 +7,7 @@ from pathlib import Path
 
 import click
 
-
-def _errors(func):
-    import functools
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        from dbdojo.classroom.control import ClassroomError
-        from dbdojo.classroom.roster import RosterError
-
-        try:
-            return func(*args, **kwargs)
-        except (ClassroomError, RosterError, LookupError) as exc:
-            raise click.ClickException(str(exc)) from exc
-
-    return wrapper
+from dbdojo.cli import _data_errors as _errors  # a classroom's errors are ValueErrors
 
 
 @click.group()

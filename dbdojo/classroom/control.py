@@ -26,7 +26,7 @@ SERVICE_MARKER = "dbdojo.classroom.service"
 Say = Callable[[str], None]
 
 
-class ClassroomError(RuntimeError):
+class ClassroomError(ValueError):
     """The classroom cannot do what was asked; the message says why and what to do."""
 
 
