@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     import psycopg
 
 KIT_ROLES = (pgroles.ANSWER, pgroles.LEARNER)
+# a kernel holds two connections (`pg` and `%sql`): four notebooks open at once, and one
+# learner cannot take the server's 100 connections from the class
+CONNECTION_LIMIT = 8
 LEARNER_PREDEFINED = ("pg_checkpoint", "pg_stat_scan_tables")
 REDIS_RULES = ("~*", "&*", "+@all", "-@admin", "-@dangerous", "+flushdb", "+keys", "+sort", "+info")
 
@@ -50,8 +53,8 @@ def pg_role(admin: psycopg.Connection, learner: Learner) -> None:
     admin.execute(
         sql.SQL(
             "ALTER ROLE {} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION "
-            "NOBYPASSRLS INHERIT CONNECTION LIMIT 20 PASSWORD {}"
-        ).format(role, sql.Literal(learner.pg_password))
+            "NOBYPASSRLS INHERIT CONNECTION LIMIT {} PASSWORD {}"
+        ).format(role, sql.Literal(CONNECTION_LIMIT), sql.Literal(learner.pg_password))
     )
     for group in (pgroles.OWNER, *LEARNER_PREDEFINED):
         admin.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(group), role))

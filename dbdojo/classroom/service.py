@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from dbdojo.checking import discovery, progress
+from dbdojo.checking import connections, discovery, progress
 from dbdojo.checking.engine import Checker
 from dbdojo.checking.feedback_kinds import feedback_kind
 from dbdojo.checking.model import Exercise
@@ -48,8 +48,12 @@ class Classroom:
 
     def check(self, learner: Learner, exercise_id: str, answer: str) -> Verdict:
         ex = self._exercise(exercise_id)
+        ws = Workspace(learner.workspace)
         with self.lock:
-            verdict = Checker(workspace=Workspace(learner.workspace)).check(ex, answer)
+            try:
+                verdict = Checker(workspace=ws).check(ex, answer)
+            finally:  # no connections kept per learner: 30 learners would hold 60
+                connections.discard_pg(ws)
         if verdict.status != NOT_ANSWERED:
             progress.record_attempt(
                 ex.id, verdict.status, dashboard.progress_name(learner), feedback_kind(verdict)
@@ -186,9 +190,13 @@ class Handler(BaseHTTPRequestHandler):
         return self._error(HTTPStatus.NOT_FOUND, f"no such endpoint: {path}")
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # a class checking at once: the default 5 resets connections
+
+
 def serve(classroom: Classroom, host: str, port: int) -> ThreadingHTTPServer:
     handler = type("BoundHandler", (Handler,), {"classroom": classroom})
-    server = ThreadingHTTPServer((host, port), handler)
+    server = _Server((host, port), handler)
     server.daemon_threads = True
     return server
 
