@@ -92,3 +92,19 @@ def test_dashboard_figures_and_gradebook():
     assert [(b["learner"], b["solved"], b["e1"], b["e1 attempts"]) for b in book] == [
         ("ann", "1", "1", "3"), ("bob", "0", "0", "4"), ("cyd", "0", "0", "0")
     ]  # fmt: skip
+
+
+def test_the_service_keeps_checker_connections_of_the_last_learners_only(monkeypatch):
+    from dbdojo.checking import connections
+    from dbdojo.classroom import service
+    from dbdojo.workspace import Workspace
+
+    monkeypatch.setenv("DOJO_POSTGRES_URL", "postgresql://u:p@127.0.0.1:1/x")
+    dropped: list[str] = []
+    monkeypatch.setattr(connections, "discard_pg", lambda ws: dropped.append(ws.name))
+    room = service.Classroom([], key="k")
+    names = [f"cls_l{i}" for i in range(service.KEEP + 3)]
+    for name in [*names, names[-1], names[5]]:  # the last and the 6th check again
+        room._keep_connections(Workspace(name))
+    assert dropped == names[:3]  # the three who checked longest ago
+    assert list(room.recent) == [*names[3:5], *names[6:-1], names[-1], names[5]]

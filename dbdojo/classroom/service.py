@@ -15,6 +15,7 @@ import json
 import os
 import threading
 import urllib.request
+from collections import OrderedDict
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -32,6 +33,7 @@ from dbdojo.workspace import Workspace
 
 PREFIX = "/services/dojo-classroom"
 PAGE = Path(__file__).with_name("dashboard.html")
+KEEP = 10  # learners whose checker connections stay open between checks
 
 
 class Classroom:
@@ -45,20 +47,29 @@ class Classroom:
         self.hub = hub or {}
         self.exercises: dict[str, Exercise] = {ex.id: ex for ex in discovery.exercises()}
         self.lock = threading.Lock()
+        self.recent: OrderedDict[str, Workspace] = OrderedDict()
 
     def check(self, learner: Learner, exercise_id: str, answer: str) -> Verdict:
         ex = self._exercise(exercise_id)
         ws = Workspace(learner.workspace)
         with self.lock:
-            try:
-                verdict = Checker(workspace=ws).check(ex, answer)
-            finally:  # no connections kept per learner: 30 learners would hold 60
-                connections.discard_pg(ws)
+            verdict = Checker(workspace=ws).check(ex, answer)
+            self._keep_connections(ws)
         if verdict.status != NOT_ANSWERED:
             progress.record_attempt(
                 ex.id, verdict.status, dashboard.progress_name(learner), feedback_kind(verdict)
             )
         return verdict
+
+    def _keep_connections(self, ws: Workspace) -> None:
+        """Keep the checker's connections (two per learner) of the last :data:`KEEP`
+        learners who checked: a learner trying again is served at once, and a class does not
+        hold 2 of PostgreSQL's 100 connections per learner."""
+        self.recent[ws.name] = ws
+        self.recent.move_to_end(ws.name)
+        while len(self.recent) > KEEP:
+            _, oldest = self.recent.popitem(last=False)
+            connections.discard_pg(oldest)
 
     def hint(self, learner: Learner, exercise_id: str) -> list[str]:
         ex = self._exercise(exercise_id)
