@@ -27,6 +27,9 @@ LABELS = {
 }
 
 
+EMULATOR_READY_MS = 120_000  # importing mongoeco and loading the databases: 1-7 s, more under load
+
+
 class ServiceDown(RuntimeError):
     """A database the kit needs is not reachable; the message says which and how to start it."""
 
@@ -51,6 +54,15 @@ def recorded_urls() -> dict[str, str]:
 
     services = state.load().get("services", {})
     return {name: info["url"] for name, info in services.items() if info.get("url")}
+
+
+def mask(url: str) -> str:
+    """``url`` with its password replaced by ``***``."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def server_url(service: str) -> str:
@@ -112,22 +124,31 @@ def mongo_db(ws: Workspace | None = None, **kwargs) -> pymongo.database.Database
     try:
         client.admin.command("ping")
     except pymongo.errors.PyMongoError as exc:
-        if not _emulator_getting_ready():
+        if not _kit_emulator():
             raise ServiceDown("mongo", str(exc).splitlines()[0][:200]) from exc
+        # it holds the connections it accepts until its engine is loaded: wait that long
+        with mongo_client(serverSelectionTimeoutMS=EMULATOR_READY_MS) as waiting:
+            waiting.admin.command("ping")
         client.admin.command("ping")
     return client[(ws or current()).database]
 
 
-def _emulator_getting_ready() -> bool:
+def _kit_emulator() -> bool:
     """Whether the URL in use is the kit's MongoDB emulator, which listens at once and serves
-    once its engine is loaded: then this waits for it (True if it now serves)."""
+    once its engine is loaded (seconds after ``dojo up`` returns)."""
     from dbdojo import state
-    from dbdojo.services.mongo import MongoService
 
     record = state.get_record("mongo")
-    if record is None or record.backend != "emulator" or server_url("mongo") != record.url:
-        return False
-    return MongoService().wait_ready(record)
+    return record is not None and record.backend == "emulator" and server_url("mongo") == record.url
+
+
+def redis_db_client(db: int, timeout: float = 5.0) -> redis.Redis:
+    """A new client on logical database ``db`` of the kit's Redis server, for the checker
+    (answers get their own: a shared one could be left on another database by a ``SELECT``)."""
+    import redis
+
+    url = _with_path(server_url("redis"), f"/{db}")
+    return redis.Redis.from_url(url, decode_responses=True, socket_timeout=timeout)
 
 
 def redis_client(ws: Workspace | None = None, **kwargs) -> redis.Redis:

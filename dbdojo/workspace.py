@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from dbdojo.paths import state_dir
 
 MAIN = "main"
+MAIN_DATABASE = "dojo"  # the main workspace's database; others are dojo_<name>
 ENV_VAR = "DOJO_WORKSPACE"
 REDIS_DATABASES = 64  # the embedded Redis is started with this many logical databases
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
@@ -50,11 +51,21 @@ class Workspace:
     @property
     def database(self) -> str:
         """The PostgreSQL and MongoDB database name."""
-        return "dojo" if self.name == MAIN else f"dojo_{self.name}"
+        return MAIN_DATABASE if self.name == MAIN else f"{MAIN_DATABASE}_{self.name}"
 
     @property
     def redis_db(self) -> int:
         return 0 if self.name == MAIN else _redis_db_for(self.name)
+
+    @classmethod
+    def of_database(cls, database: str) -> Workspace:
+        """The workspace whose PostgreSQL/MongoDB database is ``database`` (the table above,
+        read backwards); ValueError if it cannot be one."""
+        if database == MAIN_DATABASE:
+            return cls(MAIN)
+        if not database.startswith(f"{MAIN_DATABASE}_"):
+            raise ValueError(f"{database!r} is no workspace database")
+        return cls(database.removeprefix(f"{MAIN_DATABASE}_"))
 
 
 def slug(text: str) -> str:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from dbdojo.services.base import ServerRecord
+from dbdojo.records import ServerRecord
 
 URL_VARS = ("DOJO_POSTGRES_URL", "DOJO_MONGO_URL", "DOJO_REDIS_URL")
 

@@ -16,7 +16,7 @@ from test_cli_servers import DOJO, dojo
 
 from conftest import isolated_state
 from dbdojo import state
-from dbdojo.services.local import wait_until
+from dbdojo.launch import wait_until
 from dbdojo.workspace import REDIS_DATABASES, SNAPSHOT_REDIS_DB
 
 

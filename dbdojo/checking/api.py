@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 from dbdojo.checking import discovery, progress
 from dbdojo.checking.engine import Checker
 from dbdojo.checking.feedback_kinds import feedback_kind
 from dbdojo.checking.verdict import NOT_ANSWERED, CheckFailed, Verdict
 from dbdojo.classroom import remote
-
-
-def strict() -> bool:
-    return os.environ.get("DOJO_STRICT") == "1"
+from dbdojo.settings import strict
 
 
 def check(exercise_id: str, answer: str, *, show: bool = True) -> Verdict:

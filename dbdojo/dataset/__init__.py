@@ -42,7 +42,7 @@ def edge_workspaces() -> list[Workspace]:
 
 
 def ensure_edge_variants() -> list[Workspace]:
-    from dbdojo.dataset.edge import ensure_edge_variants as _ensure
+    from dbdojo.dataset.seeding import ensure_edge_variants as _ensure
     from dbdojo.dataset.seeding import seed_lock
 
     with seed_lock():  # it builds as a seed does: not while one runs

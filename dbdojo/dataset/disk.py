@@ -81,9 +81,8 @@ def workspace_of(database: str) -> Workspace | None:
         if base.endswith(suffix) and base != "dojo":
             base = base.removesuffix(suffix)
             break
-    name = MAIN if base == "dojo" else base.removeprefix("dojo_")
     try:
-        return Workspace(name)
+        return Workspace.of_database(base)
     except ValueError:
         return None
 
@@ -143,7 +142,7 @@ def _mongo_databases() -> set[str]:
             except pymongo.errors.OperationFailure:
                 # the emulator cannot list databases once one holds a Decimal128: ask the
                 # kit's own record of workspaces instead, and check each for collections
-                from dbdojo import mongo_snapshots
+                from dbdojo.mongo import snapshots as mongo_snapshots
 
                 names = {
                     *mongo_snapshots.workspaces(),
@@ -202,8 +201,8 @@ def drop(ws: Workspace, *, force: bool = False) -> list[str]:
 
 
 def _drop_mongo(ws: Workspace) -> list[str]:
-    from dbdojo import mongo_snapshots
     from dbdojo.connect import mongo_client
+    from dbdojo.mongo import snapshots as mongo_snapshots
 
     with mongo_client() as client:
         if not client[ws.database].list_collection_names():

@@ -26,12 +26,12 @@ from dbdojo.dataset import pgcopy
 from dbdojo.dataset.generate import GENERATOR_VERSION, Dataset
 from dbdojo.dataset.phases import timed
 from dbdojo.paths import datasets_dir, state_dir
+from dbdojo.workspace import MAIN
 
 if TYPE_CHECKING:
     import psycopg
     import psycopg.sql
 
-MAIN = "main"
 BEFORE_LOAD = ["01_schema.sql"]
 VECTOR_FILE = "02_vector.sql"
 AFTER_LOAD = ["03_constraints.sql", "04_indexes.sql", "05_comments.sql"]

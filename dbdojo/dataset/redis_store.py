@@ -16,12 +16,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 from dbdojo.connect import NotSeeded, ServiceDown, redis_client, server_url
 from dbdojo.dataset.redis_data import RedisData
-from dbdojo.workspace import SNAPSHOT_REDIS_DB, Workspace
+from dbdojo.workspace import MAIN, SNAPSHOT_REDIS_DB, Workspace
 
 if TYPE_CHECKING:
     import redis
 
-MAIN = "main"
 BATCH = 2_000
 
 

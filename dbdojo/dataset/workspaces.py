@@ -8,15 +8,20 @@ from rich.console import Console
 
 from dbdojo.connect import NotSeeded
 from dbdojo.dataset import pg
-from dbdojo.workspace import Workspace, current
+from dbdojo.settings import SERVICES
+from dbdojo.workspace import MAIN, Workspace, current
 
-SERVICES = ("postgres", "mongo", "redis")
 EDGE_PREFIX = "edge_"
+
+
+def mongo_snapshot_name(dataset: str = MAIN) -> str:
+    """The MongoDB snapshot of a dataset: ``dojo`` for the main one, else the variant name."""
+    return "dojo" if dataset == MAIN else dataset
 
 
 def dataset_of(ws: Workspace) -> str:
     """Which dataset a workspace is a copy of: its edge variant, else the main dataset."""
-    return ws.name if ws.name.startswith(EDGE_PREFIX) else "main"
+    return ws.name if ws.name.startswith(EDGE_PREFIX) else MAIN
 
 
 def reset(ws: Workspace | str | None = None, services: Iterable[str] = SERVICES) -> Workspace:
@@ -40,8 +45,7 @@ def reset(ws: Workspace | str | None = None, services: Iterable[str] = SERVICES)
 
 
 def reset_mongo(ws: Workspace, dataset: str) -> None:
-    from dbdojo import mongo_snapshots
-    from dbdojo.dataset.seeding import mongo_snapshot_name
+    from dbdojo.mongo import snapshots as mongo_snapshots
 
     try:
         mongo_snapshots.restore(ws, mongo_snapshot_name(dataset))
@@ -62,5 +66,5 @@ def workspaces() -> list[Workspace]:
             ("_new", "_old", "_spare")
         ):
             continue
-        found.append(Workspace("main" if name == "dojo" else name.removeprefix("dojo_")))
+        found.append(Workspace.of_database(name))
     return sorted(found, key=lambda w: w.name)

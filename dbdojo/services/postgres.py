@@ -12,12 +12,14 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 from functools import cache
 from pathlib import Path
 
 from dbdojo import procs, state
-from dbdojo.services.base import Health, ServerRecord, Service
-from dbdojo.services.local import choose_port, port_clash, server_home, wait_until
+from dbdojo.launch import Service, on_free_port, port_clash, wait_until
+from dbdojo.records import Health, ServerRecord
+from dbdojo.state import server_home
 
 SUPERUSER = "postgres"
 INCLUDE_LINE = "include_if_exists = 'dojo.conf'"
@@ -117,21 +119,23 @@ class PostgresService(Service):
         self._clear_leftovers(data_dir)
         if not (data_dir / "PG_VERSION").exists():
             self._initdb(bindir, data_dir, password, user)
-        for attempt in range(3):
-            port = choose_port(previous if attempt == 0 else None)
+        results: list[subprocess.CompletedProcess[str]] = []
+
+        def pg_ctl_start(port: int) -> int | None:
             (data_dir / "dojo.conf").write_text(_conf(port, bindir))
             procs.give_to(data_dir / "dojo.conf", user)
-            result = procs.run(
+            results.append(procs.run(
                 [str(bindir / "pg_ctl"), "-D", str(data_dir), "-l", str(log_file), "-w",
                  "-t", "60", "-s", "start"],
                 user,
-            )  # fmt: skip
-            if result.returncode == 0:
-                break
-            if not port_clash(log_file):
-                raise procs.StartFailed(_failure("could not start", result, log_file))
-        else:
-            raise procs.StartFailed(_failure("no free port found", result, log_file))
+            ))  # fmt: skip
+            return port if results[-1].returncode == 0 else None
+
+        port = on_free_port(previous, pg_ctl_start, log_file)
+        result = results[-1]
+        if port is None:
+            why = "no free port found" if port_clash(log_file) else "could not start"
+            raise procs.StartFailed(_failure(why, result, log_file))
         pid = _postmaster_pid(data_dir)
         if pid is None:
             raise procs.StartFailed(_failure("started but wrote no pid", result, log_file))

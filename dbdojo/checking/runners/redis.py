@@ -7,28 +7,17 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from dbdojo import slots
 from dbdojo.checking.compare import RETURN_KEY
 from dbdojo.checking.pyexec import function
 from dbdojo.checking.result import ResultSet
 from dbdojo.checking.runners import AnswerError
-from dbdojo.connect import server_url
+from dbdojo.connect import redis_db_client
 from dbdojo.paths import state_dir
 from dbdojo.workspace import SNAPSHOT_REDIS_DB, Workspace
 
 POOL = 4  # scratch databases, so parallel checks do not collide
-
-
-def client(db: int, timeout: float = 5.0) -> Any:
-    """A new redis-py client on logical database ``db`` of the kit's Redis server (answers get
-    their own: a shared one could be left on another database by a ``SELECT``)."""
-    import redis
-
-    parts = urlsplit(server_url("redis"))
-    url = urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, ""))
-    return redis.Redis.from_url(url, decode_responses=True, socket_timeout=timeout)
 
 
 @contextmanager
@@ -56,8 +45,8 @@ def reseed(scratch: Workspace, source: int) -> None:
             raise AnswerError("Redis holds no snapshot of the dataset: run `dojo seed`.") from exc
         return
     db = scratch.redis_db
-    client(db).flushdb()
-    src = client(source)
+    redis_db_client(db).flushdb()
+    src = redis_db_client(source)
     pipe = src.pipeline(transaction=False)
     for n, key in enumerate(src.scan_iter(count=1000), 1):
         pipe.copy(key, key, destination_db=db)
@@ -150,7 +139,7 @@ def prepared(
 
     with scratch_db() as scratch:
         reseed(scratch, source_db)
-        r = client(scratch.redis_db, timeout)
+        r = redis_db_client(scratch.redis_db, timeout)
         try:
             if options.get("setup"):
                 setup = function(options["setup"], "setup", {})
@@ -164,7 +153,7 @@ def prepared(
             raise AnswerError(f"Redis error: {exc}") from exc
         finally:
             r.close()
-            client(scratch.redis_db).flushdb(asynchronous=True)
+            redis_db_client(scratch.redis_db).flushdb(asynchronous=True)
 
 
 def run(
