@@ -218,6 +218,7 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="dojo-bench-classroom-", dir="/var/tmp"))
     root.chmod(0o755)
     os.environ["DOJO_STATE_DIR"] = str(root)
+    os.environ["DOJO_CLASS_SIZE"] = str(args.learners)  # PostgreSQL sized for the class
     from dbdojo import procs
     from dbdojo.classroom import control, hub, roster
     from dbdojo.dataset import ensure_seeded

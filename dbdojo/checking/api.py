@@ -15,13 +15,14 @@ def check(exercise_id: str, answer: str, *, show: bool = True) -> Verdict:
 
     With ``DOJO_STRICT=1`` a check that does not pass raises CheckFailed (not answered yet never
     raises)."""
-    from dbdojo.checking import feedback
+    from dbdojo.checking import connections, feedback
 
     if remote.active():  # a classroom kernel: the classroom service checks and records
         verdict = remote.check(exercise_id, answer)
     else:
         ex = discovery.find(exercise_id)
-        verdict = Checker().check(ex, answer)
+        with connections.bounded():  # a kernel keeps no checker connection between checks
+            verdict = Checker().check(ex, answer)
         if verdict.status != NOT_ANSWERED:
             progress.record_attempt(ex.id, verdict.status, kind=feedback_kind(verdict))
     if show:

@@ -114,6 +114,20 @@ def stop_service() -> bool:
     return bool(info) and procs.stop(info.get("pid"), info.get("started"), SERVICE_MARKER)
 
 
+def check_server_size(count: int) -> None:
+    """PostgreSQL must admit the class (dbdojo.budget: 4 connections per learner)."""
+    from dbdojo import budget
+
+    with pg_connect(Workspace("main"), autocommit=True) as admin:
+        limit = int(admin.execute("SHOW max_connections").fetchone()[0])
+    if limit < budget.max_connections(count):
+        raise ClassroomError(
+            f"PostgreSQL admits {limit} connections, a class of {count} needs "
+            f"{budget.max_connections(count)}: set {budget.ENV_VAR}={count} (environment or "
+            ".env), then `dojo down && dojo up`"
+        )
+
+
 def up(
     learners: list[Learner], ip: str, port: int, say: Say = print, lock: bool = True
 ) -> dict[str, str]:
@@ -121,6 +135,7 @@ def up(
     if os.geteuid() != 0:
         raise ClassroomError("the classroom creates system users: run it as root")
     os.environ["DOJO_RESET_SPARES"] = "0"  # no spare copy per learner: half the disk
+    check_server_size(len(learners))
     down(say=lambda _: None)
     layout.ensure_venv(say)
     if lock:
