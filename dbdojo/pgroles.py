@@ -145,8 +145,17 @@ def password(role: str) -> str:
 
 
 def url(ws: Workspace, role: str) -> str:
-    """The workspace's PostgreSQL URL, logged in as ``role``."""
+    """The workspace's PostgreSQL URL, logged in as ``role``. In a classroom learner's kernel
+    the learner's role is their own, already in their URL (dbdojo.classroom)."""
+    if role == LEARNER and _classroom_kernel():
+        return postgres_url(ws)
     return as_role(postgres_url(ws), role)
+
+
+def _classroom_kernel() -> bool:
+    from dbdojo.classroom import remote
+
+    return remote.active()
 
 
 def as_role(server: str, role: str) -> str:
@@ -161,6 +170,8 @@ def connect(ws: Workspace, role: str, **kwargs) -> psycopg.Connection:
     """A connection to the workspace's database as ``role``, the database made fit first."""
     from dbdojo.connect import pg_connect
 
+    if role == LEARNER and _classroom_kernel():  # no kit credentials here: nothing to prepare
+        return pg_connect(ws, **kwargs)
     with pg_connect(ws) as admin:
         prepare(admin)
     return pg_connect(ws, conninfo=url(ws, role), **kwargs)
@@ -177,6 +188,7 @@ def prepare(admin: psycopg.Connection) -> None:
     from psycopg import sql
 
     with admin.transaction():
+        admin.execute("SELECT pg_advisory_xact_lock(hashtext('dbdojo.pgroles.database'))")
         for name, kind in strays:
             admin.execute(f"ALTER {_KEYWORDS[kind]} {name} OWNER TO {OWNER}")
         admin.execute(f"GRANT USAGE, CREATE ON SCHEMA public TO {OWNER}")
@@ -236,6 +248,9 @@ def _prepare_server(admin: psycopg.Connection) -> None:
     for attempt in range(3):
         try:
             with admin.transaction():
+                # one process at a time: a class's kernels start together, and concurrent
+                # ALTER ROLEs fail with "tuple concurrently updated"
+                admin.execute("SELECT pg_advisory_xact_lock(hashtext('dbdojo.pgroles'))")
                 for role in (OWNER, ANSWER, LEARNER):
                     exists = admin.execute(
                         "SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)
