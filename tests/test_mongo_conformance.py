@@ -107,6 +107,32 @@ def test_different_documents_both_commit(db):
     assert balances == {"bob": 101, "alice": 11}
 
 
+def test_interleaved_transactions_on_different_documents_both_take_effect(db):
+    # The same page: only a write to a document another transaction wrote conflicts. One
+    # transaction commits while the other is open; through the callback API both take effect
+    # exactly once (where the emulator fails the open one's commit, it labels the failure
+    # TransientTransactionError and clears the transaction, so the driver's retry succeeds).
+    accounts = _accounts(db)
+    accounts.insert_one({"_id": "alice", "balance": 10})
+    client = db.client
+    calls = []
+    with client.start_session() as first, client.start_session() as second:
+
+        def outer(session):
+            calls.append(session)
+            accounts.update_one({"_id": "bob"}, {"$inc": {"balance": 1}}, session=session)
+            if len(calls) == 1:
+                second.with_transaction(
+                    lambda s: accounts.update_one(
+                        {"_id": "alice"}, {"$inc": {"balance": 1}}, session=s
+                    )
+                )
+
+        first.with_transaction(outer)
+    balances = {d["_id"]: d["balance"] for d in accounts.find()}
+    assert balances == {"bob": 101, "alice": 11}
+
+
 # docs/manual/reference/bson-type-comparison-order/#numeric-types : numbers of different
 # types compare by value, so the unique _id index holds one of 1, 1.0 and NumberDecimal("1").
 def test_id_equality_across_numeric_types(db):

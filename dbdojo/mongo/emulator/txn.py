@@ -113,13 +113,19 @@ class WriteConflicts:
             if commit:
                 return {**NO_SUCH_TRANSACTION, "errmsg": f"Transaction {txn[1]} has been aborted."}
             return {"ok": 1.0}
-        result = await execute(context)
+        try:
+            result = await execute(context)
+        except Exception as exc:  # mongoeco raises its commit-time conflict; the proxy replies
+            if not (commit and "write conflict" in str(exc).lower()):
+                raise
+            result = {"ok": 0.0, "errmsg": str(exc)}
         ok = isinstance(result, dict) and result.get("ok") == 1
         if commit and ok:
             self.commits += 1
             for key in self.written.get(txn, ()):
                 self.committed[key] = self.commits
         elif commit and "write conflict" in str(result.get("errmsg", "")).lower():
+            await self._abort_in_engine(context.raw_body)  # else its stale snapshot lives on
             result = {**WRITE_CONFLICT, "errmsg": result["errmsg"]}
         self._release(txn)
         if not self.started:
