@@ -18,9 +18,8 @@ import time
 from collections.abc import Callable
 
 from dbdojo.checking.runners import pg_scratch
-from dbdojo.checking.runners.redis import client as redis_client
 from dbdojo.checking.runners.redis import scratch_db
-from dbdojo.connect import mongo_client
+from dbdojo.connect import mongo_client, redis_db_client
 
 SCHEMA = "bench_polyglot"
 MONGO_DB = "dojo_bench_polyglot"
@@ -143,7 +142,7 @@ def main() -> None:
     pg_scratch.ensure_database()
     mongo = mongo_client()
     with pg_scratch.connect(autocommit=True) as pg, scratch_db() as scratch:
-        r = redis_client(scratch.redis_db)
+        r = redis_db_client(scratch.redis_db)
         pg.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
         pg.execute(f"CREATE SCHEMA {SCHEMA}")
         mongo.drop_database(MONGO_DB)
