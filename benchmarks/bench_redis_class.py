@@ -27,7 +27,7 @@ from pathlib import Path
 import redis
 
 from dbdojo.dataset import disk, redis_store
-from dbdojo.services.local import choose_port
+from dbdojo.launch import choose_port
 from dbdojo.services.redis import embedded_binary
 from dbdojo.workspace import REDIS_DATABASES, Workspace
 
