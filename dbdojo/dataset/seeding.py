@@ -27,7 +27,7 @@ from dbdojo.dataset.phases import timed
 from dbdojo.dataset.scales import DEFAULT_SEED, Scale, get_scale
 from dbdojo.workspace import Workspace
 
-SERVICES = ("postgres", "mongo", "redis")
+SERVICES = ("postgres", "mongo", "redis", "mysql")  # mysql: copied from PostgreSQL on reset
 MAIN = "main"
 
 
@@ -132,6 +132,15 @@ def snapshots_missing(meta: dict[str, str], dataset: str = MAIN) -> list[str]:
     except mongo_snapshots.SnapshotsUnsupported:
         pass  # nothing can be loaded there; the seed says so
     return missing
+
+
+def mysql_stale(meta: dict[str, str]) -> bool:
+    """Whether a configured MariaDB/MySQL server lacks the main workspace's seeded copy."""
+    from dbdojo.dataset import mysql_data
+
+    return mysql_data.configured() and mysql_data.seeded_checksum(Workspace(MAIN)) != meta.get(
+        "checksum"
+    )
 
 
 def repair_snapshots(
@@ -260,6 +269,8 @@ def ensure_seeded(scale: str | None = None, console: Console | None = None) -> d
             # e.g. a new MongoDB or Redis server next to a seeded PostgreSQL, a lost snapshot
             if missing := repair_snapshots(meta, MAIN, SERVICES, console):
                 reset(Workspace(MAIN), services=missing)
+            if mysql_stale(meta):  # a MariaDB server started after the seed
+                reset(Workspace(MAIN), services=["mysql"])
         else:
             meta = _seed(scale or "default", DEFAULT_SEED, False, SERVICES, console)
         ensure_edges(console)

@@ -10,7 +10,7 @@ from dbdojo.connect import NotSeeded
 from dbdojo.dataset import pg
 from dbdojo.workspace import Workspace, current
 
-SERVICES = ("postgres", "mongo", "redis")
+SERVICES = ("postgres", "mongo", "redis", "mysql")  # mysql: where a server is configured
 EDGE_PREFIX = "edge_"
 
 
@@ -36,6 +36,10 @@ def reset(ws: Workspace | str | None = None, services: Iterable[str] = SERVICES)
         redis_store.restore(ws, dataset)
     if "mongo" in services:
         reset_mongo(ws, dataset)
+    if "mysql" in services:  # a copy of the PostgreSQL database just reset (main only)
+        from dbdojo.dataset import mysql_data
+
+        mysql_data.reset(ws)
     return ws
 
 

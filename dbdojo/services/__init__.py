@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from dbdojo.services.base import Service
 
-ORDER = ("postgres", "mongo", "redis")
+ORDER = ("postgres", "mongo", "redis", "mysql")  # mysql: optional (services/mysql.py)
 
 
 def load(name: str) -> Service:
@@ -28,6 +28,10 @@ def load(name: str) -> Service:
         from dbdojo.services.mongo import MongoService
 
         return MongoService()
+    if name == "mysql":
+        from dbdojo.services.mysql import MysqlService
+
+        return MysqlService()
     if name in ("postgres_replica", "redis_replica"):
         from dbdojo.services.replicas import replica_service
 

@@ -46,6 +46,7 @@ class Service(ABC):
 
     name: ClassVar[str]  # "postgres", "mongo" or "redis"
     label: ClassVar[str]  # "PostgreSQL", "MongoDB", "Redis"
+    optional: ClassVar[bool] = False  # the kit works without it (MariaDB: no wheel has one)
 
     @abstractmethod
     def start(self, previous: ServerRecord | None) -> ServerRecord:
@@ -66,6 +67,10 @@ class Service(ABC):
     @abstractmethod
     def probe(self, url: str) -> Health:
         """Connect to ``url`` and report whether it answers, and its version."""
+
+    def unavailable(self) -> str | None:
+        """Why this machine cannot run the server and how to get one; None if it can."""
+        return None
 
     def backends(self) -> list[tuple[str, str | None]]:
         """The embedded backends this machine has, in the order tried: (backend, binary)."""

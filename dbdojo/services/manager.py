@@ -20,6 +20,7 @@ from dbdojo.services.base import Health, ServerRecord, Service
 from dbdojo.services.local import mask
 
 LOCAL_BACKENDS = ("embedded", "system", "emulator")
+ABSENT = "absent"  # an optional service with no server on this machine (services/mysql.py)
 
 
 @dataclass
@@ -27,13 +28,14 @@ class Outcome:
     """What ``up`` or ``down`` did for one service."""
 
     service: str
-    action: str  # started, running, user URL, stopped, not running, unavailable, failed
+    action: str  # started, running, user URL, stopped, not running, not installed,
+    # unavailable, failed
     record: ServerRecord | None = None
     detail: str = ""
 
     @property
     def ok(self) -> bool:
-        return self.action not in ("failed", "unavailable")
+        return self.action not in ("failed", "unavailable")  # "not installed" is no failure
 
 
 @dataclass
@@ -96,6 +98,8 @@ def up(
             return _user(name, own)
         if name in missing:
             return Outcome(name, "unavailable", detail=missing[name])
+        if why := available[name].unavailable():  # an optional server this machine lacks
+            return Outcome(name, "not installed", detail=why)
         if on_service:
             on_service(name)
         return start_service(available[name], name, wait)
@@ -206,6 +210,8 @@ def _row(name, own, records, available, missing) -> Row:
         health = service.probe(own[name])
         return Row(name, "url", health.version, mask(own[name]), health.healthy, None, _why(health))
     record = records.get(name)
+    if record is None and (why := service.unavailable()):
+        return Row(name, ABSENT, "", "", False, None, why)
     if record is None:
         return Row(name, "-", "", "", False, None, "not started: run `dojo up`")
     if record.backend in LOCAL_BACKENDS and not record.pid:

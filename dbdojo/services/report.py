@@ -23,6 +23,7 @@ _STYLE = {
     "user URL": "cyan",
     "stopped": "yellow",
     "not running": "dim",
+    "not installed": "yellow",
     "unavailable": "red",
     "failed": "red",
 }

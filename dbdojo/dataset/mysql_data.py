@@ -1,0 +1,171 @@
+"""The dataset in MariaDB/MySQL: the same generated tables as PostgreSQL's, for lesson X3.
+
+The main workspace's MariaDB database (``dojo``) is loaded from the main PostgreSQL database
+just reset from its template, so both hold the same rows: each table leaves PostgreSQL with
+``COPY ... TO STDOUT`` in its text format, which is also ``LOAD DATA``'s default format (tab
+separated, ``\\N`` for NULL, backslash escapes). ``dojo seed`` and ``dojo reset`` do this; a
+server that has no data yet gets it from ``ensure_seeded``. Without a MariaDB/MySQL server
+nothing happens (the kit says once, in ``dojo up``, how to get one).
+
+Learners' answers run as ``dojo_answer``, who may only read the workspace's tables.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from dbdojo import state
+from dbdojo.dataset.columns import TABLES
+from dbdojo.workspace import Workspace
+
+ANSWER_USER = "dojo_answer"
+LONG_TEXT = {"description", "notes", "comment", "note", "address"}
+JSON_COLUMNS = ("json", "textarr")  # jsonb and text[] (as a JSON array)
+TYPES = {
+    "int2": "SMALLINT", "int4": "INT", "int8": "BIGINT", "float4": "FLOAT", "float8": "DOUBLE",
+    "num2": "DECIMAL(10,2)", "date": "DATE", "ts": "DATETIME(6)", "bool": "BOOLEAN",
+    "json": "JSON", "textarr": "JSON", "text": "VARCHAR(255)",
+}  # fmt: skip
+# Secondary indexes like PostgreSQL's (datasets/postgres/04_indexes.sql), and the FULLTEXT
+# index lesson X3 searches with.
+INDEXES = (
+    "CREATE INDEX orders_customer_idx ON orders (customer_id, placed_at)",
+    "CREATE INDEX orders_merchant_idx ON orders (merchant_id)",
+    "CREATE INDEX orders_placed_at_idx ON orders (placed_at)",
+    "CREATE INDEX order_lines_order_idx ON order_lines (order_id)",
+    "CREATE INDEX order_lines_product_idx ON order_lines (product_id)",
+    "CREATE INDEX products_merchant_idx ON products (merchant_id)",
+    "CREATE INDEX customers_email_idx ON customers (email)",
+    "CREATE INDEX payments_order_idx ON payments (order_id)",
+    "CREATE INDEX delivery_jobs_order_idx ON delivery_jobs (order_id)",
+    "CREATE INDEX ratings_order_idx ON ratings (order_id)",
+    "CREATE FULLTEXT INDEX products_text_ftx ON products (name, description)",
+)
+SKIPPED = ("gps_pings",)  # millions of rows of telemetry that lesson X3 does not need
+
+
+def tables() -> list[str]:
+    """The tables loaded into MariaDB, in load order."""
+    return [name for name in TABLES if name not in SKIPPED]
+
+
+def create_table(table: str) -> str:
+    """MariaDB's ``CREATE TABLE`` for a generated table; its first column is the key."""
+    columns = []
+    for name, kind in TABLES[table]:
+        sql_type = "TEXT" if kind == "text" and name in LONG_TEXT else TYPES[kind]
+        columns.append(f"`{name}` {sql_type}")
+    key = TABLES[table][0][0]
+    return (
+        f"CREATE TABLE `{table}` ({', '.join(columns)}, PRIMARY KEY (`{key}`)) "
+        "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+    )
+
+
+def export_query(table: str) -> str:
+    """PostgreSQL's ``SELECT`` whose text COPY output ``LOAD DATA`` reads as is."""
+    exprs = []
+    for name, kind in TABLES[table]:
+        col = f'"{name}"'
+        if kind == "ts":
+            exprs.append(f"to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')")
+        elif kind == "bool":
+            exprs.append(f"{col}::int")
+        elif kind == "textarr":
+            exprs.append(f"to_json({col})::text")
+        else:
+            exprs.append(f"{col}::text")
+    return f"SELECT {', '.join(exprs)} FROM {table} ORDER BY 1"
+
+
+def configured() -> bool:
+    """Whether the kit has a MariaDB/MySQL server to load (its own or the user's URL)."""
+    from dbdojo.connect import ServiceDown, server_url
+
+    try:
+        server_url("mysql")
+    except ServiceDown:
+        return False
+    return True
+
+
+def reset(ws: Workspace) -> float | None:
+    """Make ``ws``'s MariaDB database a copy of its PostgreSQL one (main workspace only);
+    returns the seconds it took, or None when there is nothing to do (no server, another
+    workspace)."""
+    if ws.name != "main" or not configured():
+        return None
+    from dbdojo.connect import pg_connect, server_url
+    from dbdojo.mysql_client import available, connect_url
+
+    if why := available():  # recorded but stopped: PostgreSQL and the others still reset
+        Console(stderr=True).print(f"[yellow]MariaDB/MySQL not reset:[/] {why}")
+        return None
+
+    started = time.perf_counter()
+    with (
+        pg_connect(ws) as pg,
+        connect_url(server_url("mysql"), local_infile=True) as my,
+        my.cursor() as cur,
+        tempfile.TemporaryDirectory(dir=state.data_root()) as scratch,
+    ):
+        cur.execute(f"DROP DATABASE IF EXISTS `{ws.database}`")
+        cur.execute(f"CREATE DATABASE `{ws.database}` CHARACTER SET utf8mb4")
+        cur.execute(f"USE `{ws.database}`")
+        cur.execute("SET SESSION foreign_key_checks = 0, unique_checks = 0, time_zone = '+00:00'")
+        for table in tables():
+            _load(pg, cur, table, Path(scratch) / f"{table}.tsv")
+        for statement in INDEXES:
+            cur.execute(statement)
+        _dataset_info(pg, cur)
+        _answer_user(cur, ws.database)
+    return time.perf_counter() - started
+
+
+def _load(pg, cur, table: str, path: Path) -> None:
+    cur.execute(create_table(table))
+    with open(path, "wb") as out, pg.cursor().copy(f"COPY ({export_query(table)}) TO STDOUT") as cp:
+        for chunk in cp:
+            out.write(chunk)
+    cur.execute(
+        f"LOAD DATA LOCAL INFILE %s INTO TABLE `{table}` CHARACTER SET utf8mb4", (str(path),)
+    )
+    path.unlink()
+
+
+def _dataset_info(pg, cur) -> None:
+    rows = pg.execute("SELECT key, value FROM dataset_info").fetchall()
+    cur.execute("CREATE TABLE dataset_info (`key` VARCHAR(64) PRIMARY KEY, value TEXT)")
+    cur.executemany("INSERT INTO dataset_info VALUES (%s, %s)", rows)
+
+
+def _answer_user(cur, database: str) -> None:
+    """``dojo_answer``: reads ``database``'s tables and nothing else; a few connections."""
+    password = state.secret("mysql_answer")
+    for host in ("127.0.0.1", "localhost", "::1"):
+        cur.execute(
+            f"CREATE USER IF NOT EXISTS '{ANSWER_USER}'@'{host}' IDENTIFIED BY %s "
+            "WITH MAX_USER_CONNECTIONS 8",
+            (password,),
+        )
+        cur.execute(f"ALTER USER '{ANSWER_USER}'@'{host}' IDENTIFIED BY %s", (password,))
+        cur.execute(f"GRANT SELECT ON `{database}`.* TO '{ANSWER_USER}'@'{host}'")
+
+
+def seeded_checksum(ws: Workspace) -> str | None:
+    """The checksum MariaDB's copy was made from (None: no server, no copy, or another)."""
+    if not configured():
+        return None
+    from dbdojo.mysql_client import mysql_connect
+
+    try:
+        with mysql_connect(ws) as conn, conn.cursor() as cur:
+            cur.execute("SELECT value FROM dataset_info WHERE `key` = 'checksum'")
+            row = cur.fetchone()
+    except Exception:  # noqa: BLE001 -- no database, no table: no copy
+        return None
+    return row[0] if row else None
