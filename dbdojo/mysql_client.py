@@ -57,7 +57,7 @@ def mysql_connect(ws: Workspace | None = None, **kwargs: Any) -> pymysql.connect
     """A connection to the workspace's MariaDB database (raises ServiceDown if unreachable)."""
     import pymysql
 
-    from dbdojo.connect import ServiceDown, server_url
+    from dbdojo.connect import NotSeeded, ServiceDown, server_url
     from dbdojo.workspace import current
 
     url = server_url("mysql")
@@ -65,4 +65,7 @@ def mysql_connect(ws: Workspace | None = None, **kwargs: Any) -> pymysql.connect
     try:
         return connect_url(url, **kwargs)
     except pymysql.err.OperationalError as exc:
+        if exc.args and exc.args[0] == 1049:  # unknown database
+            message = f"MariaDB has no {kwargs['database']!r} database: run `dojo seed`"
+            raise NotSeeded(message) from exc
         raise ServiceDown("mysql", str(exc)) from exc

@@ -102,7 +102,8 @@ class Checker:
 
     def targets(self, ex: Exercise) -> dict[str, Workspace]:
         found = {MAIN: self.workspace}
-        if ex.kind not in SINGLE_RUN_KINDS and ex.options.get("edge", True):
+        on_postgres = ex.options.get("database", "postgres") == "postgres"  # MariaDB: main only
+        if ex.kind not in SINGLE_RUN_KINDS and on_postgres and ex.options.get("edge", True):
             found.update({ws.name: ws for ws in self.edges})
         return found
 
@@ -118,6 +119,10 @@ class Checker:
         timeout, options = ex.timeout, ex.options
         if ex.kind == "sql-concurrent":
             return pg_concurrent.run(source, options, timeout)
+        if ex.kind == "sql" and options.get("database") == "mysql":
+            from dbdojo.checking.runners import mysql
+
+            return mysql.run_query(source, ws, options, timeout)
         if ex.kind == "sql":
             return sql.run_query(source, ws, options, timeout)
         if ex.kind == "sql-ddl":

@@ -1,13 +1,14 @@
 """The dataset in MariaDB/MySQL: the same generated tables as PostgreSQL's, for lesson X3.
 
-The main workspace's MariaDB database (``dojo``) is loaded from the main PostgreSQL database
-just reset from its template, so both hold the same rows: each table leaves PostgreSQL with
-``COPY ... TO STDOUT`` in its text format, which is also ``LOAD DATA``'s default format (tab
-separated, ``\\N`` for NULL, backslash escapes). ``dojo seed`` and ``dojo reset`` do this; a
-server that has no data yet gets it from ``ensure_seeded``. Without a MariaDB/MySQL server
-nothing happens (the kit says once, in ``dojo up``, how to get one).
+``dojo seed`` copies PostgreSQL's seeded template into MariaDB's ``dojo_template`` (built as
+``dojo_template_build`` and swapped in), so both servers hold the same rows: each table leaves
+PostgreSQL with ``COPY ... TO STDOUT`` in its text format, which is also ``LOAD DATA``'s
+default format (tab separated, ``\\N`` for NULL, backslash escapes). ``dojo reset`` makes the
+main workspace's database (``dojo``) a copy of that template, indexes included. Without a
+MariaDB/MySQL server nothing happens (``dojo up`` says once how to get one).
 
-Learners' answers run as ``dojo_answer``, who may only read the workspace's tables.
+Lab answers are checked on ``dojo_template``, which only the kit writes, as ``dojo_answer``,
+who may only read it (:mod:`dbdojo.checking.runners.mysql`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from dbdojo.dataset.columns import TABLES
 from dbdojo.workspace import Workspace
 
 ANSWER_USER = "dojo_answer"
+TEMPLATE = "dojo_template"  # the seeded copy: answers are checked on it
+BUILD = "dojo_template_build"
 LONG_TEXT = {"description", "notes", "comment", "note", "address"}
 JSON_COLUMNS = ("json", "textarr")  # jsonb and text[] (as a JSON array)
 TYPES = {
@@ -93,37 +96,85 @@ def configured() -> bool:
     return True
 
 
-def reset(ws: Workspace) -> float | None:
-    """Make ``ws``'s MariaDB database a copy of its PostgreSQL one (main workspace only);
-    returns the seconds it took, or None when there is nothing to do (no server, another
-    workspace)."""
-    if ws.name != "main" or not configured():
-        return None
-    from dbdojo.connect import pg_connect, server_url
-    from dbdojo.mysql_client import available, connect_url
+def _admin(**kwargs):
+    from dbdojo.connect import server_url
+    from dbdojo.mysql_client import connect_url
 
-    if why := available():  # recorded but stopped: PostgreSQL and the others still reset
-        Console(stderr=True).print(f"[yellow]MariaDB/MySQL not reset:[/] {why}")
+    return connect_url(server_url("mysql"), **kwargs)
+
+
+def _answering() -> bool:
+    """Whether the configured server answers; if not, say so once (the others go on)."""
+    from dbdojo.mysql_client import available
+
+    if why := available():
+        Console(stderr=True).print(f"[yellow]MariaDB/MySQL skipped:[/] {why}")
+        return False
+    return True
+
+
+def build_template() -> float | None:
+    """Copy PostgreSQL's seeded template into MariaDB's ``dojo_template``; returns the
+    seconds it took (None without a server)."""
+    if not configured() or not _answering():
         return None
+    from dbdojo.dataset import pg
 
     started = time.perf_counter()
     with (
-        pg_connect(ws) as pg,
-        connect_url(server_url("mysql"), local_infile=True) as my,
+        pg.connect(pg.template_name()) as source,
+        _admin(local_infile=True) as my,
         my.cursor() as cur,
         tempfile.TemporaryDirectory(dir=state.data_root()) as scratch,
     ):
-        cur.execute(f"DROP DATABASE IF EXISTS `{ws.database}`")
-        cur.execute(f"CREATE DATABASE `{ws.database}` CHARACTER SET utf8mb4")
-        cur.execute(f"USE `{ws.database}`")
+        cur.execute(f"DROP DATABASE IF EXISTS `{BUILD}`")
+        cur.execute(f"CREATE DATABASE `{BUILD}` CHARACTER SET utf8mb4")
+        cur.execute(f"USE `{BUILD}`")
         cur.execute("SET SESSION foreign_key_checks = 0, unique_checks = 0, time_zone = '+00:00'")
         for table in tables():
-            _load(pg, cur, table, Path(scratch) / f"{table}.tsv")
+            _load(source, cur, table, Path(scratch) / f"{table}.tsv")
         for statement in INDEXES:
             cur.execute(statement)
-        _dataset_info(pg, cur)
-        _answer_user(cur, ws.database)
+        _dataset_info(source, cur)
+        _swap_in(cur, BUILD, TEMPLATE)
+        _answer_user(cur, TEMPLATE)
     return time.perf_counter() - started
+
+
+def reset(ws: Workspace) -> float | None:
+    """Make the main workspace's MariaDB database a copy of ``dojo_template``; returns the
+    seconds it took, or None when there is nothing to do (no server or template, another
+    workspace: MariaDB holds the main one only)."""
+    if ws.name != "main" or not configured() or not _answering():
+        return None
+    started = time.perf_counter()
+    with _admin() as my, my.cursor() as cur:
+        cur.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (TEMPLATE,)
+        )
+        names = sorted(row[0] for row in cur.fetchall())
+        if not names:
+            Console(stderr=True).print("[yellow]MariaDB/MySQL not reset:[/] run `dojo seed`")
+            return None
+        cur.execute(f"DROP DATABASE IF EXISTS `{ws.database}`")
+        cur.execute(f"CREATE DATABASE `{ws.database}` CHARACTER SET utf8mb4")
+        cur.execute("SET SESSION foreign_key_checks = 0, unique_checks = 0")
+        for name in names:
+            cur.execute(f"CREATE TABLE `{ws.database}`.`{name}` LIKE `{TEMPLATE}`.`{name}`")
+            cur.execute(f"INSERT INTO `{ws.database}`.`{name}` SELECT * FROM `{TEMPLATE}`.`{name}`")
+    return time.perf_counter() - started
+
+
+def _swap_in(cur, build: str, target: str) -> None:
+    """Replace ``target``'s tables by ``build``'s (``RENAME TABLE`` moves each at once)."""
+    cur.execute(f"DROP DATABASE IF EXISTS `{target}`")
+    cur.execute(f"CREATE DATABASE `{target}` CHARACTER SET utf8mb4")
+    cur.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (build,)
+    )
+    moves = [f"`{build}`.`{name}` TO `{target}`.`{name}`" for (name,) in cur.fetchall()]
+    cur.execute("RENAME TABLE " + ", ".join(moves))
+    cur.execute(f"DROP DATABASE `{build}`")
 
 
 def _load(pg, cur, table: str, path: Path) -> None:
@@ -147,25 +198,20 @@ def _answer_user(cur, database: str) -> None:
     """``dojo_answer``: reads ``database``'s tables and nothing else; a few connections."""
     password = state.secret("mysql_answer")
     for host in ("127.0.0.1", "localhost", "::1"):
-        cur.execute(
-            f"CREATE USER IF NOT EXISTS '{ANSWER_USER}'@'{host}' IDENTIFIED BY %s "
-            "WITH MAX_USER_CONNECTIONS 8",
-            (password,),
-        )
-        cur.execute(f"ALTER USER '{ANSWER_USER}'@'{host}' IDENTIFIED BY %s", (password,))
-        cur.execute(f"GRANT SELECT ON `{database}`.* TO '{ANSWER_USER}'@'{host}'")
+        user = f"'{ANSWER_USER}'@'{host}'"
+        cur.execute(f"CREATE USER IF NOT EXISTS {user} IDENTIFIED BY %s", (password,))
+        cur.execute(f"ALTER USER {user} IDENTIFIED BY %s WITH MAX_USER_CONNECTIONS 8", (password,))
+        cur.execute(f"GRANT SELECT ON `{database}`.* TO {user}")
 
 
-def seeded_checksum(ws: Workspace) -> str | None:
-    """The checksum MariaDB's copy was made from (None: no server, no copy, or another)."""
+def template_checksum() -> str | None:
+    """The checksum MariaDB's template was copied from (None: no server, no template)."""
     if not configured():
         return None
-    from dbdojo.mysql_client import mysql_connect
-
     try:
-        with mysql_connect(ws) as conn, conn.cursor() as cur:
-            cur.execute("SELECT value FROM dataset_info WHERE `key` = 'checksum'")
+        with _admin(connect_timeout=3) as my, my.cursor() as cur:
+            cur.execute(f"SELECT value FROM `{TEMPLATE}`.dataset_info WHERE `key` = 'checksum'")
             row = cur.fetchone()
-    except Exception:  # noqa: BLE001 -- no database, no table: no copy
+    except Exception:
         return None
     return row[0] if row else None

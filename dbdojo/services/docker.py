@@ -16,7 +16,7 @@ from dbdojo.paths import checkout_id, project_root
 from dbdojo.services.base import ServerRecord
 from dbdojo.services.local import wait_until
 
-CONTAINER_PORTS = {"postgres": 5432, "mongo": 27017, "redis": 6379}
+CONTAINER_PORTS = {"postgres": 5432, "mongo": 27017, "redis": 6379, "mysql": 3306}
 
 
 def compose_command() -> list[str] | None:
@@ -46,6 +46,8 @@ def _url(service: str, password: str, port: int) -> str:
         return f"postgresql://postgres:{secret}@127.0.0.1:{port}/postgres"
     if service == "mongo":
         return f"mongodb://root:{secret}@127.0.0.1:{port}/?authSource=admin&directConnection=true"
+    if service == "mysql":
+        return f"mysql://root:{secret}@127.0.0.1:{port}/"
     return f"redis://default:{secret}@127.0.0.1:{port}"
 
 
@@ -70,7 +72,7 @@ def _compose(args: list[str], env: dict[str, str]) -> subprocess.CompletedProces
 def _environment(names: list[str]) -> tuple[dict[str, str], dict[str, int]]:
     env: dict[str, str] = {}
     ports: dict[str, int] = {}
-    for name in ("postgres", "mongo", "redis"):  # compose interpolates every service's vars
+    for name in CONTAINER_PORTS:  # compose interpolates every service's vars
         env[f"DOJO_{name.upper()}_PASSWORD"] = state.secret(f"docker-{name}")
         previous = state.get_record(name)
         if previous and previous.backend == "docker" and previous.port:

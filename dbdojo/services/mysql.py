@@ -180,9 +180,7 @@ class MysqlService(Service):
     def _url(password: str, port: int) -> str:
         return f"mysql://{SUPERUSER}:{password}@127.0.0.1:{port}/"
 
-    def _record(
-        self, binary: Path, password: str, port: int, pid: int, home: Path
-    ) -> ServerRecord:
+    def _record(self, binary: Path, password: str, port: int, pid: int, home: Path) -> ServerRecord:
         return ServerRecord(
             service=self.name,
             backend="system",
@@ -209,7 +207,7 @@ class MysqlService(Service):
             with connect_url(url, connect_timeout=3) as conn, conn.cursor() as cur:
                 cur.execute("SELECT VERSION()")
                 version = cur.fetchone()[0]
-        except Exception as exc:  # noqa: BLE001 -- PyMySQL's errors and socket errors alike
+        except Exception as exc:  # PyMySQL's errors and socket errors alike
             return Health(False, detail=str(exc).splitlines()[0] if str(exc) else repr(exc))
         kind = "MariaDB" if "MariaDB" in version else "MySQL"
         return Health(True, version=f"{kind} {version.split('-')[0]}")
