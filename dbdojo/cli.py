@@ -227,7 +227,8 @@ def seed(scale: str, force: bool, random_seed: int | None) -> None:
 @_data_errors
 @_clear_errors
 def reset(workspace: str | None, every: bool, replicas: bool) -> None:
-    """Put WORKSPACE (default: the current one) back to the seeded state in all three databases."""
+    """Put WORKSPACE (default: the current one) back to the seeded state in every database
+    (MariaDB's copy too, for the main workspace, where a MariaDB/MySQL server is configured)."""
     import time
 
     from dbdojo.dataset import workspaces as resetting
@@ -247,7 +248,7 @@ def reset(workspace: str | None, every: bool, replicas: bool) -> None:
     )
     for ws in targets:
         started = time.perf_counter()
-        resetting.reset(ws)
+        resetting.reset(ws, resetting.WITH_MYSQL)
         click.echo(f"reset {ws.name} ({ws.database}) in {time.perf_counter() - started:.2f} s")
 
 

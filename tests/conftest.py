@@ -29,7 +29,7 @@ import pytest
 
 from dbdojo.services.base import ServerRecord
 
-URL_VARS = ("DOJO_POSTGRES_URL", "DOJO_MONGO_URL", "DOJO_REDIS_URL")
+URL_VARS = ("DOJO_POSTGRES_URL", "DOJO_MONGO_URL", "DOJO_REDIS_URL", "DOJO_MYSQL_URL")
 
 
 @contextmanager

@@ -48,7 +48,7 @@ INDEXES = (
     "CREATE INDEX ratings_order_idx ON ratings (order_id)",
     "CREATE FULLTEXT INDEX products_text_ftx ON products (name, description)",
 )
-SKIPPED = ("gps_pings",)  # millions of rows of telemetry that lesson X3 does not need
+SKIPPED = ("gps_pings", "delivery_status_events")  # 6 million rows that X3 does not need
 
 
 def tables() -> list[str]:
@@ -141,14 +141,16 @@ def build_template() -> float | None:
     return time.perf_counter() - started
 
 
-def reset(ws: Workspace) -> float | None:
-    """Make the main workspace's MariaDB database a copy of ``dojo_template``; returns the
-    seconds it took, or None when there is nothing to do (no server or template, another
-    workspace: MariaDB holds the main one only)."""
-    if ws.name != "main" or not configured() or not _answering():
+def reset(ws: Workspace, only_existing: bool = False) -> float | None:
+    """Make the workspace's MariaDB database a copy of ``dojo_template``; returns the seconds
+    it took, or None when there is nothing to do (no server or template; ``only_existing``
+    and the workspace has no MariaDB database yet: X3's notebook makes it on first use)."""
+    if not configured() or not _answering():
         return None
     started = time.perf_counter()
     with _admin() as my, my.cursor() as cur:
+        if only_existing and not _exists(cur, ws.database):
+            return None
         cur.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (TEMPLATE,)
         )
@@ -163,6 +165,21 @@ def reset(ws: Workspace) -> float | None:
             cur.execute(f"CREATE TABLE `{ws.database}`.`{name}` LIKE `{TEMPLATE}`.`{name}`")
             cur.execute(f"INSERT INTO `{ws.database}`.`{name}` SELECT * FROM `{TEMPLATE}`.`{name}`")
     return time.perf_counter() - started
+
+
+def has_copy(ws: Workspace) -> bool:
+    """Whether the workspace has its MariaDB database (with the dataset's tables)."""
+    with _admin() as my, my.cursor() as cur:
+        return _exists(cur, ws.database)
+
+
+def _exists(cur, database: str) -> bool:
+    cur.execute(
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = %s "
+        "AND table_name = 'dataset_info'",
+        (database,),
+    )
+    return bool(cur.fetchone()[0])
 
 
 def _swap_in(cur, build: str, target: str) -> None:

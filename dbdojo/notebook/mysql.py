@@ -21,12 +21,20 @@ class MySQLUnavailable(RuntimeError):
 
 def require_mysql() -> str:
     """The server's version (``MariaDB 10.11.18``) if it answers and holds the dataset; else
-    raise :class:`MySQLUnavailable` saying what to do."""
+    raise :class:`MySQLUnavailable` saying what to do. The first time in a workspace, its
+    MariaDB database is made from the seeded template (a minute)."""
     from dbdojo.connect import NotSeeded, ServiceDown
+    from dbdojo.dataset import mysql_data
     from dbdojo.mysql_client import available
+    from dbdojo.workspace import current
 
     if why := available():
         raise MySQLUnavailable(f"{why}. Then run `dojo up` and `dojo seed`, and this notebook.")
+    if mysql_data.template_checksum() is None:
+        raise MySQLUnavailable("MariaDB holds no seeded data yet: run `dojo seed`")
+    if not mysql_data.has_copy(current()):
+        print(f"Copying the seeded tables into MariaDB for workspace {current().name}…")
+        mysql_data.reset(current())
     try:
         with mysql() as my:
             version = my.value("SELECT VERSION()")
@@ -65,6 +73,15 @@ class MySQL:
             cur.execute(sql, params)
             row = cur.fetchone()
         return row[0] if row else None
+
+    def reset(self) -> None:
+        """Put the workspace's MariaDB database back to the seeded data (about a minute)."""
+        from dbdojo.dataset import mysql_data
+        from dbdojo.workspace import current
+
+        took = mysql_data.reset(current())
+        self.conn.select_db(current().database)  # its database was dropped and made again
+        print(f"MariaDB is back to the seeded data ({took or 0:.0f} s).")
 
     def warnings(self) -> pd.DataFrame:
         """``SHOW WARNINGS`` of the last statement (implicit conversions, truncations)."""
