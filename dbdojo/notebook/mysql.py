@@ -7,6 +7,7 @@ instead of every later cell failing on its own.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import pandas as pd
@@ -33,7 +34,10 @@ def require_mysql() -> str:
     if mysql_data.template_checksum() is None:
         raise MySQLUnavailable("MariaDB holds no seeded data yet: run `dojo seed`")
     if not mysql_data.has_copy(current()):
-        print(f"Copying the seeded tables into MariaDB for workspace {current().name}…")
+        print(
+            f"Copying the seeded tables into MariaDB for workspace {current().name}…",
+            file=sys.stderr,
+        )
         mysql_data.reset(current())
     try:
         with mysql() as my:
