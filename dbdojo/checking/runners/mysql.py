@@ -118,6 +118,12 @@ def _answer_error(exc: Exception, timeout: float) -> AnswerError:
             "correlated subquery that a join or a derived table would do at once",
             timeout=True,
         )
+    if code in (1305, 1370) and (name := re.search(r"(?:routine|FUNCTION) [`']?([\w.]+)", message)):
+        function = name.group(1).split(".")[-1]
+        return AnswerError(
+            f"MariaDB has no function {function}()",
+            "it may be PostgreSQL's: the X3 notebook shows MariaDB's counterparts",
+        )
     if code in (1142, 1044, 1227, 1792):  # denied, or a write in a READ ONLY transaction
         return AnswerError(
             f"MariaDB: {message}",
