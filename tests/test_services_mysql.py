@@ -99,7 +99,9 @@ def test_without_a_binary_the_kit_says_how_to_get_one_and_goes_on(monkeypatch):
             assert "apt install mariadb-server" in outcomes["mysql"].detail
             assert outcomes["redis"].action == "started", outcomes["redis"].detail
             rows = {row.service: row for row in manager.status(["mysql", "redis"])}
-            assert rows["mysql"].backend == manager.ABSENT and "DOJO_MYSQL_URL" in rows["mysql"].detail
+            assert (
+                rows["mysql"].backend == manager.ABSENT and "DOJO_MYSQL_URL" in rows["mysql"].detail
+            )
             assert rows["redis"].healthy
             checks = {c.title: c for c in run_checks()}
             assert checks["MariaDB/MySQL binaries"].level == "warn"

@@ -221,6 +221,13 @@ def _answer_user(cur, database: str) -> None:
         cur.execute(f"GRANT SELECT ON `{database}`.* TO {user}")
 
 
+def ensure_answer_user() -> None:
+    """(Re)make ``dojo_answer`` with this install's password (another checkout's seed, or a
+    server at the user's URL, may have made it with another)."""
+    with _admin() as my, my.cursor() as cur:
+        _answer_user(cur, TEMPLATE)
+
+
 def template_checksum() -> str | None:
     """The checksum MariaDB's template was copied from (None: no server, no template)."""
     if not configured():

@@ -62,11 +62,10 @@ def run_query(source: str, ws: Workspace, options: dict[str, Any], timeout: floa
     import pymysql
 
     from dbdojo.connect import NotSeeded, ServiceDown
-    from dbdojo.mysql_client import connect_url
 
     query = query_text(source)
     try:
-        conn = connect_url(answer_url(), autocommit=False, read_timeout=timeout + 10)
+        conn = _connect(timeout)
     except pymysql.err.OperationalError as exc:
         if exc.args and exc.args[0] in (1044, 1045, 1049):  # no template, no answer user yet
             message = f"MariaDB holds no seeded data ({exc.args[1]}): run `dojo seed`"
@@ -106,6 +105,22 @@ def _text(value: Any) -> Any:
         except UnicodeDecodeError:
             return value
     return value
+
+
+def _connect(timeout: float):
+    """The answer user's connection; its password set again once if refused."""
+    import pymysql
+
+    from dbdojo.dataset import mysql_data
+    from dbdojo.mysql_client import connect_url
+
+    try:
+        return connect_url(answer_url(), autocommit=False, read_timeout=timeout + 10)
+    except pymysql.err.OperationalError as exc:
+        if not exc.args or exc.args[0] != 1045 or mysql_data.template_checksum() is None:
+            raise
+    mysql_data.ensure_answer_user()
+    return connect_url(answer_url(), autocommit=False, read_timeout=timeout + 10)
 
 
 def _answer_error(exc: Exception, timeout: float) -> AnswerError:
