@@ -7,7 +7,7 @@ workspace) and holds the same tables (:mod:`dbdojo.dataset.mysql_data`).
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 if TYPE_CHECKING:
     import pymysql.connections
@@ -16,7 +16,10 @@ if TYPE_CHECKING:
 
 
 def url_params(url: str) -> dict[str, Any]:
-    """PyMySQL's keyword arguments for ``mysql://user:password@host:port/database``."""
+    """PyMySQL's keyword arguments for ``mysql://user:password@host:port/database``;
+    ``?ssl=true`` asks for TLS without verifying the certificate (MySQL 8.4's
+    caching_sha2_password sends the password only over TLS, or RSA-encrypted, which would
+    need the cryptography package)."""
     parts = urlsplit(url)
     params: dict[str, Any] = {
         "host": parts.hostname or "127.0.0.1",
@@ -26,6 +29,8 @@ def url_params(url: str) -> dict[str, Any]:
     }
     if database := parts.path.strip("/"):
         params["database"] = database
+    if parse_qs(parts.query).get("ssl", ["false"])[0].lower() in ("true", "1", "required"):
+        params["ssl"] = {"check_hostname": False}  # no CA given: PyMySQL verifies nothing
     return params
 
 

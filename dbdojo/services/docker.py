@@ -47,7 +47,7 @@ def _url(service: str, password: str, port: int) -> str:
     if service == "mongo":
         return f"mongodb://root:{secret}@127.0.0.1:{port}/?authSource=admin&directConnection=true"
     if service == "mysql":
-        return f"mysql://root:{secret}@127.0.0.1:{port}/"
+        return f"mysql://root:{secret}@127.0.0.1:{port}/?ssl=true"  # caching_sha2_password
     return f"redis://default:{secret}@127.0.0.1:{port}"
 
 

@@ -37,7 +37,7 @@ def answer_url() -> str:
     parts = urlsplit(server_url("mysql"))
     password = quote(state.secret("mysql_answer"), safe="")
     netloc = f"{ANSWER_USER}:{password}@{parts.hostname}:{parts.port or 3306}"
-    return urlunsplit((parts.scheme, netloc, "/" + TEMPLATE, "", ""))
+    return urlunsplit((parts.scheme, netloc, "/" + TEMPLATE, parts.query, ""))
 
 
 def query_text(source: str) -> str:
