@@ -123,7 +123,7 @@ def _emulator_getting_ready() -> bool:
     """Whether the URL in use is the kit's MongoDB emulator, which listens at once and serves
     once its engine is loaded: then this waits for it (True if it now serves)."""
     from dbdojo import state
-    from dbdojo.services.mongo import MongoService
+    from dbdojo.mongo.service import MongoService
 
     record = state.get_record("mongo")
     if record is None or record.backend != "emulator" or server_url("mongo") != record.url:

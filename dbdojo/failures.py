@@ -79,7 +79,7 @@ def _server_lost(exc: BaseException) -> str | None:
         return "Redis"
     if pymongo and isinstance(exc, pymongo.errors.ConnectionFailure):
         return "MongoDB"
-    from dbdojo.services.mongo_control import ControlError
+    from dbdojo.mongo.emulator.control import ControlError
 
     if isinstance(exc, (ConnectionError, ControlError)) and "emulator" in str(exc):
         return "MongoDB"

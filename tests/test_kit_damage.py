@@ -353,7 +353,7 @@ def test_a_full_disk_is_said_and_survived(small_disk):
 
 def test_a_write_that_fails_on_a_full_disk_leaves_nothing_and_says_so(small_disk):
     from dbdojo.failures import explain
-    from dbdojo.services.mongo_emulator import write_atomic
+    from dbdojo.mongo.emulator.server import write_atomic
 
     fill(small_disk)
     for write in (state.write_private, lambda p, t: write_atomic(p, t.encode())):

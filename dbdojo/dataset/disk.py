@@ -143,7 +143,7 @@ def _mongo_databases() -> set[str]:
             except pymongo.errors.OperationFailure:
                 # the emulator cannot list databases once one holds a Decimal128: ask the
                 # kit's own record of workspaces instead, and check each for collections
-                from dbdojo import mongo_snapshots
+                from dbdojo.mongo import snapshots as mongo_snapshots
 
                 names = {
                     *mongo_snapshots.workspaces(),
@@ -202,8 +202,8 @@ def drop(ws: Workspace, *, force: bool = False) -> list[str]:
 
 
 def _drop_mongo(ws: Workspace) -> list[str]:
-    from dbdojo import mongo_snapshots
     from dbdojo.connect import mongo_client
+    from dbdojo.mongo import snapshots as mongo_snapshots
 
     with mongo_client() as client:
         if not client[ws.database].list_collection_names():

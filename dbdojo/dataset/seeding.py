@@ -112,8 +112,8 @@ def load_snapshots(
 def load_mongo(
     data: Dataset, meta: dict[str, str], dataset: str, bar: Progress, console: Console
 ) -> None:
-    from dbdojo import mongo_snapshots
     from dbdojo.dataset import mongo_data
+    from dbdojo.mongo import snapshots as mongo_snapshots
 
     build = mongo_data.builder(data, meta)
     task = bar.add_task("MongoDB snapshot", total=None)
@@ -126,8 +126,8 @@ def load_mongo(
 
 def snapshots_missing(meta: dict[str, str], dataset: str = MAIN) -> list[str]:
     """The services (besides PostgreSQL) whose snapshot of ``dataset`` is absent or stale."""
-    from dbdojo import mongo_snapshots
     from dbdojo.dataset import redis_store
+    from dbdojo.mongo import snapshots as mongo_snapshots
 
     missing = []
     redis_meta = redis_store.snapshot_meta(dataset)

@@ -47,8 +47,8 @@ def reset(ws: Workspace | str | None = None, services: Iterable[str] = SERVICES)
 
 
 def reset_mongo(ws: Workspace, dataset: str) -> None:
-    from dbdojo import mongo_snapshots
     from dbdojo.dataset.seeding import mongo_snapshot_name
+    from dbdojo.mongo import snapshots as mongo_snapshots
 
     try:
         mongo_snapshots.restore(ws, mongo_snapshot_name(dataset))

@@ -48,7 +48,7 @@ def mongo(database: Any) -> str:
     """The MongoDB part; the emulator is named as such, with where its differences are listed."""
     client = database.client
     try:
-        from dbdojo.services.mongo import describe
+        from dbdojo.mongo.service import describe
     except ImportError:
         info = client.admin.command("buildInfo")
         emulated = info.get("gitVersion") == "mongoeco"

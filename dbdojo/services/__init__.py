@@ -25,7 +25,7 @@ def load(name: str) -> Service:
 
         return RedisService()
     if name == "mongo":
-        from dbdojo.services.mongo import MongoService
+        from dbdojo.mongo.service import MongoService
 
         return MongoService()
     if name == "mysql":
