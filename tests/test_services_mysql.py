@@ -74,6 +74,11 @@ def test_status_probes_it(server):
     assert "***" in row.url
 
 
+def test_up_again_adopts_the_running_server(server):
+    [outcome] = manager.up(["mysql"])
+    assert outcome.action == "running" and recorded("mysql").pid == server.pid, outcome
+
+
 def test_down_then_up_keeps_data_and_password(server):
     with connect_url(server.url) as conn, conn.cursor() as cur:
         cur.execute("CREATE DATABASE IF NOT EXISTS kept")
@@ -107,3 +112,25 @@ def test_without_a_binary_the_kit_says_how_to_get_one_and_goes_on(monkeypatch):
             assert checks["MariaDB/MySQL binaries"].level == "warn"
         finally:
             manager.down(["redis"])
+
+
+def test_options_database_is_postgres_or_mysql_for_sql_only():
+    from dbdojo.checking.model import Exercise, problems
+
+    def found(kind: str, database: str) -> list[str]:
+        exercise = Exercise("zz.a", "A", kind, "-- a", ["h"], {"database": database})
+        return [p for p in problems(exercise) if "options.database" in p]
+
+    assert found("sql", "mysql") == [] and found("sql", "postgres") == []
+    assert found("sql", "oracle") and found("sql-ddl", "mysql") and found("redis", "mysql")
+
+
+def test_answers_on_mariadb_are_one_query():
+    from dbdojo.checking.runners import AnswerError
+    from dbdojo.checking.runners.mysql import query_text
+
+    assert query_text("-- the answer\nSELECT 1;\n-- done\n") == "-- the answer\nSELECT 1"
+    assert query_text("WITH a AS (SELECT 1) SELECT * FROM a").startswith("WITH")
+    for refused in ("DELETE FROM orders", "/* x */ UPDATE orders SET total = 0", "-- nothing"):
+        with pytest.raises(AnswerError):
+            query_text(refused)

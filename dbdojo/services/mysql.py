@@ -97,7 +97,7 @@ class MysqlService(Service):
         home = server_home(self.name, user)
         data_dir, log_file = home / "data", home / "server.log"
         password = state.secret(self.secret_name)
-        if running := self._find(home):
+        if running := self._find(data_dir):
             pid, port = running
             return self._record(binary, password, port, pid, home)
         fresh = not (data_dir / "mysql").is_dir()
@@ -157,18 +157,19 @@ class MysqlService(Service):
             )
         staging.rename(data_dir)
 
-    def _find(self, home: Path) -> tuple[int, int] | None:
-        """(pid, port) of a server of ours running on ``home``'s data, found from the process
-        (its working directory, program and owner), with or without a record."""
-        proc = procs.server_in(home, SERVER_NAMES)
+    def _find(self, data_dir: Path) -> tuple[int, int] | None:
+        """(pid, port) of a server of ours running on ``data_dir``, found from the process
+        (the server works in its data directory; its program and owner), with or without a
+        record."""
+        proc = procs.server_in(data_dir, SERVER_NAMES)
         if proc is None:
             return None
         port = procs.listening_port(proc.pid)
         return (proc.pid, port) if port else None
 
     def find_running(self, record: ServerRecord | None) -> ServerRecord | None:
-        home = Path(record.data_dir).parent if record and record.data_dir else None
-        found = self._find(home or server_home(self.name, procs.run_as()))
+        data_dir = Path(record.data_dir) if record and record.data_dir else None
+        found = self._find(data_dir or server_home(self.name, procs.run_as()) / "data")
         if found is None:
             return None
         pid, port = found
