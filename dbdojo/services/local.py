@@ -28,6 +28,19 @@ def choose_port(previous: ServerRecord | None) -> int:
     return procs.free_port()
 
 
+def found_record(
+    service: str, backend: str, record: ServerRecord | None, found: tuple[int, int] | None
+) -> ServerRecord | None:
+    """A record of the server ``found`` (pid, port) running on the kit's data, enough for
+    ``stop``; None if none was found."""
+    if found is None:
+        return None
+    pid, port = found
+    url = record.url if record else ""
+    extra = {"started": procs.started_at(pid)}
+    return ServerRecord(service, backend, url, pid=pid, port=port, extra=extra)
+
+
 def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.02) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

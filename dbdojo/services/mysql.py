@@ -20,7 +20,13 @@ from pathlib import Path
 
 from dbdojo import procs, state
 from dbdojo.services.base import Health, ServerRecord, Service
-from dbdojo.services.local import choose_port, port_clash, server_home, wait_until
+from dbdojo.services.local import (
+    choose_port,
+    found_record,
+    port_clash,
+    server_home,
+    wait_until,
+)
 
 SERVER_NAMES = ("mariadbd", "mysqld")
 SEARCH_DIRS = ("/usr/sbin", "/usr/local/sbin", "/usr/local/mysql/bin")
@@ -170,12 +176,7 @@ class MysqlService(Service):
     def find_running(self, record: ServerRecord | None) -> ServerRecord | None:
         data_dir = Path(record.data_dir) if record and record.data_dir else None
         found = self._find(data_dir or server_home(self.name, procs.run_as()) / "data")
-        if found is None:
-            return None
-        pid, port = found
-        url = record.url if record else ""
-        extra = {"started": procs.started_at(pid)}
-        return ServerRecord(self.name, "system", url, pid=pid, port=port, extra=extra)
+        return found_record(self.name, "system", record, found)
 
     @staticmethod
     def _url(password: str, port: int) -> str:

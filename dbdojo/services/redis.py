@@ -16,7 +16,13 @@ from pathlib import Path
 
 from dbdojo import procs, state
 from dbdojo.services.base import Health, ServerRecord, Service
-from dbdojo.services.local import choose_port, port_clash, server_home, wait_until
+from dbdojo.services.local import (
+    choose_port,
+    found_record,
+    port_clash,
+    server_home,
+    wait_until,
+)
 from dbdojo.workspace import REDIS_DATABASES
 
 SYSTEM_BINARIES = ("valkey-server", "redis-server")
@@ -148,12 +154,7 @@ class RedisService(Service):
     def find_running(self, record: ServerRecord | None) -> ServerRecord | None:
         home = Path(record.data_dir) if record and record.data_dir else None
         found = self._find(home or server_home(self.name, procs.run_as()))
-        if found is None:
-            return None
-        pid, port = found
-        url = record.url if record else ""
-        extra = {"started": procs.started_at(pid)}
-        return ServerRecord(self.name, "embedded", url, pid=pid, port=port, extra=extra)
+        return found_record(self.name, "embedded", record, found)
 
     @staticmethod
     def _ours(pid: int | None, port: int) -> bool:
