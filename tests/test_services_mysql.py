@@ -134,3 +134,15 @@ def test_answers_on_mariadb_are_one_query():
     for refused in ("DELETE FROM orders", "/* x */ UPDATE orders SET total = 0", "-- nothing"):
         with pytest.raises(AnswerError):
             query_text(refused)
+
+
+def test_dropping_a_workspace_drops_its_mariadb_copy(server):
+    from dbdojo.dataset import mysql_data
+    from dbdojo.workspace import Workspace
+
+    ws = Workspace("mysql_drop_test")
+    with connect_url(recorded("mysql").url) as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{ws.database}`")
+        cur.execute(f"CREATE TABLE `{ws.database}`.t (id INT)")
+    assert mysql_data.drop(ws) == [f"MariaDB {ws.database}"]
+    assert mysql_data.drop(ws) == []

@@ -167,6 +167,15 @@ def reset(ws: Workspace, only_existing: bool = False) -> float | None:
     return time.perf_counter() - started
 
 
+def drop(ws: Workspace) -> list[str]:
+    """Drop the workspace's MariaDB database, if a server is configured and it has one."""
+    if not configured() or not _answering():
+        return []
+    with _admin() as my, my.cursor() as cur:
+        dropped = cur.execute(f"DROP DATABASE IF EXISTS `{ws.database}`")
+    return [f"MariaDB {ws.database}"] if dropped else []
+
+
 def has_copy(ws: Workspace) -> bool:
     """Whether the workspace has its MariaDB database (with the dataset's tables)."""
     with _admin() as my, my.cursor() as cur:
