@@ -146,3 +146,19 @@ def test_dropping_a_workspace_drops_its_mariadb_copy(server):
         cur.execute(f"CREATE TABLE `{ws.database}`.t (id INT)")
     assert mysql_data.drop(ws) == [f"MariaDB {ws.database}"]
     assert mysql_data.drop(ws) == []
+
+
+def test_x3_notebooks_first_cell_says_why_without_a_server(monkeypatch):
+    from dbdojo.notebook.mysql import MySQLUnavailable, require_mysql
+    from dbdojo.procs import free_port
+
+    monkeypatch.setattr(mysql_service, "server_binary", lambda: None)
+    with isolated_state():
+        with pytest.raises(MySQLUnavailable) as none_installed:
+            require_mysql()
+        assert "apt install mariadb-server" in str(none_installed.value)
+        monkeypatch.setenv("DOJO_MYSQL_URL", f"mysql://root:x@127.0.0.1:{free_port()}/")
+        with pytest.raises(MySQLUnavailable) as down:
+            require_mysql()
+        assert "does not answer" in str(down.value)
+        assert down.value._render_traceback_() == [f"MariaDB/MySQL is not available: {down.value}"]
