@@ -14,7 +14,7 @@ import pytest
 
 from dbdojo import procs, state
 from dbdojo.mongo.service import MongoService, describe, emulator_available
-from dbdojo.services.base import ServerRecord
+from dbdojo.records import ServerRecord
 from dbdojo.workspace import Workspace
 
 pytestmark = pytest.mark.skipif(  # a skip that says what is missing, never hides a failure

@@ -15,10 +15,10 @@ import pytest
 
 from conftest import isolated_state, own_server, recorded
 from dbdojo import state
+from dbdojo.commands.doctor import run_checks
 from dbdojo.mysql_client import connect_url, url_params
 from dbdojo.services import manager
 from dbdojo.services import mysql as mysql_service
-from dbdojo.services.doctor import run_checks
 
 
 def require_binary() -> None:

@@ -81,9 +81,8 @@ def workspace_of(database: str) -> Workspace | None:
         if base.endswith(suffix) and base != "dojo":
             base = base.removesuffix(suffix)
             break
-    name = MAIN if base == "dojo" else base.removeprefix("dojo_")
     try:
-        return Workspace(name)
+        return Workspace.of_database(base)
     except ValueError:
         return None
 
@@ -224,9 +223,16 @@ def _drop_redis(ws: Workspace) -> list[str]:
 
     if ws.name != MAIN and ws.name not in allocated():
         return []
-    client = redis_client(ws)
-    db = int(client.connection_pool.connection_kwargs.get("db", 0))
-    client.flushdb()
+    import redis
+
+    try:
+        client = redis_client(ws)
+        db = int(client.connection_pool.connection_kwargs.get("db", 0))
+        client.flushdb()
+    except redis.ResponseError as exc:  # a database the server does not have holds nothing
+        if "out of range" not in str(exc):
+            raise
+        db = ws.redis_db
     if ws.name != MAIN:
         release(ws.name)
     return [f"Redis database {db}"]

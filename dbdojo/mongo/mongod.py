@@ -9,8 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from dbdojo import procs
-from dbdojo.services.base import Health, ServerRecord
-from dbdojo.services.local import choose_port, port_clash, server_home, wait_until
+from dbdojo.launch import on_free_port, wait_until
+from dbdojo.records import Health, ServerRecord
+from dbdojo.state import server_home
 
 REPLICA_SET = "rs0"
 
@@ -25,8 +26,8 @@ def start_mongod(
     dbpath.mkdir(exist_ok=True)
     procs.give_to(dbpath, user)
     marker = f"--dbpath {dbpath}"
-    for attempt in range(3):
-        port = choose_port(previous if attempt == 0 else None)
+
+    def launch(port: int) -> ServerRecord | None:
         cmd = [
             str(mongod),
             *marker.split(),
@@ -39,7 +40,7 @@ def start_mongod(
         url = f"mongodb://127.0.0.1:{port}/?directConnection=true"
         if (
             wait_until(
-                lambda url=url, pid=pid: probe(url).healthy or procs.started_at(pid) is None,
+                lambda: probe(url).healthy or procs.started_at(pid) is None,
                 timeout=60,
                 interval=0.1,
             )
@@ -58,8 +59,10 @@ def start_mongod(
                 extra={"started": started, "marker": marker},
             )
         procs.stop(pid, started, marker, timeout=10)
-        if not port_clash(log_file):
-            break
+        return None
+
+    if record := on_free_port(previous, launch, log_file):
+        return record
     raise procs.StartFailed(f"mongod did not start.\n--- {log_file} ---\n{procs.tail(log_file)}")
 
 

@@ -17,18 +17,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dbdojo import procs
+from dbdojo.launch import Service, on_free_port, wait_until
 from dbdojo.mongo.emulator import control as emulator_control
 from dbdojo.mongo.emulator.interpreter import interpreter
-from dbdojo.services.base import Health, ServerRecord, Service
-from dbdojo.services.local import choose_port, port_clash, server_home, wait_until
+from dbdojo.mongo.gaps import LIMITS_DOC
+from dbdojo.records import Health, ServerRecord
+from dbdojo.state import server_home
 
 if TYPE_CHECKING:
     import pymongo
 
-__all__ = ["LIMITS_DOC", "MongoService", "describe", "emulator_available"]
+__all__ = ["MongoService", "describe", "emulator_available"]
 
 EMULATOR_MODULE = "dbdojo.mongo.emulator.server"
-LIMITS_DOC = "notebooks/MONGODB-EMULATOR.md"
 START_TIMEOUT = 60  # until the emulator listens (it loads mongoeco and recovers afterwards)
 READY_TIMEOUT = 120  # until it serves: importing mongoeco takes 1-7 s
 
@@ -127,22 +128,22 @@ class MongoService(Service):
             return running
         python, env = interpreter(user)
         marker = f"--home {home}"
-        for attempt in range(3):
-            port = choose_port(previous if attempt == 0 else None)
+
+        def launch(port: int) -> ServerRecord | None:
             cmd = [python, "-m", EMULATOR_MODULE, "--port", str(port), *marker.split()]
             pid = procs.spawn(cmd, log_file, user, cwd=home, env=env)
             started = procs.started_at(pid)
             if wait_until(
-                lambda pid=pid: (
-                    emulator_control.listening(control) or procs.started_at(pid) is None
-                ),
+                lambda: emulator_control.listening(control) or procs.started_at(pid) is None,
                 timeout=START_TIMEOUT,
                 interval=0.02,
             ) and emulator_control.listening(control):
                 return self._emulator_record(pid, port, home)
             procs.stop(pid, started, marker, timeout=5)
-            if not port_clash(log_file):
-                break
+            return None
+
+        if record := on_free_port(previous, launch, log_file):
+            return record
         raise procs.StartFailed(
             f"the MongoDB emulator did not start.\n--- {log_file} ---\n{procs.tail(log_file)}"
         )

@@ -19,14 +19,9 @@ from functools import cache
 from pathlib import Path
 
 from dbdojo import procs, state
-from dbdojo.services.base import Health, ServerRecord, Service
-from dbdojo.services.local import (
-    choose_port,
-    found_record,
-    port_clash,
-    server_home,
-    wait_until,
-)
+from dbdojo.launch import Service, found_record, on_free_port, wait_until
+from dbdojo.records import Health, ServerRecord
+from dbdojo.state import server_home
 
 SERVER_NAMES = ("mariadbd", "mysqld")
 SEARCH_DIRS = ("/usr/sbin", "/usr/local/sbin", "/usr/local/mysql/bin")
@@ -110,34 +105,37 @@ class MysqlService(Service):
         if fresh:
             self._initialize(binary, data_dir, user)
         init_file = home / "init.sql"
-        for attempt in range(3):
-            port = choose_port(previous if attempt == 0 else None)
-            extra = []
-            if fresh:  # the account the kit connects with, made once with the new data
-                init_file.write_text(_init_sql(password))
-                init_file.chmod(0o600)
-                procs.give_to(init_file, user)
-                extra.append(f"--init-file={init_file}")
+        extra = []
+        if fresh:  # the account the kit connects with, made once with the new data
+            init_file.write_text(_init_sql(password))
+            init_file.chmod(0o600)  # it holds the password; a command line would show it
+            procs.give_to(init_file, user)
+            extra.append(f"--init-file={init_file}")
+
+        def launch(port: int) -> ServerRecord | None:
             cmd = [
                 str(binary), "--no-defaults", f"--datadir={data_dir}", f"--port={port}",
                 f"--socket={home / 'mysqld.sock'}", f"--pid-file={home / 'mysqld.pid'}",
                 f"--log-error={log_file}", *SETTINGS, *extra,
             ]  # fmt: skip
             pid = procs.spawn(cmd, log_file, user, cwd=home)
-            ready = wait_until(
-                lambda port=port, pid=pid: (
+            wait_until(
+                lambda: (
                     self.probe(self._url(password, port)).healthy or procs.started_at(pid) is None
                 ),
                 timeout=60,
                 interval=0.1,
             )
-            if ready and procs.started_at(pid) is not None:
-                init_file.unlink(missing_ok=True)
+            if procs.started_at(pid) is not None and self.probe(self._url(password, port)).healthy:
                 return self._record(binary, password, port, pid, home)
-            procs.stop(pid, None, str(data_dir), timeout=10)
-            if not port_clash(log_file):
-                break
-        init_file.unlink(missing_ok=True)
+            procs.stop(pid, None, f"--datadir={data_dir}", timeout=10)
+            return None
+
+        try:
+            if started := on_free_port(previous, launch, log_file):
+                return started
+        finally:
+            init_file.unlink(missing_ok=True)
         raise procs.StartFailed(
             f"{binary_version(binary)} ({binary}) did not start.\n--- {log_file} ---\n"
             f"{procs.tail(log_file)}"

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from pymongo import MongoClient
     from pymongo.database import Database
 
-    from dbdojo.services.base import ServerRecord
+    from dbdojo.records import ServerRecord
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 
@@ -114,13 +114,9 @@ def reset_all() -> list[str]:
     chosen = backend()
     done = []
     for database, snapshot in sorted(chosen.workspaces().items()):
-        chosen.restore(_workspace_of(database).database, snapshot)
+        chosen.restore(database, snapshot)
         done.append(database)
     return done
-
-
-def _workspace_of(database: str) -> Workspace:
-    return Workspace("main" if database == "dojo" else database.removeprefix("dojo_"))
 
 
 def _kit_emulator() -> ServerRecord | None:

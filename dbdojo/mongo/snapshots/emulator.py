@@ -17,7 +17,7 @@ from dbdojo.mongo.emulator import control
 if TYPE_CHECKING:
     from pymongo.database import Database
 
-    from dbdojo.services.base import ServerRecord
+    from dbdojo.records import ServerRecord
 
 
 class EmulatorSnapshots:
