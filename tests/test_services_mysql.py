@@ -162,3 +162,37 @@ def test_x3_notebooks_first_cell_says_why_without_a_server(monkeypatch):
             require_mysql()
         assert "does not answer" in str(down.value)
         assert down.value._render_traceback_() == [f"MariaDB/MySQL is not available: {down.value}"]
+
+
+def test_reset_restores_a_workspaces_mariadb_copy(request):
+    """`dojo reset` (workspaces.reset with MariaDB) puts a damaged copy back, indexes too."""
+    from tests.fixtures.checking import dataset_checker
+
+    require_binary()
+    dataset_checker(request)  # the seeded dataset, copied into MariaDB's dojo_template
+    from dbdojo.dataset import mysql_data, workspaces
+    from dbdojo.dataset.mysql_data import TEMPLATE
+    from dbdojo.mysql_client import mysql_connect
+    from dbdojo.workspace import Workspace
+
+    ws = Workspace("mysql_reset_test")
+    try:
+        assert mysql_data.reset(ws) is not None
+        with mysql_connect(ws) as conn, conn.cursor() as cur:
+            cur.execute("DELETE FROM orders WHERE order_id <= 1000")
+            cur.execute("DROP TABLE products")
+        workspaces.reset(ws, workspaces.WITH_MYSQL)
+        with mysql_connect(ws) as conn, conn.cursor() as cur:
+            for table in ("orders", "products"):
+                cur.execute(
+                    f"SELECT (SELECT COUNT(*) FROM {table}), "
+                    f"(SELECT COUNT(*) FROM `{TEMPLATE}`.{table})"
+                )
+                mine, seeded = cur.fetchone()
+                assert mine == seeded > 0, table
+            cur.execute("SHOW INDEX FROM products WHERE Index_type = 'FULLTEXT'")
+            assert cur.fetchall(), "the FULLTEXT index came back with the table"
+    finally:
+        from dbdojo.dataset import disk
+
+        disk.drop(ws)  # every database of the workspace, MariaDB's copy included
