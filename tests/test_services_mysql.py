@@ -196,3 +196,29 @@ def test_reset_restores_a_workspaces_mariadb_copy(request):
         from dbdojo.dataset import disk
 
         disk.drop(ws)  # every database of the workspace, MariaDB's copy included
+
+
+def test_without_mariadb_the_student_build_still_writes_x3(request, monkeypatch, tmp_path):
+    """`dojo lab` builds every lab: X3's without expected results, its checks saying why."""
+    import shutil
+
+    import nbformat
+
+    from dbdojo.checking import build
+    from dbdojo.checking.engine import Checker
+    from dbdojo.checking.model import from_metadata
+    from dbdojo.procs import free_port
+    from tests.fixtures.checking import dataset_checker
+
+    dataset_checker(request)  # seeded PostgreSQL: what the build computes the others on
+    monkeypatch.setenv("DOJO_MYSQL_URL", f"mysql://root:x@127.0.0.1:{free_port()}/")
+    source = tmp_path / "labs"
+    source.mkdir()
+    shutil.copy(build.default_labs_dir() / "x3-mysql-for-postgres-users-lab.ipynb", source)
+    [built] = build.build_student(out=tmp_path / "out", source=source)
+    cells = [c for c in nbformat.read(built, 4).cells if "exercise" in c.metadata.get("dojo", {})]
+    assert len(cells) >= 14 and all(c.metadata["dojo"]["expected"] is None for c in cells)
+    exercise = from_metadata(cells[0].metadata["dojo"], "SELECT 1")
+    assert exercise.reference is None  # a student cell: its body is the learner's answer
+    verdict = Checker(edges=[]).check(exercise, "SELECT 1")
+    assert verdict.status == "error" and "checked on MariaDB/MySQL" in verdict.message

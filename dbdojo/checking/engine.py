@@ -185,6 +185,11 @@ class Checker:
         """Digests of the reference's results on every target (or the stored ones)."""
         if ex.reference is None:
             if ex.expected is None:
+                if ex.options.get("database") == "mysql":  # built where no MariaDB was
+                    raise ReferenceFailed(
+                        f"{ex.id} is checked on MariaDB/MySQL, which this build had none of: "
+                        "install one (the X3 notebook's first cell says how), then `dojo lab`"
+                    )
                 raise ReferenceFailed(f"{ex.id} has neither a reference solution nor digests")
             return Expectation.from_dict(ex, ex.expected)
         results: dict[str, ResultSet] = {}
