@@ -25,9 +25,9 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import redis
-from dbdojo.services.local import choose_port
 
 from dbdojo.dataset import disk, redis_store
+from dbdojo.launch import choose_port
 from dbdojo.services.redis import embedded_binary
 from dbdojo.workspace import REDIS_DATABASES, Workspace
 

@@ -446,5 +446,13 @@ def run_notebook(paths: tuple[str, ...], workspace: str, no_reset: bool, timeout
         raise SystemExit(1)
 
 
+def _add_classroom() -> None:
+    from dbdojo.classroom.cli import classroom
+
+    main.add_command(classroom)
+
+
+_add_classroom()
+
 if __name__ == "__main__":
     main()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dbdojo.checking import discovery, progress
 from dbdojo.checking.engine import Checker
+from dbdojo.checking.feedback_kinds import feedback_kind
 from dbdojo.checking.verdict import NOT_ANSWERED, CheckFailed, Verdict
+from dbdojo.classroom import remote
 from dbdojo.settings import strict
 
 
@@ -15,11 +17,14 @@ def check(exercise_id: str, answer: str, *, show: bool = True) -> Verdict:
     raises)."""
     from dbdojo.checking import connections, feedback
 
-    ex = discovery.find(exercise_id)
-    with connections.bounded():  # a kernel keeps no checker connection between checks
-        verdict = Checker().check(ex, answer)
-    if verdict.status != NOT_ANSWERED:
-        progress.record_attempt(ex.id, verdict.status)
+    if remote.active():  # a classroom kernel: the classroom service checks and records
+        verdict = remote.check(exercise_id, answer)
+    else:
+        ex = discovery.find(exercise_id)
+        with connections.bounded():  # a kernel keeps no checker connection between checks
+            verdict = Checker().check(ex, answer)
+        if verdict.status != NOT_ANSWERED:
+            progress.record_attempt(ex.id, verdict.status, kind=feedback_kind(verdict))
     if show:
         feedback.show(verdict)
     if strict() and verdict.status not in ("passed", NOT_ANSWERED):
@@ -33,8 +38,10 @@ def hint(exercise_id: str, *, show: bool = True) -> list[str] | None:
     from dbdojo.checking import feedback
 
     ex = discovery.find(exercise_id)
-    if not ex.hints:
-        shown: list[str] = []
+    if remote.active():
+        shown = remote.hint(exercise_id)
+    elif not ex.hints:
+        shown = []
     else:
         shown = ex.hints[: progress.next_hint(ex.id, len(ex.hints))]
     if show:

@@ -50,13 +50,19 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def record_attempt(exercise_id: str, status: str, name: str | None = None) -> None:
-    """Count an attempt; "not answered yet" is not an attempt."""
+def record_attempt(
+    exercise_id: str, status: str, name: str | None = None, kind: str | None = None
+) -> None:
+    """Count an attempt; "not answered yet" is not an attempt. ``kind``: the feedback's
+    category for an answer that did not pass (:mod:`dbdojo.checking.feedback_kinds`)."""
     with _locked(name) as data:
         entry = data.setdefault(exercise_id, {"attempts": 0, "passed": False})
         entry["attempts"] += 1
         entry["last_attempt"] = _now()
         entry["last_status"] = status
+        if kind and status != "passed":
+            kinds = entry.setdefault("kinds", {})
+            kinds[kind] = kinds.get(kind, 0) + 1
         if status == "passed" and not entry["passed"]:
             entry["passed"] = True
             entry["passed_at"] = entry["last_attempt"]

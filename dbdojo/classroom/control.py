@@ -1,0 +1,216 @@
+"""``dojo classroom up / down / status / reset``: the classroom's life cycle."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from dbdojo import procs
+from dbdojo.checking.engine import Checker, Expectation
+from dbdojo.checking.model import Exercise
+from dbdojo.checking.result import Rules
+from dbdojo.classroom import dashboard, hub, layout, provision, roster
+from dbdojo.classroom.roster import Learner
+from dbdojo.connect import pg_connect
+from dbdojo.paths import labs_dir, project_root
+from dbdojo.workspace import Workspace
+
+SERVICE_MARKER = "dbdojo.classroom.service"
+Say = Callable[[str], None]
+
+
+class ClassroomError(ValueError):
+    """The classroom cannot do what was asked; the message says why and what to do."""
+
+
+def learners_for(roster_csv: Path | None, count: int | None) -> list[Learner]:
+    """The saved roster (its secrets kept), plus the learners of ``roster_csv`` or numbered
+    up to ``count`` that it does not have yet."""
+    saved = roster.load(layout.roster_file())
+    if roster_csv:
+        wanted = roster.from_csv(roster_csv)
+    elif count:
+        wanted = roster.numbered(count)
+    elif saved:
+        return saved
+    else:
+        raise ClassroomError("say who comes: --roster roster.csv or --learners N")
+    known = {x.name: x for x in saved}
+    merged = [known.get(x.name, x) for x in wanted]
+    return merged + [x for x in saved if x.name not in {m.name for m in merged}]
+
+
+def lock_checkout() -> list[Path]:
+    """What learners must not read on this machine: the labs (solutions), the kit's state
+    (passwords) and the git objects (every solution ever committed). Mode o-rwx; the
+    servers' user (``nobody``) needs none of them."""
+    locked = []
+    git = subprocess.run(
+        ["git", "rev-parse", "--git-common-dir"], cwd=project_root(),
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    paths = [labs_dir(), layout.classroom_dir(), project_root() / "work"]
+    if git.returncode == 0:
+        paths.append((project_root() / git.stdout.strip()).resolve() / "objects")
+    for path in paths:
+        if path.exists():
+            path.chmod(path.stat().st_mode & 0o770)
+            locked.append(path)
+    return locked
+
+
+class _ServiceHoldsExpectations(Checker):
+    """The learner copies need no expected results: the classroom service checks with the
+    references. Building them is then instant and runs nothing."""
+
+    def expectation(self, ex: Exercise) -> Expectation:
+        return Expectation(Rules(ex.id, 0), {})
+
+
+def student_build() -> Path:
+    """The learner versions of the labs (solutions removed), built when the labs change."""
+    from dbdojo.checking import build
+
+    out = layout.classroom_dir() / f"student-{build.build_key(labs_dir())}"
+    if not out.is_dir():
+        fresh = out.with_suffix(".new")
+        build.build_student(fresh, checker=_ServiceHoldsExpectations(Workspace("main"), []))
+        fresh.rename(out)
+    return out
+
+
+def start_service(host: str, port: int, hub_api: dict[str, str]) -> dict[str, Any]:
+    """Start the classroom service (detached); ``hub_api``: where it asks who is connected."""
+    info = {"host": host, "port": port, "key": secrets.token_urlsafe(16), "hub": hub_api}
+    layout.service_file().write_text(json.dumps(info))
+    layout.service_file().chmod(0o600)
+    log = layout.classroom_dir() / "service.log"
+    env = {"DOJO_HOME": str(project_root()), "DOJO_RESET_SPARES": "0"}
+    pid = procs.spawn([sys.executable, "-m", SERVICE_MARKER], log, None, env=env)
+    info.update(pid=pid, started=procs.started_at(pid))
+    layout.service_file().write_text(json.dumps(info))
+    deadline = time.monotonic() + 60
+    while not procs.listening(port) and time.monotonic() < deadline:
+        if not procs.is_ours(pid, info["started"], SERVICE_MARKER):
+            raise ClassroomError(f"the classroom service exited: {procs.tail(log)}")
+        time.sleep(0.2)
+    return info
+
+
+def service_info() -> dict[str, Any] | None:
+    path = layout.service_file()
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def stop_service() -> bool:
+    info = service_info()
+    return bool(info) and procs.stop(info.get("pid"), info.get("started"), SERVICE_MARKER)
+
+
+def check_server_size(count: int) -> None:
+    """PostgreSQL must admit the class (dbdojo.budget: 4 connections per learner)."""
+    from dbdojo import budget
+
+    with pg_connect(Workspace("main"), autocommit=True) as admin:
+        limit = int(admin.execute("SHOW max_connections").fetchone()[0])
+    if limit < budget.max_connections(count):
+        raise ClassroomError(
+            f"PostgreSQL admits {limit} connections, a class of {count} needs "
+            f"{budget.max_connections(count)}: set {budget.ENV_VAR}={count} (environment or "
+            ".env), then `dojo down && dojo up`"
+        )
+
+
+def up(
+    learners: list[Learner], ip: str, port: int, say: Say = print, lock: bool = True
+) -> dict[str, str]:
+    """Everything for a workshop; returns the addresses (hub, dashboard, handout)."""
+    if os.geteuid() != 0:
+        raise ClassroomError("the classroom creates system users: run it as root")
+    os.environ["DOJO_RESET_SPARES"] = "0"  # no spare copy per learner: half the disk
+    check_server_size(len(learners))
+    down(say=lambda _: None)
+    layout.ensure_venv(say)
+    if lock:
+        for path in lock_checkout():
+            say(f"learners cannot read {path}")
+    roster.save(learners, layout.roster_file())
+    svc_port = procs.free_port()
+    service_url = f"http://127.0.0.1:{svc_port}"
+    for learner in learners:
+        say(f"workspace of {learner.name}")
+        provision.reset_workspace(learner)
+    build = student_build()
+    for learner in learners:
+        provision.write_home(learner, build, service_url)
+    with pg_connect(Workspace("main"), autocommit=True) as admin:
+        from dbdojo.classroom import isolation
+
+        isolation.lock_server(admin)
+    hashes = {x.name: roster.hash_password(x.password) for x in learners}
+    layout.passwords_file().write_text(json.dumps(hashes))
+    layout.passwords_file().chmod(0o600)
+    bind_url = f"http://{ip}:{port}"
+    api_token = secrets.token_urlsafe(24)
+    hub_info = hub.write_config(learners, bind_url, service_url, api_token)
+    info = start_service(
+        "127.0.0.1", svc_port, {"api_url": hub_info["api_url"], "api_token": api_token}
+    )
+    say("starting JupyterHub")
+    hub.start(hub_info)
+    public = "127.0.0.1" if ip in ("0.0.0.0", "") else ip
+    roster.write_handout(learners, f"http://{public}:{port}/", layout.handout_file())
+    return {
+        "hub": f"http://{public}:{port}/",
+        "dashboard": f"http://{public}:{port}{hub.SERVICE_PREFIX}/dashboard?key={info['key']}",
+        "handout": str(layout.handout_file()),
+    }
+
+
+def down(remove: bool = False, say: Say = print) -> None:
+    """Stop the hub (and learners' servers) and the service; ``remove``: also the learners'
+    users, homes and workspaces, and the classroom's records."""
+    if hub.stop():
+        say("JupyterHub stopped (with every learner's server)")
+    if stop_service():
+        say("classroom service stopped")
+    if remove:
+        for learner in roster.load(layout.roster_file()):
+            for line in provision.remove(learner):
+                say(f"removed {line}")
+        for name in ("roster.json", "passwords.json", "handout.txt", "service.json", "hub.json"):
+            (layout.classroom_dir() / name).unlink(missing_ok=True)
+
+
+def status() -> list[dict[str, Any]]:
+    """Per learner: connected (their server runs), last activity, exercises solved."""
+    learners = roster.load(layout.roster_file())
+    info = hub.load()
+    users = {u["name"]: u for u in (hub.users(info) or [])} if info else {}
+    rows = []
+    for learner in learners:
+        user = users.get(learner.user, {})
+        solved = sum(1 for e in dashboard.progress_name_load(learner).values() if e.get("passed"))
+        rows.append(
+            {
+                "learner": learner.name,
+                "connected": bool(user.get("server")),
+                "last_activity": user.get("last_activity") or "",
+                "solved": solved,
+            }
+        )
+    return rows
+
+
+def reset(name: str) -> None:
+    learners = {x.name: x for x in roster.load(layout.roster_file())}
+    if name not in learners:
+        raise ClassroomError(f"no learner {name!r} in this classroom")
+    provision.reset_workspace(learners[name])

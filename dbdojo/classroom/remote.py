@@ -1,0 +1,71 @@
+"""The kernel side of classroom mode: ``%%check`` and ``dojo.hint`` go to the classroom service.
+
+A learner's kernel holds their own database credentials and a token (``~/.env``), never the
+kit's: the service checks their answer on their workspace as the instructor's kit does, and
+records the attempt where the learner cannot change it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from typing import Any
+
+from dotenv import dotenv_values
+
+from dbdojo.paths import project_root
+
+ENV_VAR = "DOJO_CLASSROOM"
+TIMEOUT = 180  # seconds: a check waits its turn behind the class's other checks
+
+
+class ServiceUnreachable(RuntimeError):
+    """The classroom service did not answer; the message says what to tell the instructor."""
+
+
+def active() -> bool:
+    """True in a classroom learner's kernel (the hub sets ``DOJO_CLASSROOM=1``)."""
+    return os.environ.get(ENV_VAR) == "1"
+
+
+def _setting(name: str) -> str:
+    value = os.environ.get(name) or dotenv_values(project_root() / ".env").get(name)
+    if not value:
+        raise ServiceUnreachable(f"{name} is not set: ask your instructor")
+    return value
+
+
+def call(path: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """POST ``payload`` to the service as this learner; the decoded answer."""
+    request = urllib.request.Request(
+        _setting("DOJO_CHECK_URL").rstrip("/") + path,
+        data=json.dumps(payload).encode(),
+        headers={
+            "Authorization": f"Bearer {_setting('DOJO_CHECK_TOKEN')}",
+            "Content-Type": "application/json",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode(errors="replace")[:300]
+        raise ServiceUnreachable(f"the classroom service refused ({exc.code}): {detail}") from exc
+    except (urllib.error.URLError, TimeoutError) as exc:
+        raise ServiceUnreachable(
+            f"the classroom service does not answer ({exc}): tell your instructor"
+        ) from exc
+
+
+def check(exercise_id: str, answer: str):
+    from dbdojo.checking.verdict import Verdict
+
+    data = call("/api/check", {"exercise": exercise_id, "answer": answer})
+    data.pop("passed", None)
+    return Verdict(**data)
+
+
+def hint(exercise_id: str) -> list[str]:
+    return list(call("/api/hint", {"exercise": exercise_id})["hints"])

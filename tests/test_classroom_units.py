@@ -1,0 +1,110 @@
+"""Classroom pieces that need no server: rosters and password hashes, the kinds of wrong
+answer the dashboard counts, the dashboard's figures and gradebook from progress files."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from dbdojo.checking import progress
+from dbdojo.checking.feedback_kinds import feedback_kind
+from dbdojo.checking.verdict import ERROR, FAILED, NOT_ANSWERED, PASSED, Verdict
+from dbdojo.classroom import dashboard, roster
+from tests.conftest import isolated_state
+
+
+def test_roster_from_csv_and_numbered(tmp_path):
+    path = tmp_path / "roster.csv"
+    path.write_text("username,name\nada,Ada Lovelace\nalan,\n")
+    ada, alan = roster.from_csv(path)
+    assert (ada.name, ada.display, ada.user) == ("ada", "Ada Lovelace", "dojo-ada")
+    assert alan.display == "alan" and ada.password != alan.password
+    assert [x.name for x in roster.numbered(3)] == ["learner01", "learner02", "learner03"]
+    path.write_text("username\nada\nada\n")
+    with pytest.raises(roster.RosterError, match=r"line 3.*twice"):
+        roster.from_csv(path)
+    path.write_text("username\nroot;rm\n")
+    with pytest.raises(roster.RosterError, match="line 2"):
+        roster.from_csv(path)
+
+
+def test_password_hashes_verify_only_the_right_password():
+    stored = roster.hash_password("s3cret")
+    assert stored.startswith("scrypt$") and "s3cret" not in stored
+    assert roster.verify_password("s3cret", stored)
+    assert not roster.verify_password("s3cret ", stored)
+    assert not roster.verify_password("", stored)
+    assert roster.hash_password("s3cret") != stored  # salted
+
+
+@pytest.mark.parametrize(
+    ("verdict", "kind"),
+    [
+        (Verdict("x", PASSED, "correct"), None),
+        (Verdict("x", NOT_ANSWERED, "not answered yet"), None),
+        (Verdict("x", FAILED, "wrong columns: missing: city"), "wrong columns or fields"),
+        (Verdict("x", FAILED, "2 rows missing (you returned 3 rows, 5 expected)"), "rows missing"),
+        (Verdict("x", FAILED, "5 rows missing (you returned 0 rows, 5 expected)"),
+         "no rows or documents"),
+        (Verdict("x", FAILED, "5 rows missing (you returned 10 rows, 5 expected)"),
+         "rows missing"),
+        (Verdict("x", FAILED, "1 row missing, 2 rows that should not be there (...)"),
+         "rows missing and extra"),
+        (Verdict("x", FAILED, "3 documents that should not be there"), "extra rows"),
+        (Verdict("x", FAILED, "right rows, wrong order: the first misplaced one is row 2"),
+         "wrong order"),
+        (Verdict("x", FAILED, "anything", target="edge_nulls"), "wrong on edge cases"),
+        (Verdict("x", ERROR, 'syntax error at or near "SELEC"'), "the answer raised an error"),
+        (Verdict("x", ERROR, "the server is down", graded=False), "could not be checked"),
+    ],
+)  # fmt: skip
+def test_feedback_kinds(verdict, kind):
+    assert feedback_kind(verdict) == kind
+
+
+def test_dashboard_figures_and_gradebook():
+    ann, bob, cyd = (roster.new_learner(n) for n in ("ann", "bob", "cyd"))
+    with isolated_state():
+        for status, kind in (("failed", "rows missing"), ("failed", "rows missing"),
+                             ("passed", None)):  # fmt: skip
+            progress.record_attempt("e1", status, dashboard.progress_name(ann), kind)
+        for _ in range(dashboard.STUCK_ATTEMPTS):
+            progress.record_attempt("e1", "failed", dashboard.progress_name(bob), "wrong order")
+        progress.next_hint("e1", 2, dashboard.progress_name(bob))
+        progress.record_attempt("e1", "passed")  # the instructor's own file: not the class's
+        snap = dashboard.snapshot([ann, bob, cyd], ["e1", "e2"], {"ann": True})
+        points = dashboard.timeline([ann, bob, cyd])
+        png = dashboard.plot_png([ann, bob, cyd])
+    rows = {r["name"]: r for r in snap["learners"]}
+    assert rows["ann"]["cells"]["e1"] == {"state": "solved", "attempts": 3, "hints": 0}
+    assert rows["bob"]["cells"]["e1"] == {"state": "attempted", "attempts": 4, "hints": 1}
+    assert rows["cyd"]["cells"]["e1"]["state"] == "not started"
+    assert rows["ann"]["connected"] and not rows["bob"]["connected"]
+    e1, e2 = snap["exercises"]
+    assert (e1["solved"], e1["attempted"], e2["attempted"]) == (1, 2, 0)
+    assert e1["wrong_kinds"] == [("wrong order", 4), ("rows missing", 2)]
+    assert [(s["learner"], s["exercise"]) for s in snap["stuck"]] == [("bob", "e1")]
+    assert [count for _, count in points] == [1]
+    assert png.startswith(b"\x89PNG")
+    book = list(csv.DictReader(io.StringIO(dashboard.gradebook_csv(snap))))
+    assert [(b["learner"], b["solved"], b["e1"], b["e1 attempts"]) for b in book] == [
+        ("ann", "1", "1", "3"), ("bob", "0", "0", "4"), ("cyd", "0", "0", "0")
+    ]  # fmt: skip
+
+
+def test_the_service_keeps_checker_connections_of_the_last_learners_only(monkeypatch):
+    from dbdojo.checking import connections
+    from dbdojo.classroom import service
+    from dbdojo.workspace import Workspace
+
+    monkeypatch.setenv("DOJO_POSTGRES_URL", "postgresql://u:p@127.0.0.1:1/x")
+    dropped: list[str] = []
+    monkeypatch.setattr(connections, "discard_pg", lambda ws: dropped.append(ws.name))
+    room = service.Classroom([], key="k")
+    names = [f"cls_l{i}" for i in range(service.KEEP + 3)]
+    for name in [*names, names[-1], names[5]]:  # the last and the 6th check again
+        room._keep_connections(Workspace(name))
+    assert dropped == names[:3]  # the three who checked longest ago
+    assert list(room.recent) == [*names[3:5], *names[6:-1], names[-1], names[5]]
