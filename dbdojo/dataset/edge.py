@@ -108,8 +108,7 @@ def _implied_conditions(data: Dataset) -> None:
     states cannot be left out: a product outside electronics with an electronics brand, battery
     and warranty (P4 arrow operators); a bakery product stored chilled (only groceries have a
     storage on the main data: P4 path filter); a vegetarian, spicy curry without a description
-    (a text search over name || description without coalesce loses it: P4 menu search); a
-    driver 100 with a rating about a rude driver (a "below 100" written <= 100: P4 websearch)."""
+    (a text search over name || description without coalesce loses it: P4 menu search)."""
     t = data.tables
     products = t["products"]
     attributes, category = products["attributes"], products["category"]
@@ -130,16 +129,6 @@ def _implied_conditions(data: Dataset) -> None:
     update(curry, vegetarian=True, spicy_level=3)
     products["name"][curry] = "Green vegetable curry"
     products["description"][curry] = None
-    drivers = t["drivers"]
-    rows = {c: drivers[c][:1].copy() for c in drivers}
-    rows["driver_id"] = np.array([100])
-    rows["vehicle_id"] = np.array([NULL_INT])
-    rows["email"] = np.array(["driver100.edge@dbdojo-delivery.nl"], object)
-    _append(drivers, rows)
-    ratings = t["ratings"]
-    rated = int(np.flatnonzero(ratings["driver_id"] != NULL_INT)[-1])
-    ratings["driver_id"][rated] = 100
-    ratings["comment"][rated] = "The driver was rude and spilled the soup."
 
 
 def _ties(data: Dataset, rng) -> None:
