@@ -18,7 +18,7 @@ from dbdojo.dataset.sampling import rng_for
 from dbdojo.dataset.scales import DEFAULT_SEED, EDGE_BASE, with_days
 from dbdojo.workspace import Workspace
 
-EDGE_VERSION = 8  # bump when a variant's mutation changes: it rebuilds the edge workspaces
+EDGE_VERSION = 9  # bump when a variant's mutation changes: it rebuilds the edge workspaces
 VARIANTS = ("nulls", "ties", "duplicates", "empty", "unicode", "dst", "cycles")
 DST_DAYS = ("2024-10-26", "2024-10-27", "2025-03-29", "2025-03-30")
 UNICODE_FIRST = [
