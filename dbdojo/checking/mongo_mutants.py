@@ -14,7 +14,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Iterator
 
-from dbdojo.checking.mutants import Mutant
+from dbdojo.checking.mutants import Mutant, each_change
 
 # each operator: a node -> the replacement nodes it proposes (the node itself is never changed)
 Operator = Callable[[ast.AST], Iterator[ast.AST]]
@@ -245,33 +245,26 @@ def mutants(source: str) -> list[Mutant]:
     tree = parse(source)
     if tree is None:
         return []
-    seen = {ast.unparse(tree)}
-    found: list[Mutant] = []
-    for index, node in enumerate(ast.walk(tree)):
-        for name, operator in OPERATORS.items():
-            for replacement in operator(node):
-                copy = ast.parse(ast.unparse(tree))
-                target = list(ast.walk(copy))[index]
-                _replace(copy, target, replacement)
-                text = ast.unparse(copy)
-                if text not in seen:
-                    seen.add(text)
-                    found.append(Mutant(name, text))
-    return found
+    changes = each_change(
+        tree, OPERATORS, lambda t: list(ast.walk(t)), lambda t: ast.parse(ast.unparse(t)),
+        _replace, ast.unparse,
+    )  # fmt: skip
+    return [Mutant(name, text) for name, text in changes]
 
 
-def _replace(tree: ast.AST, target: ast.AST, replacement: ast.AST) -> None:
-    """Put ``replacement`` where ``target`` is in ``tree``."""
+def _replace(tree: ast.AST, target: ast.AST, replacement: ast.AST) -> ast.AST:
+    """Put ``replacement`` where ``target`` is in ``tree``; the tree."""
     for parent in ast.walk(tree):
         for field, value in ast.iter_fields(parent):
             if value is target:
                 setattr(parent, field, replacement)
-                return
+                return tree
             if isinstance(value, list):
                 for i, item in enumerate(value):
                     if item is target:
                         value[i] = replacement
-                        return
+                        return tree
+    return tree
 
 
 def reprinted(source: str) -> str | None:

@@ -91,12 +91,17 @@ def run_redis_clients(
                "prefixes": prefixes, "clients": clients, "timeout": timeout}  # fmt: skip
     with _redis_gate(db, timeout, jitter=True) as (b, gate, env, _):
         reply = process.run(b, {**request, "socket": str(gate.path)}, timeout, env)
-    if "rounds" not in reply:
+    return _returns(reply, "rounds")
+
+
+def _returns(reply: dict[str, Any], key: str) -> list[list[Any]]:
+    """``reply[key]``: lists of what each call returned (decoded) or the error it raised."""
+    if key not in reply:
         raise _error(reply)
     try:
         return [
-            [values.decode(c["returned"]) if "returned" in c else _error(c) for c in clients_]
-            for clients_ in reply["rounds"]
+            [values.decode(c["returned"]) if "returned" in c else _error(c) for c in calls]
+            for calls in reply[key]
         ]
     except (KeyError, TypeError, ValueError) as exc:
         raise SandboxError(f"the answer's process sent a malformed result ({exc})") from exc
@@ -201,15 +206,7 @@ def run_pg_sessions(
         _pg_relay(b, role, password, pg_scratch.DATABASE, jittered) as env,
     ):
         reply = process.run(b, request, timeout, env)
-    if "sessions" not in reply:
-        raise _error(reply)
-    try:
-        return [
-            [values.decode(r["returned"]) if "returned" in r else _error(r) for r in replies]
-            for replies in reply["sessions"]
-        ]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise SandboxError(f"the answer's process sent a malformed result ({exc})") from exc
+    return _returns(reply, "sessions")
 
 
 @contextlib.contextmanager
