@@ -40,7 +40,7 @@ def dojo(*args: str) -> float:
 
 def journal_cost(body: dict, writes: int) -> tuple[float, float]:
     """Seconds per append of ``body`` to a journal, and per fsync of it."""
-    from dbdojo.services.mongo_journal import Journal
+    from dbdojo.mongo.emulator.journal import Journal
 
     with tempfile.TemporaryDirectory(dir="/var/tmp") as tmp:
         journal = Journal(Path(tmp))

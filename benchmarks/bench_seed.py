@@ -55,8 +55,7 @@ def profile(scale: str) -> None:
     os.environ["DOJO_STATE_DIR"] = str(root)
     os.environ["DOJO_RESET_SPARES"] = "0"  # a spare is background work, not part of a seed
     from dbdojo.dataset import phases
-    from dbdojo.dataset.edge import ensure_edge_variants
-    from dbdojo.dataset.seeding import seed
+    from dbdojo.dataset.seeding import ensure_edge_variants, seed
     from dbdojo.services import manager
 
     try:

@@ -36,10 +36,7 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'dbdojo' has no attribute {name!r}")
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError) as exc:
-        raise AttributeError(f"dojo.{name} is not available yet ({module}: {exc})") from exc
+    return getattr(importlib.import_module(module), name)
 
 
 def __dir__() -> list[str]:

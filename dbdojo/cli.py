@@ -84,7 +84,7 @@ def up(docker: bool, only: tuple[str, ...], replicas: bool, wait: bool) -> None:
     A service whose URL you set (DOJO_POSTGRES_URL, DOJO_MONGO_URL, DOJO_REDIS_URL, or .env)
     is not started: your server is used instead.
     """
-    from dbdojo.services import report
+    from dbdojo.commands import report
 
     ok = report.show_outcomes(report.run_up(only or None, docker=docker, wait=wait), "up")
     if replicas and ok:
@@ -102,7 +102,8 @@ def up(docker: bool, only: tuple[str, ...], replicas: bool, wait: bool) -> None:
 @_clear_errors
 def down(only: tuple[str, ...]) -> None:
     """Stop the servers the kit started (exactly those processes, replicas too); data is kept."""
-    from dbdojo.services import manager, replicas, report
+    from dbdojo.commands import report
+    from dbdojo.services import manager, replicas
 
     report.show_outcomes(replicas.down(only or None) + manager.down(only or None), "down")
 
@@ -113,7 +114,8 @@ def down(only: tuple[str, ...]) -> None:
 def status(as_json: bool) -> None:
     """Each database: backend, version, URL (password hidden), healthy, pid; probed now.
     Replicas (`dojo up --replicas`) also show their role and lag."""
-    from dbdojo.services import manager, replicas, report
+    from dbdojo.commands import report
+    from dbdojo.services import manager, replicas
 
     rows = manager.status()
     replica_rows = replicas.status_rows()
@@ -127,8 +129,8 @@ def status(as_json: bool) -> None:
 @_clear_errors
 def doctor() -> None:
     """Check what the kit needs (binaries, ports, permissions, URLs) and say how to fix it."""
-    from dbdojo.services import doctor as checks
-    from dbdojo.services import report
+    from dbdojo.commands import doctor as checks
+    from dbdojo.commands import report
 
     if not report.show_checks(checks.run_checks()):
         raise SystemExit(1)
@@ -141,7 +143,8 @@ def doctor() -> None:
 @_clear_errors
 def logs(service: str, lines: int, follow: bool) -> None:
     """Show the log of a server the kit started."""
-    from dbdojo.services import manager, report
+    from dbdojo.commands import report
+    from dbdojo.services import manager
 
     report.show_log(manager.log_file(service), lines, follow)
 
@@ -169,7 +172,7 @@ def lab(port: int, no_browser: bool) -> None:
     The first time, the learner versions of the labs are built (about half a minute, 0.8 GB of
     temporary disk) and cached. As root, JupyterLab needs --allow-root: the kit passes it.
     """
-    from dbdojo.services import lab as jupyter
+    from dbdojo.commands import lab as jupyter
 
     jupyter.run(port=port, open_browser=not no_browser)
 

@@ -27,6 +27,9 @@ LABELS = {
 }
 
 
+EMULATOR_READY_MS = 120_000  # importing mongoeco and loading the databases: 1-7 s, more under load
+
+
 class ServiceDown(RuntimeError):
     """A database the kit needs is not reachable; the message says which and how to start it."""
 
@@ -40,6 +43,41 @@ class ServiceDown(RuntimeError):
         )
 
 
+class ServerRefused(ServiceDown):
+    """The server runs but turned the connection away (every connection slot taken): the
+    message quotes the server's own words and says how to make room."""
+
+    def __init__(self, service: str, words: str) -> None:
+        RuntimeError.__init__(
+            self,
+            f"{LABELS[service]} refused the connection: {words}. Every connection it allows is "
+            "in use: shut down the notebooks you no longer use (Kernel > Shut Down Kernel), "
+            "or size the server for the class (DOJO_CLASS_SIZE, then `dojo down && dojo up`; "
+            "`dojo status` shows the connections in use).",
+        )
+        self.service = service
+
+
+_REFUSALS = ("too many clients already", "remaining connection slots are reserved")
+
+
+def refusal(exc: BaseException) -> str:
+    """The server's own words when ``exc`` is PostgreSQL refusing a connection for lack of
+    slots (SQLSTATE 53300), else ""."""
+    text = str(exc)
+    if getattr(exc, "sqlstate", None) != "53300" and not any(r in text for r in _REFUSALS):
+        return ""
+    fatal = text[text.find("FATAL:") :] if "FATAL:" in text else text
+    return " ".join(fatal.split())
+
+
+def pg_unreachable(exc: BaseException) -> ServiceDown:
+    """The error to raise when connecting to PostgreSQL failed with ``exc``."""
+    if words := refusal(exc):
+        return ServerRefused("postgres", words)
+    return ServiceDown("postgres", str(exc).strip().splitlines()[0])
+
+
 class NotSeeded(RuntimeError):
     """The server runs but the workspace's database has not been created yet."""
 
@@ -51,6 +89,15 @@ def recorded_urls() -> dict[str, str]:
 
     services = state.load().get("services", {})
     return {name: info["url"] for name, info in services.items() if info.get("url")}
+
+
+def mask(url: str) -> str:
+    """``url`` with its password replaced by ``***``."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def server_url(service: str) -> str:
@@ -92,7 +139,7 @@ def pg_connect(
     except psycopg.OperationalError as exc:
         if "does not exist" in str(exc):
             raise NotSeeded(f"{exc}. Load the dataset with `dojo seed`.") from exc
-        raise ServiceDown("postgres", str(exc).strip().splitlines()[0]) from exc
+        raise pg_unreachable(exc) from exc
 
 
 def mongo_client(**kwargs) -> pymongo.MongoClient:
@@ -112,22 +159,31 @@ def mongo_db(ws: Workspace | None = None, **kwargs) -> pymongo.database.Database
     try:
         client.admin.command("ping")
     except pymongo.errors.PyMongoError as exc:
-        if not _emulator_getting_ready():
+        if not _kit_emulator():
             raise ServiceDown("mongo", str(exc).splitlines()[0][:200]) from exc
+        # it holds the connections it accepts until its engine is loaded: wait that long
+        with mongo_client(serverSelectionTimeoutMS=EMULATOR_READY_MS) as waiting:
+            waiting.admin.command("ping")
         client.admin.command("ping")
     return client[(ws or current()).database]
 
 
-def _emulator_getting_ready() -> bool:
+def _kit_emulator() -> bool:
     """Whether the URL in use is the kit's MongoDB emulator, which listens at once and serves
-    once its engine is loaded: then this waits for it (True if it now serves)."""
+    once its engine is loaded (seconds after ``dojo up`` returns)."""
     from dbdojo import state
-    from dbdojo.services.mongo import MongoService
 
     record = state.get_record("mongo")
-    if record is None or record.backend != "emulator" or server_url("mongo") != record.url:
-        return False
-    return MongoService().wait_ready(record)
+    return record is not None and record.backend == "emulator" and server_url("mongo") == record.url
+
+
+def redis_db_client(db: int, timeout: float = 5.0) -> redis.Redis:
+    """A new client on logical database ``db`` of the kit's Redis server, for the checker
+    (answers get their own: a shared one could be left on another database by a ``SELECT``)."""
+    import redis
+
+    url = _with_path(server_url("redis"), f"/{db}")
+    return redis.Redis.from_url(url, decode_responses=True, socket_timeout=timeout)
 
 
 def redis_client(ws: Workspace | None = None, **kwargs) -> redis.Redis:

@@ -79,9 +79,9 @@ def _server_lost(exc: BaseException) -> str | None:
         return "Redis"
     if pymongo and isinstance(exc, pymongo.errors.ConnectionFailure):
         return "MongoDB"
-    from dbdojo.services.mongo_control import ControlError
-
-    if isinstance(exc, (ConnectionError, ControlError)) and "emulator" in str(exc):
+    control = sys.modules.get("dbdojo.mongo.emulator.control")  # loaded if it raised
+    kinds = (ConnectionError, control.ControlError) if control else (ConnectionError,)
+    if isinstance(exc, kinds) and "emulator" in str(exc):
         return "MongoDB"
     return None
 

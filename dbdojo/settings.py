@@ -17,6 +17,15 @@ URL_SCHEMES = {
 }
 
 
+STRICT_ENV = "DOJO_STRICT"
+
+
+def strict() -> bool:
+    """``DOJO_STRICT`` (set by the tests): errors raise instead of printing, and a ``%%check``
+    that does not pass raises. On for any value but empty, ``0``, ``false`` and ``no``."""
+    return os.environ.get(STRICT_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
 class BadURL(ValueError):
     """A user-given URL that cannot be right."""
 

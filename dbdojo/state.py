@@ -33,7 +33,7 @@ from typing import Any
 
 from dbdojo import procs
 from dbdojo.paths import state_dir
-from dbdojo.services.base import ServerRecord
+from dbdojo.records import ServerRecord
 
 _held = threading.local()
 CREDENTIALS = "credentials.json"
@@ -190,10 +190,17 @@ def secret(name: str) -> str:
     return value
 
 
+def server_home(service: str, user: procs.RunAs | None) -> Path:
+    """The directory holding one service's data, config and log, owned by the server user."""
+    home = data_root() / service
+    if not home.exists():
+        home.mkdir(mode=0o700, parents=True)
+        procs.give_to(home, user)
+    return home
+
+
 def credentials_file(service: str) -> Path:
     """Where ``service``'s passwords are kept, in the directory that holds its data."""
-    from dbdojo.services.local import server_home
-
     return server_home(service, procs.run_as()) / CREDENTIALS
 
 

@@ -151,7 +151,7 @@ def test_lab_command_line(tmp_path, monkeypatch):
     fake.write_text("#!/bin/sh\n")
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
-    from dbdojo.services.lab import command
+    from dbdojo.commands.lab import command
 
     cmd = command(8899, open_browser=False)
     assert cmd[0] == str(fake)

@@ -326,7 +326,7 @@ def redis_answer(body: str) -> str:
     ],
 )
 def test_redis_answer_stays_in_its_database(checker, body):
-    from dbdojo.checking.runners.redis import client
+    from dbdojo.connect import redis_db_client as client
 
     source = client(checker.redis_source)
     main = client(checker.workspace.redis_db)
@@ -346,7 +346,7 @@ def test_busy_script_is_stopped_and_the_server_serves_again(checker):
 
     import redis
 
-    from dbdojo.checking.runners.redis import client
+    from dbdojo.connect import redis_db_client as client
 
     body = "r.eval('while true do end', 0)\nreturn 1"
     task = ex("redis", REDIS_REF, timeout=10)

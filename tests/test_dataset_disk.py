@@ -13,9 +13,9 @@ import pytest
 import redis
 from psycopg import sql
 
+from dbdojo.commands import doctor
 from dbdojo.connect import mongo_client, redis_client, server_url
 from dbdojo.dataset import disk, pg
-from dbdojo.services import doctor
 from dbdojo.workspace import Workspace, allocated
 
 DOJO = Path(sys.executable).parent / "dojo"

@@ -8,11 +8,11 @@ import pytest
 from bson import json_util
 from test_dataset_postgres import scratch, seeded_tiny  # noqa: F401 (fixtures)
 
-from dbdojo import mongo_snapshots
 from dbdojo.connect import mongo_db
 from dbdojo.dataset import pg
 from dbdojo.dataset.generate import generate
 from dbdojo.dataset.workspaces import reset
+from dbdojo.mongo import snapshots as mongo_snapshots
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from test_cli_servers import dojo, status_rows
 
 from conftest import isolated_state, own_server
 from dbdojo import procs, state
-from dbdojo.services.local import wait_until
+from dbdojo.launch import wait_until
 
 KIT = ["--only", "postgres", "--only", "redis"]
 NO_TRACEBACK = "Traceback"
@@ -229,7 +229,7 @@ def test_jupyterlab_gets_its_token_where_other_users_cannot_read_it(tmp_path):
     fake = tmp_path / "jupyter-lab"
     fake.write_text("#!/bin/sh\nexec sleep 60\n")
     fake.chmod(0o755)
-    launcher = "from dbdojo.services.lab import launch; launch([%r, '--port=1'], 'tok-123')"
+    launcher = "from dbdojo.commands.lab import launch; launch([%r, '--port=1'], 'tok-123')"
     proc = subprocess.Popen([sys.executable, "-c", launcher % str(fake)])
     try:
         assert wait_until(lambda: "sleep" in " ".join(psutil.Process(proc.pid).cmdline()), 10)
@@ -353,7 +353,7 @@ def test_a_full_disk_is_said_and_survived(small_disk):
 
 def test_a_write_that_fails_on_a_full_disk_leaves_nothing_and_says_so(small_disk):
     from dbdojo.failures import explain
-    from dbdojo.services.mongo_emulator import write_atomic
+    from dbdojo.mongo.emulator.server import write_atomic
 
     fill(small_disk)
     for write in (state.write_private, lambda p, t: write_atomic(p, t.encode())):

@@ -1,4 +1,4 @@
-"""MongoDB 8 forms the emulator lacks, rewritten by the kit (mongo_dialect.rewrite) into forms
+"""MongoDB 8 forms the emulator lacks, rewritten by the kit (dialect.rewrite) into forms
 it evaluates the same way; each result is the one MongoDB's documentation gives. On a real
 MongoDB (DOJO_MONGO_URL) the same assertions hold without any rewriting."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from bson.decimal128 import Decimal128
 
-from dbdojo.services.mongo_dialect import rewrite
+from dbdojo.mongo.emulator.dialect import rewrite
 
 DOCS = [
     {"_id": 1, "a": [1, 2, 3, 4], "items": [{"q": 5, "p": 2}, {"q": 1, "p": 9}],

@@ -1,6 +1,6 @@
 """The first MongoDB commands a learner types, on the seeded default workspace (`main`, database
 ``dojo``), each answering as MongoDB 8 documents it: on the emulator (through the kit's
-corrections, dbdojo/services/mongo_dialect.py) as on a real MongoDB (``DOJO_MONGO_URL``).
+corrections, dbdojo/mongo/emulator/dialect.py) as on a real MongoDB (``DOJO_MONGO_URL``).
 
 The dataset holds Decimal128 values (order totals): the case where ``listDatabases`` failed.
 """

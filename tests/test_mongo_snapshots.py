@@ -16,8 +16,8 @@ import pytest
 from bson import Decimal128, json_util
 from test_services_mongo import Running, running_emulator
 
-from dbdojo import mongo_snapshots
-from dbdojo.services.mongo import emulator_available
+from dbdojo.mongo import snapshots as mongo_snapshots
+from dbdojo.mongo.service import emulator_available
 from dbdojo.workspace import Workspace
 
 pytestmark = pytest.mark.skipif(
@@ -141,7 +141,7 @@ def test_build_killed_midway_leaves_the_old_snapshot(emulator: Running, tmp_path
     script = tmp_path / "slow_build.py"
     script.write_text(
         "import time\n"
-        "from dbdojo import mongo_snapshots\n"
+        "from dbdojo.mongo import snapshots as mongo_snapshots\n"
         "def build(db):\n"
         "    db.items.insert_many([{'v': 'new'}] * 50)\n"
         "    print('inserted', flush=True)\n"
@@ -185,7 +185,7 @@ def test_emulator_not_started_by_the_kit_is_refused(
         [
             sys.executable,
             "-m",
-            "dbdojo.services.mongo_emulator",
+            "dbdojo.mongo.emulator.server",
             "--port",
             str(port),
             "--home",

@@ -127,8 +127,8 @@ def test_a_notebook_connection_the_server_ended_is_not_used(workspace, monkeypat
     from types import SimpleNamespace
 
     from dbdojo.connect import pg_connect
-    from dbdojo.notebook import extension
-    from dbdojo.services.local import wait_until
+    from dbdojo.launch import wait_until
+    from dbdojo.notebook import session
 
     stale = pgroles.connect(workspace, pgroles.LEARNER, autocommit=True)
     with pg_connect(workspace, autocommit=True) as admin:
@@ -136,7 +136,7 @@ def test_a_notebook_connection_the_server_ended_is_not_used(workspace, monkeypat
         gone = "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = %s)"
         # the next cell comes later: the backend has sent its goodbye and exited by then
         assert wait_until(lambda: admin.execute(gone, (stale.info.backend_pid,)).fetchone()[0], 10)
-    monkeypatch.setattr(extension, "_session", SimpleNamespace(clients={"pg": stale}))
+    monkeypatch.setattr(session, "_session", SimpleNamespace(clients={"pg": stale}))
     try:
         assert explain(LOOKUP).analyzed
     finally:

@@ -22,9 +22,10 @@ import psycopg
 import pytest
 
 from dbdojo import state
+from dbdojo.commands import doctor
 from dbdojo.connect import mongo_db, postgres_url
 from dbdojo.notebook import startup, testenv
-from dbdojo.services import busy, doctor, manager
+from dbdojo.services import busy, manager
 from dbdojo.workspace import Workspace
 from tests.kernel_driver import Kernel
 
@@ -188,8 +189,8 @@ def test_dojo_lab_gives_the_learner_solution_free_labs_in_work(
     seeded_checkout, fresh_worker_workspace, capsys
 ):
     from dbdojo.checking import progress
+    from dbdojo.commands import lab
     from dbdojo.notebook.execute import CHECK_MAGIC, execute, output_text
-    from dbdojo.services import lab
 
     with testenv.environ(seeded_checkout):
         work = lab.prepare_workspace()

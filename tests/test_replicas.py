@@ -13,8 +13,8 @@ import redis
 
 from conftest import isolated_state
 from dbdojo import state
+from dbdojo.launch import wait_until
 from dbdojo.services import manager, replicas
-from dbdojo.services.local import wait_until
 from dbdojo.services.replica_postgres import SLOT, PostgresReplica
 
 

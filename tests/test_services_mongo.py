@@ -13,8 +13,8 @@ import pymongo
 import pytest
 
 from dbdojo import procs, state
-from dbdojo.services.base import ServerRecord
-from dbdojo.services.mongo import MongoService, describe, emulator_available
+from dbdojo.mongo.service import MongoService, describe, emulator_available
+from dbdojo.records import ServerRecord
 from dbdojo.workspace import Workspace
 
 pytestmark = pytest.mark.skipif(  # a skip that says what is missing, never hides a failure
@@ -94,7 +94,7 @@ def test_start_adopts_the_running_server(emulator: Running) -> None:
 
 
 def test_clean_restart_keeps_changed_data(emulator: Running) -> None:
-    from dbdojo import mongo_snapshots
+    from dbdojo.mongo import snapshots as mongo_snapshots
 
     mongo_snapshots.build_snapshot("svc_base", lambda db: db.items.insert_many([{"n": 1}]))
     ws = Workspace("svc_clean")
@@ -110,7 +110,7 @@ def test_clean_restart_keeps_changed_data(emulator: Running) -> None:
 
 
 def test_kill_9_then_start_recovers_workspaces_with_their_writes(emulator: Running) -> None:
-    from dbdojo import mongo_snapshots
+    from dbdojo.mongo import snapshots as mongo_snapshots
 
     mongo_snapshots.build_snapshot("svc_crash", lambda db: db.items.insert_many([{"n": 7}]))
     ws = Workspace("svc_crash")
@@ -165,7 +165,7 @@ def _gone(pid: int, timeout: float = 10) -> bool:
 
 
 def test_requires_real_mongodb_stops_on_the_emulator(emulator: Running) -> None:
-    from dbdojo.services.mongo_gaps import EMULATOR_GAPS, RequiresRealMongoDB, requires_real_mongodb
+    from dbdojo.mongo.gaps import EMULATOR_GAPS, RequiresRealMongoDB, requires_real_mongodb
 
     with emulator.client() as client:
         with pytest.raises(RequiresRealMongoDB, match=r"needs a real MongoDB.*\$graphLookup"):
@@ -181,7 +181,7 @@ def test_requires_real_mongodb_stops_on_the_emulator(emulator: Running) -> None:
 def test_requests_wait_for_the_database_being_recovered(emulator: Running) -> None:
     """Right after a restart the emulator recovers in the background; a query for a workspace
     it has not recovered yet waits for it instead of seeing an empty database."""
-    from dbdojo import mongo_snapshots
+    from dbdojo.mongo import snapshots as mongo_snapshots
 
     docs = [{"n": i} for i in range(300)]
     mongo_snapshots.build_snapshot("svc_lazy", lambda db: db.items.insert_many(docs))
@@ -200,8 +200,8 @@ def test_requests_wait_for_the_database_being_recovered(emulator: Running) -> No
 
 
 def mongo_control_status(record: ServerRecord) -> dict:
-    from dbdojo.services import mongo_control
+    from dbdojo.mongo.emulator import control
 
-    found = mongo_control.status(record.extra["control"])
+    found = control.status(record.extra["control"])
     assert found is not None, "the emulator's control socket does not answer"
     return found

@@ -12,8 +12,8 @@ import pytest
 
 from conftest import is_healthy, own_server, recorded
 from dbdojo import procs, state
+from dbdojo.launch import wait_until
 from dbdojo.services import manager
-from dbdojo.services.local import wait_until
 from dbdojo.services.postgres import PostgresService
 
 

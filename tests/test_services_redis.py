@@ -14,8 +14,8 @@ import redis
 from conftest import is_healthy, own_server, recorded
 from dbdojo import procs, state
 from dbdojo.connect import redis_client
+from dbdojo.launch import wait_until
 from dbdojo.services import manager
-from dbdojo.services.local import wait_until
 from dbdojo.services.redis import RedisService
 from dbdojo.workspace import REDIS_DATABASES, Workspace
 

@@ -13,8 +13,8 @@ import pytest
 
 from conftest import isolated_state
 from dbdojo import procs, state
-from dbdojo.services.base import ServerRecord
-from dbdojo.services.local import wait_until
+from dbdojo.launch import wait_until
+from dbdojo.records import ServerRecord
 
 
 @pytest.fixture

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
 from dbdojo.checking import discovery, progress
 from dbdojo.checking.engine import Checker
 from dbdojo.checking.verdict import NOT_ANSWERED, CheckFailed, Verdict
-
-
-def strict() -> bool:
-    return os.environ.get("DOJO_STRICT") == "1"
+from dbdojo.settings import strict
 
 
 def check(exercise_id: str, answer: str, *, show: bool = True) -> Verdict:
@@ -18,10 +13,11 @@ def check(exercise_id: str, answer: str, *, show: bool = True) -> Verdict:
 
     With ``DOJO_STRICT=1`` a check that does not pass raises CheckFailed (not answered yet never
     raises)."""
-    from dbdojo.checking import feedback
+    from dbdojo.checking import connections, feedback
 
     ex = discovery.find(exercise_id)
-    verdict = Checker().check(ex, answer)
+    with connections.bounded():  # a kernel keeps no checker connection between checks
+        verdict = Checker().check(ex, answer)
     if verdict.status != NOT_ANSWERED:
         progress.record_attempt(ex.id, verdict.status)
     if show:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 
-DOC = "notebooks/MONGODB-EMULATOR.md"
+from dbdojo.mongo.gaps import LIMITS_DOC
+
 _REFUSALS = re.compile(
     r"Unsupported (query operator|aggregation stage|expression)|Unrecognized expression"
     r"|cannot convert the value|not (yet )?(supported|implemented)",
@@ -42,7 +43,7 @@ def refusal(message: str) -> str | None:
         return None
     return (
         f"the MongoDB emulator the kit runs does not support part of this answer ({message}); "
-        f"your answer may be right on a real MongoDB 8. See {DOC}, or point DOJO_MONGO_URL "
+        f"your answer may be right on a real MongoDB 8. See {LIMITS_DOC}, or point DOJO_MONGO_URL "
         "at a real MongoDB to check it there"
     )
 
@@ -54,5 +55,5 @@ def notes(answer: str) -> list[str]:
         return []
     return [
         f"the MongoDB emulator differs from MongoDB 8 here ({'; '.join(found)}): "
-        f"if you believe your answer is right, see {DOC}"
+        f"if you believe your answer is right, see {LIMITS_DOC}"
     ]

@@ -25,9 +25,8 @@ from dbdojo.checking.sandbox.process import SandboxError
 from dbdojo.checking.sqltext import column_names, normalized_text, order_by_items
 from dbdojo.checking.verdict import ERROR, FAILED, NOT_ANSWERED, PASSED, Verdict
 from dbdojo.connect import NotSeeded
-from dbdojo.workspace import SNAPSHOT_REDIS_DB, Workspace, current
+from dbdojo.workspace import MAIN, SNAPSHOT_REDIS_DB, Workspace, current
 
-MAIN = "main"
 # They do not read a workspace's data (sql-concurrent: a scratch schema of its own).
 SINGLE_RUN_KINDS = ("redis", "python", "sql-concurrent")
 
@@ -37,11 +36,9 @@ class ReferenceFailed(RuntimeError):
 
 
 def default_edges() -> list[Workspace]:
-    """The dataset's edge-case workspaces (none until the dataset provides them)."""
-    try:
-        from dbdojo.dataset import edge_workspaces
-    except ImportError:
-        return []
+    """The dataset's edge-case workspaces."""
+    from dbdojo.dataset import edge_workspaces
+
     return list(edge_workspaces())
 
 

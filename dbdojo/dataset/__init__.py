@@ -36,13 +36,13 @@ def reset(ws: Workspace | str | None = None) -> Workspace:
 
 
 def edge_workspaces() -> list[Workspace]:
-    from dbdojo.dataset.edge import edge_workspaces as _edge
+    from dbdojo.dataset.edge_names import edge_workspaces as _edge
 
     return _edge()
 
 
 def ensure_edge_variants() -> list[Workspace]:
-    from dbdojo.dataset.edge import ensure_edge_variants as _ensure
+    from dbdojo.dataset.seeding import ensure_edge_variants as _ensure
     from dbdojo.dataset.seeding import seed_lock
 
     with seed_lock():  # it builds as a seed does: not while one runs

@@ -81,9 +81,8 @@ def workspace_of(database: str) -> Workspace | None:
         if base.endswith(suffix) and base != "dojo":
             base = base.removesuffix(suffix)
             break
-    name = MAIN if base == "dojo" else base.removeprefix("dojo_")
     try:
-        return Workspace(name)
+        return Workspace.of_database(base)
     except ValueError:
         return None
 
@@ -143,7 +142,7 @@ def _mongo_databases() -> set[str]:
             except pymongo.errors.OperationFailure:
                 # the emulator cannot list databases once one holds a Decimal128: ask the
                 # kit's own record of workspaces instead, and check each for collections
-                from dbdojo import mongo_snapshots
+                from dbdojo.mongo import snapshots as mongo_snapshots
 
                 names = {
                     *mongo_snapshots.workspaces(),
@@ -202,8 +201,8 @@ def drop(ws: Workspace, *, force: bool = False) -> list[str]:
 
 
 def _drop_mongo(ws: Workspace) -> list[str]:
-    from dbdojo import mongo_snapshots
     from dbdojo.connect import mongo_client
+    from dbdojo.mongo import snapshots as mongo_snapshots
 
     with mongo_client() as client:
         if not client[ws.database].list_collection_names():
@@ -221,9 +220,16 @@ def _drop_redis(ws: Workspace) -> list[str]:
 
     if ws.name != MAIN and ws.name not in allocated():
         return []
-    client = redis_client(ws)
-    db = int(client.connection_pool.connection_kwargs.get("db", 0))
-    client.flushdb()
+    import redis
+
+    try:
+        client = redis_client(ws)
+        db = int(client.connection_pool.connection_kwargs.get("db", 0))
+        client.flushdb()
+    except redis.ResponseError as exc:  # a database the server does not have holds nothing
+        if "out of range" not in str(exc):
+            raise
+        db = ws.redis_db
     if ws.name != MAIN:
         release(ws.name)
     return [f"Redis database {db}"]

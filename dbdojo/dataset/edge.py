@@ -12,14 +12,13 @@ import json
 
 import numpy as np
 
+from dbdojo.dataset.edge_names import VARIANTS
 from dbdojo.dataset.generate import Dataset, generate
 from dbdojo.dataset.pgbinary import NULL_INT
 from dbdojo.dataset.sampling import rng_for
 from dbdojo.dataset.scales import DEFAULT_SEED, EDGE_BASE, with_days
-from dbdojo.workspace import Workspace
 
 EDGE_VERSION = 9  # bump when a variant's mutation changes: it rebuilds the edge workspaces
-VARIANTS = ("nulls", "ties", "duplicates", "empty", "unicode", "dst", "cycles")
 DST_DAYS = ("2024-10-26", "2024-10-27", "2025-03-29", "2025-03-30")
 UNICODE_FIRST = [
     "Zoë", "Łukasz", "François", "Şükrü", "Åsa", "José", "Ólafur", "Nguyễn", "Dmitrij", "Ольга",
@@ -37,11 +36,6 @@ UNICODE_REVIEWS = [
     "Très bien 👍", "Sehr gut, schnell geliefert!", "很好吃 😋", "Ótimo serviço", "Çok lezzetli",
     "Geweldig! 🚲💨", "Ужасно, холодная еда", "No comment ¯\\_(ツ)_/¯",
 ]  # fmt: skip
-
-
-def edge_workspaces() -> list[Workspace]:
-    """The checker's edge-case workspaces, one per variant."""
-    return [Workspace(f"edge_{name}") for name in VARIANTS]
 
 
 def variant(name: str, seed: int = DEFAULT_SEED) -> Dataset:
@@ -394,38 +388,3 @@ def inputs_of(name: str, seed: int = DEFAULT_SEED) -> str:
     base = with_days(EDGE_BASE, DST_DAYS) if name == "dst" else EDGE_BASE
     text = repr((name, seed, GENERATOR_VERSION, EDGE_VERSION, base))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def ensure_edge_variants(force: bool = False, console=None) -> list[Workspace]:
-    """Load every variant whose snapshots are missing or stale; create missing workspaces."""
-    from dbdojo.dataset import pg
-    from dbdojo.dataset.phases import timed
-    from dbdojo.dataset.seeding import load_snapshots, repair_snapshots
-    from dbdojo.dataset.workspaces import reset
-
-    for ws in edge_workspaces():
-        name = ws.name.removeprefix("edge_")
-        inputs = inputs_of(name)
-        with pg.admin() as conn:
-            meta = pg.template_meta(conn, ws.name)
-            present = pg.exists(conn, ws.database)
-        stale = force or meta is None or meta.get("inputs") != inputs
-        with timed(f"edge variant {name}"):
-            if stale:
-                with timed(f"{ws.name}: generate"):
-                    data = variant(name)
-                load_snapshots(
-                    data,
-                    ws.name,
-                    console=console,
-                    layout_sql=LAYOUT.get(name, ""),
-                    variant=ws.name,
-                    inputs=inputs,
-                )
-            missing = [] if stale else repair_snapshots(meta or {}, ws.name, console=console)
-            if stale or not present:
-                with timed(f"{ws.name}: reset"):
-                    reset(ws)
-            elif missing:  # a lost Redis or MongoDB snapshot of the variant: rebuilt above
-                reset(ws, services=missing)
-    return edge_workspaces()

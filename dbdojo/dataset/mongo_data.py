@@ -261,7 +261,7 @@ def _drivers(data: Dataset) -> list[Doc]:
 
 
 def builder(data: Dataset, meta: dict[str, str]):
-    """The ``build(db)`` callback for :func:`dbdojo.mongo_snapshots.build_snapshot`."""
+    """The ``build(db)`` callback for :func:`dbdojo.mongo.snapshots.build_snapshot`."""
     docs = documents(data)
 
     def build(db: Database) -> None:

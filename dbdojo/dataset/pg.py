@@ -21,17 +21,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from dbdojo.connect import ServiceDown, server_url
+from dbdojo.connect import pg_unreachable, server_url
 from dbdojo.dataset import pgcopy
 from dbdojo.dataset.generate import GENERATOR_VERSION, Dataset
 from dbdojo.dataset.phases import timed
 from dbdojo.paths import datasets_dir, state_dir
+from dbdojo.workspace import MAIN
 
 if TYPE_CHECKING:
     import psycopg
     import psycopg.sql
 
-MAIN = "main"
 BEFORE_LOAD = ["01_schema.sql"]
 VECTOR_FILE = "02_vector.sql"
 AFTER_LOAD = ["03_constraints.sql", "04_indexes.sql", "05_comments.sql"]
@@ -57,7 +57,7 @@ def connect(dbname: str = "postgres", **kwargs) -> psycopg.Connection:
     try:
         return psycopg.connect(server_url("postgres"), dbname=dbname, **kwargs)
     except psycopg.OperationalError as exc:
-        raise ServiceDown("postgres", str(exc).strip().splitlines()[0]) from exc
+        raise pg_unreachable(exc) from exc
 
 
 @contextmanager

@@ -21,19 +21,14 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from dbdojo.connect import ServiceDown
 from dbdojo.dataset import pg
+from dbdojo.dataset.edge import LAYOUT, inputs_of, variant
+from dbdojo.dataset.edge_names import edge_workspaces
 from dbdojo.dataset.generate import GENERATOR_VERSION, Dataset, generate
 from dbdojo.dataset.heartbeat import heartbeat
 from dbdojo.dataset.phases import timed
 from dbdojo.dataset.scales import DEFAULT_SEED, Scale, get_scale
+from dbdojo.dataset.workspaces import MAIN, SERVICES, mongo_snapshot_name, reset
 from dbdojo.workspace import Workspace
-
-SERVICES = ("postgres", "mongo", "redis")
-MAIN = "main"
-
-
-def mongo_snapshot_name(dataset: str = MAIN) -> str:
-    """The MongoDB snapshot of a dataset: ``dojo`` for the main one, else the variant name."""
-    return "dojo" if dataset == MAIN else dataset
 
 
 def seeded_meta(dataset: str = MAIN) -> dict[str, str] | None:
@@ -105,8 +100,8 @@ def load_snapshots(
 def load_mongo(
     data: Dataset, meta: dict[str, str], dataset: str, bar: Progress, console: Console
 ) -> None:
-    from dbdojo import mongo_snapshots
     from dbdojo.dataset import mongo_data
+    from dbdojo.mongo import snapshots as mongo_snapshots
 
     build = mongo_data.builder(data, meta)
     task = bar.add_task("MongoDB snapshot", total=None)
@@ -119,8 +114,8 @@ def load_mongo(
 
 def snapshots_missing(meta: dict[str, str], dataset: str = MAIN) -> list[str]:
     """The services (besides PostgreSQL) whose snapshot of ``dataset`` is absent or stale."""
-    from dbdojo import mongo_snapshots
     from dbdojo.dataset import redis_store
+    from dbdojo.mongo import snapshots as mongo_snapshots
 
     missing = []
     redis_meta = redis_store.snapshot_meta(dataset)
@@ -148,8 +143,6 @@ def repair_snapshots(
         if dataset == MAIN:
             data = generate(get_scale(meta["scale"]), int(meta["seed"]))
         else:
-            from dbdojo.dataset.edge import variant
-
             data = variant(dataset.removeprefix("edge_"))
         load_snapshots(data, dataset, missing, console, **_extra(meta))
     return missing
@@ -206,8 +199,6 @@ def seed(
 def ensure_edges(console: Console | None = None) -> None:
     """Load the edge-case variants whose snapshots are missing or stale (seconds when
     current)."""
-    from dbdojo.dataset.edge import ensure_edge_variants
-
     console = console or Console(stderr=True)
     started = time.perf_counter()
     with console.status("Edge-case data for the checker (NULLs, ties, duplicates, cycles)"):
@@ -215,11 +206,39 @@ def ensure_edges(console: Console | None = None) -> None:
     console.print(f"Edge-case workspaces ready ({time.perf_counter() - started:.1f} s)")
 
 
+def ensure_edge_variants(force: bool = False, console=None) -> list[Workspace]:
+    """Load every variant whose snapshots are missing or stale; create missing workspaces."""
+    for ws in edge_workspaces():
+        name = ws.name.removeprefix("edge_")
+        inputs = inputs_of(name)
+        with pg.admin() as conn:
+            meta = pg.template_meta(conn, ws.name)
+            present = pg.exists(conn, ws.database)
+        stale = force or meta is None or meta.get("inputs") != inputs
+        with timed(f"edge variant {name}"):
+            if stale:
+                with timed(f"{ws.name}: generate"):
+                    data = variant(name)
+                load_snapshots(
+                    data,
+                    ws.name,
+                    console=console,
+                    layout_sql=LAYOUT.get(name, ""),
+                    variant=ws.name,
+                    inputs=inputs,
+                )
+            missing = [] if stale else repair_snapshots(meta or {}, ws.name, console=console)
+            if stale or not present:
+                with timed(f"{ws.name}: reset"):
+                    reset(ws)
+            elif missing:  # a lost Redis or MongoDB snapshot of the variant: rebuilt above
+                reset(ws, services=missing)
+    return edge_workspaces()
+
+
 def _seed(
     scale: str, seed: int, force: bool, services: Iterable[str], console: Console | None
 ) -> dict[str, str]:
-    from dbdojo.dataset.workspaces import reset
-
     console = console or Console(stderr=True)
     chosen = get_scale(scale)
     services = list(services)
@@ -251,8 +270,6 @@ def _seed(
 def ensure_seeded(scale: str | None = None, console: Console | None = None) -> dict[str, str]:
     """Seed if nothing is seeded, or an older generator's data, or (when ``scale`` is given)
     a different scale; make the edge-case workspaces if missing."""
-    from dbdojo.dataset.workspaces import reset
-
     with seed_lock():
         meta = seeded_meta()
         fresh = meta is not None and meta.get("generator_version") == GENERATOR_VERSION

@@ -8,22 +8,60 @@ from rich.console import Console
 
 from dbdojo.connect import NotSeeded
 from dbdojo.dataset import pg
-from dbdojo.workspace import Workspace, current
+from dbdojo.settings import SERVICES
+from dbdojo.workspace import MAIN, Workspace, current
 
-SERVICES = ("postgres", "mongo", "redis")
 EDGE_PREFIX = "edge_"
+
+
+def mongo_snapshot_name(dataset: str = MAIN) -> str:
+    """The MongoDB snapshot of a dataset: ``dojo`` for the main one, else the variant name."""
+    return "dojo" if dataset == MAIN else dataset
 
 
 def dataset_of(ws: Workspace) -> str:
     """Which dataset a workspace is a copy of: its edge variant, else the main dataset."""
-    return ws.name if ws.name.startswith(EDGE_PREFIX) else "main"
+    return ws.name if ws.name.startswith(EDGE_PREFIX) else MAIN
 
 
 def reset(ws: Workspace | str | None = None, services: Iterable[str] = SERVICES) -> Workspace:
-    """Make the workspace (default: the current one) an exact copy of the seeded data."""
+    """Make the workspace (default: the current one) an exact copy of the seeded data.
+
+    Creating a workspace either completes or leaves nothing behind: its Redis database is
+    claimed first (the scarce part), and if a later step fails everything made is dropped."""
     ws = Workspace(ws) if isinstance(ws, str) else ws or current()
-    dataset = dataset_of(ws)
     services = list(services)
+    fresh = ws.name != MAIN and not _exists(ws)
+    try:
+        if "redis" in services:
+            _ = ws.redis_db  # NoRoomForWorkspace before anything is copied
+        _reset(ws, services)
+    except BaseException:
+        if fresh:
+            _roll_back(ws)
+        raise
+    return ws
+
+
+def _exists(ws: Workspace) -> bool:
+    from dbdojo.workspace import allocated
+
+    with pg.admin() as conn:
+        return pg.exists(conn, ws.database) or ws.name in allocated()
+
+
+def _roll_back(ws: Workspace) -> None:
+    """Drop what a failed creation of ``ws`` made (copies, spare, snapshots, Redis database)."""
+    from dbdojo.dataset import disk
+
+    try:
+        disk.drop(ws)
+    except Exception as exc:  # the original failure is the one to report
+        Console(stderr=True).print(f"[yellow]could not drop the half-made {ws.name}:[/] {exc}")
+
+
+def _reset(ws: Workspace, services: list[str]) -> None:
+    dataset = dataset_of(ws)
     if "postgres" in services:
         with pg.admin() as conn:
             template = pg.template_name(dataset)
@@ -36,12 +74,10 @@ def reset(ws: Workspace | str | None = None, services: Iterable[str] = SERVICES)
         redis_store.restore(ws, dataset)
     if "mongo" in services:
         reset_mongo(ws, dataset)
-    return ws
 
 
 def reset_mongo(ws: Workspace, dataset: str) -> None:
-    from dbdojo import mongo_snapshots
-    from dbdojo.dataset.seeding import mongo_snapshot_name
+    from dbdojo.mongo import snapshots as mongo_snapshots
 
     try:
         mongo_snapshots.restore(ws, mongo_snapshot_name(dataset))
@@ -62,5 +98,5 @@ def workspaces() -> list[Workspace]:
             ("_new", "_old", "_spare")
         ):
             continue
-        found.append(Workspace("main" if name == "dojo" else name.removeprefix("dojo_")))
+        found.append(Workspace.of_database(name))
     return sorted(found, key=lambda w: w.name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from dbdojo.notebook.extension import session
+from dbdojo.notebook.session import session
 from dbdojo.workspace import ENV_VAR, Workspace, current
 
 SUFFIX_ENV = "DOJO_WORKSPACE_SUFFIX"
@@ -12,10 +12,8 @@ SUFFIX_ENV = "DOJO_WORKSPACE_SUFFIX"
 
 
 def _reset_data(ws: Workspace) -> None:
-    try:
-        from dbdojo.dataset import reset as reset_dataset
-    except ImportError as exc:
-        raise RuntimeError(f"resetting needs the dataset module (dbdojo.dataset): {exc}") from exc
+    from dbdojo.dataset import reset as reset_dataset
+
     reset_dataset(ws)
 
 

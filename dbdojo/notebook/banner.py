@@ -9,7 +9,6 @@ from dbdojo.paths import state_dir
 from dbdojo.settings import user_urls
 
 PREFIX = "dbdojo ▸ "
-EMULATOR_DOC = "notebooks/MONGODB-EMULATOR.md"
 BACKEND_WORDS = {"url": "your server", "embedded": "embedded", "system": "system binary"}
 
 
@@ -47,18 +46,9 @@ def redis(client: Any) -> str:
 def mongo(database: Any) -> str:
     """The MongoDB part; the emulator is named as such, with where its differences are listed."""
     client = database.client
-    try:
-        from dbdojo.services.mongo import describe
-    except ImportError:
-        info = client.admin.command("buildInfo")
-        emulated = info.get("gitVersion") == "mongoeco"
-        about = {
-            "label": "mongoeco emulator (not a real MongoDB)" if emulated else "",
-            "dialect": info.get("version", "?"),
-            "limits_doc": EMULATOR_DOC if emulated else None,
-        }
-    else:
-        about = describe(client)
+    from dbdojo.mongo.service import describe
+
+    about = describe(client)
     if not about.get("limits_doc"):
         return f"MongoDB {about['dialect']} ({backend('mongo')})"
     return f"MongoDB {about['dialect']} on the {about['label']}: see {about['limits_doc']}"

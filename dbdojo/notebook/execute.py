@@ -88,10 +88,8 @@ def run_and_store(
     Returns the run and "" on success, or None and what failed (the file is left unchanged).
     """
     if reset:
-        try:
-            from dbdojo.dataset import reset as reset_workspace
-        except ImportError as exc:
-            return None, f"cannot reset workspace {ws.name} (dbdojo.dataset.reset: {exc})"
+        from dbdojo.dataset import reset as reset_workspace
+
         reset_workspace(ws)
     env = {**os.environ, "DOJO_WORKSPACE": ws.name, "DOJO_STRICT": "1"}
     try:

@@ -74,8 +74,8 @@ def _connection() -> tuple[psycopg.Connection, bool]:
     """The notebook's ``pg`` connection (and False), else a new one on the current workspace
     as the learner (and True: the caller closes it)."""
     from dbdojo import pgroles
-    from dbdojo.notebook.extension import session
     from dbdojo.notebook.heal import pg_alive
+    from dbdojo.notebook.session import session
     from dbdojo.workspace import current
 
     active = session()

@@ -13,8 +13,8 @@ from typing import Any
 
 from dbdojo import state
 from dbdojo.connect import postgres_url, redis_url
+from dbdojo.launch import wait_until
 from dbdojo.services import replicas as topology
-from dbdojo.services.local import wait_until
 from dbdojo.workspace import Workspace, current
 
 REPLICAS = ("postgres_replica", "redis_replica")

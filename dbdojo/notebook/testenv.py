@@ -101,10 +101,8 @@ def ensure_seeded() -> None:
     if "seeded" in _ready:
         return
     ensure_servers()
-    try:
-        from dbdojo.dataset import ensure_seeded as seed_if_needed
-    except ImportError as exc:
-        raise NotReady(f"seeding needs dbdojo.dataset.ensure_seeded ({exc})") from exc
+    from dbdojo.dataset import ensure_seeded as seed_if_needed
+
     with _exclusive(LOCK_FILE):
         seed_if_needed("default")  # the learners' scale: stored outputs assume it
     _ready.add("seeded")
@@ -113,8 +111,6 @@ def ensure_seeded() -> None:
 def fresh_workspace(ws: Workspace) -> None:
     """Restore ``ws`` to the seeded data in all three databases."""
     ensure_seeded()
-    try:
-        from dbdojo.dataset import reset
-    except ImportError as exc:
-        raise NotReady(f"resetting needs dbdojo.dataset.reset ({exc})") from exc
+    from dbdojo.dataset import reset
+
     reset(ws)

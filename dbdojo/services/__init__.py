@@ -1,17 +1,18 @@
 """The database services the kit runs, by name, in the order ``dojo`` shows them.
 
-Service modules are imported on first use (``dojo --help`` stays instant, and ``state`` can
-import ``services.base`` without pulling in every server).
+Service modules are imported on first use: ``dojo --help`` stays instant.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from dbdojo.services.base import Service
+from dbdojo.settings import SERVICES
 
-ORDER = ("postgres", "mongo", "redis")
+if TYPE_CHECKING:
+    from dbdojo.launch import Service
+
+ORDER = SERVICES
 
 
 def load(name: str) -> Service:
@@ -25,7 +26,7 @@ def load(name: str) -> Service:
 
         return RedisService()
     if name == "mongo":
-        from dbdojo.services.mongo import MongoService
+        from dbdojo.mongo.service import MongoService
 
         return MongoService()
     if name in ("postgres_replica", "redis_replica"):

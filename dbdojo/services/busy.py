@@ -10,7 +10,7 @@ import psutil
 
 from dbdojo import procs
 from dbdojo.connect import LABELS
-from dbdojo.services.base import ServerRecord
+from dbdojo.records import ServerRecord
 
 LIMIT_ENV = "DOJO_MONGO_TIME_LIMIT"
 

@@ -12,9 +12,10 @@ import subprocess
 from urllib.parse import quote
 
 from dbdojo import procs, state
+from dbdojo.launch import wait_until
 from dbdojo.paths import checkout_id, project_root
-from dbdojo.services.base import ServerRecord
-from dbdojo.services.local import wait_until
+from dbdojo.records import ServerRecord
+from dbdojo.settings import SERVICES
 
 CONTAINER_PORTS = {"postgres": 5432, "mongo": 27017, "redis": 6379}
 
@@ -70,7 +71,7 @@ def _compose(args: list[str], env: dict[str, str]) -> subprocess.CompletedProces
 def _environment(names: list[str]) -> tuple[dict[str, str], dict[str, int]]:
     env: dict[str, str] = {}
     ports: dict[str, int] = {}
-    for name in ("postgres", "mongo", "redis"):  # compose interpolates every service's vars
+    for name in SERVICES:  # compose interpolates every service's vars
         env[f"DOJO_{name.upper()}_PASSWORD"] = state.secret(f"docker-{name}")
         previous = state.get_record(name)
         if previous and previous.backend == "docker" and previous.port:
@@ -83,8 +84,8 @@ def _environment(names: list[str]) -> tuple[dict[str, str], dict[str, int]]:
 
 def up(names: list[str]):
     """``docker compose up -d --wait`` for ``names``; records their URLs (backend docker)."""
+    from dbdojo.records import Outcome
     from dbdojo.services import load
-    from dbdojo.services.manager import Outcome
 
     ok, why = docker_available()
     if not ok:
@@ -115,7 +116,7 @@ def up(names: list[str]):
 
 def down(names: list[str]):
     """``docker compose stop`` for ``names`` (volumes, hence data, are kept)."""
-    from dbdojo.services.manager import Outcome
+    from dbdojo.records import Outcome
 
     env, _ = _environment(names)
     result = _compose(["stop", *names], env)

@@ -13,27 +13,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 from dbdojo import procs, services, settings, state
-from dbdojo.connect import LABELS
+from dbdojo.connect import LABELS, mask
 from dbdojo.failures import disk_full_advice
+from dbdojo.launch import Service
+from dbdojo.records import Health, Outcome, ServerRecord
 from dbdojo.services import busy
-from dbdojo.services.base import Health, ServerRecord, Service
-from dbdojo.services.local import mask
 
 LOCAL_BACKENDS = ("embedded", "system", "emulator")
-
-
-@dataclass
-class Outcome:
-    """What ``up`` or ``down`` did for one service."""
-
-    service: str
-    action: str  # started, running, user URL, stopped, not running, unavailable, failed
-    record: ServerRecord | None = None
-    detail: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.action not in ("failed", "unavailable")
 
 
 @dataclass
@@ -222,7 +208,7 @@ def _row(name, own, records, available, missing) -> Row:
 
 
 def _why(health: Health) -> str:
-    return "" if health.healthy else health.detail or "does not answer"
+    return health.detail if health.healthy else health.detail or "does not answer"
 
 
 def env_lines() -> list[str]:

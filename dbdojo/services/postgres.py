@@ -12,12 +12,14 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 from functools import cache
 from pathlib import Path
 
 from dbdojo import procs, state
-from dbdojo.services.base import Health, ServerRecord, Service
-from dbdojo.services.local import choose_port, port_clash, server_home, wait_until
+from dbdojo.launch import Service, on_free_port, port_clash, wait_until
+from dbdojo.records import Health, ServerRecord
+from dbdojo.state import server_home
 
 SUPERUSER = "postgres"
 INCLUDE_LINE = "include_if_exists = 'dojo.conf'"
@@ -26,7 +28,6 @@ INCLUDE_LINE = "include_if_exists = 'dojo.conf'"
 SETTINGS = {
     "listen_addresses": "'127.0.0.1'",
     "unix_socket_directories": "''",  # TCP only: socket paths are length-limited and shared
-    "max_connections": "100",
     "wal_level": "replica",  # the replication lab adds a streaming replica later
     "max_wal_senders": "10",
     "track_io_timing": "on",  # EXPLAIN (ANALYZE, BUFFERS) shows I/O time
@@ -117,21 +118,23 @@ class PostgresService(Service):
         self._clear_leftovers(data_dir)
         if not (data_dir / "PG_VERSION").exists():
             self._initdb(bindir, data_dir, password, user)
-        for attempt in range(3):
-            port = choose_port(previous if attempt == 0 else None)
+        results: list[subprocess.CompletedProcess[str]] = []
+
+        def pg_ctl_start(port: int) -> int | None:
             (data_dir / "dojo.conf").write_text(_conf(port, bindir))
             procs.give_to(data_dir / "dojo.conf", user)
-            result = procs.run(
+            results.append(procs.run(
                 [str(bindir / "pg_ctl"), "-D", str(data_dir), "-l", str(log_file), "-w",
                  "-t", "60", "-s", "start"],
                 user,
-            )  # fmt: skip
-            if result.returncode == 0:
-                break
-            if not port_clash(log_file):
-                raise procs.StartFailed(_failure("could not start", result, log_file))
-        else:
-            raise procs.StartFailed(_failure("no free port found", result, log_file))
+            ))  # fmt: skip
+            return port if results[-1].returncode == 0 else None
+
+        port = on_free_port(previous, pg_ctl_start, log_file)
+        result = results[-1]
+        if port is None:
+            why = "no free port found" if port_clash(log_file) else "could not start"
+            raise procs.StartFailed(_failure(why, result, log_file))
         pid = _postmaster_pid(data_dir)
         if pid is None:
             raise procs.StartFailed(_failure("started but wrote no pid", result, log_file))
@@ -272,15 +275,26 @@ class PostgresService(Service):
 
         try:
             with psycopg.connect(url, connect_timeout=3, autocommit=True) as conn:
-                version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
+                version, limit, in_use = conn.execute(_PROBE).fetchone()  # type: ignore[misc]
         except psycopg.Error as exc:
-            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            from dbdojo.connect import refusal
+
+            detail = refusal(exc) or (str(exc).strip() or type(exc).__name__).splitlines()[0]
             return Health(False, detail=detail)
-        return Health(True, version=f"PostgreSQL {version.split()[0]}")
+        from dbdojo import budget
+
+        detail = budget.describe(in_use, int(limit))
+        return Health(True, version=f"PostgreSQL {version.split()[0]}", detail=detail)
+
+
+_PROBE = """SELECT current_setting('server_version'), current_setting('max_connections'),
+  (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')"""
 
 
 def _conf(port: int, bindir: Path) -> str:
-    settings = {"port": str(port), **SETTINGS}
+    from dbdojo import budget
+
+    settings = {"port": str(port), "max_connections": str(budget.max_connections()), **SETTINGS}
     if _has_library(bindir, "pg_stat_statements"):
         settings["shared_preload_libraries"] = "'pg_stat_statements'"
     return "".join(f"{key} = {value}\n" for key, value in settings.items())

@@ -11,12 +11,14 @@ import platform
 import re
 import shutil
 import socket
+import subprocess
 from functools import cache
 from pathlib import Path
 
 from dbdojo import procs, state
-from dbdojo.services.base import Health, ServerRecord, Service
-from dbdojo.services.local import choose_port, port_clash, server_home, wait_until
+from dbdojo.launch import Service, on_free_port, wait_until
+from dbdojo.records import Health, ServerRecord
+from dbdojo.state import server_home
 from dbdojo.workspace import REDIS_DATABASES
 
 SYSTEM_BINARIES = ("valkey-server", "redis-server")
@@ -94,23 +96,25 @@ class RedisService(Service):
             return self._record(backend, binary, password, port, pid, home)
         pidfile.unlink(missing_ok=True)  # stale: its process is gone or is someone else's
         _clear_temporary(home)
-        for attempt in range(3):
-            port = choose_port(previous if attempt == 0 else None)
+        results: list[subprocess.CompletedProcess[str]] = []
+
+        def launch(port: int) -> ServerRecord | None:
             conf.write_text(self._config(port, password, home))
             conf.chmod(0o600)  # it holds the password; a command line would show it to all
             procs.give_to(conf, user)
-            result = procs.run([str(binary), str(conf)], user)
-            if result.returncode == 0 and wait_until(
-                lambda port=port: (
-                    self._ours(_read_pid(pidfile), port) and self._answers(port, password)
-                ),
+            results.append(procs.run([str(binary), str(conf)], user))
+            if results[-1].returncode == 0 and wait_until(
+                lambda: self._ours(_read_pid(pidfile), port) and self._answers(port, password),
                 timeout=15,
             ):
                 pid = _read_pid(pidfile)
                 assert pid is not None
                 return self._record(backend, binary, password, port, pid, home)
-            if not port_clash(log_file):
-                break
+            return None
+
+        if started := on_free_port(previous, launch, log_file):
+            return started
+        result = results[-1]
         raise procs.StartFailed(
             f"Redis ({binary}) did not start: {(result.stdout + result.stderr).strip()}\n"
             f"--- {log_file} ---\n{procs.tail(log_file)}"

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dbdojo import procs, state
-from dbdojo.services.base import ServerRecord
-from dbdojo.services.local import server_home, wait_until
+from dbdojo.launch import wait_until
+from dbdojo.records import ServerRecord
 from dbdojo.services.postgres import SUPERUSER, PostgresService
+from dbdojo.state import server_home
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from dbdojo import procs, state
-from dbdojo.services.base import ServerRecord
-from dbdojo.services.local import wait_until
+from dbdojo.launch import wait_until
+from dbdojo.records import ServerRecord
 from dbdojo.services.redis import RedisService
 
 NAME = "redis_replica"

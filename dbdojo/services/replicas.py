@@ -20,10 +20,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from dbdojo import procs, state
+from dbdojo.connect import mask
+from dbdojo.launch import Service
 from dbdojo.paths import state_dir
+from dbdojo.records import Outcome
 from dbdojo.services import manager
-from dbdojo.services.base import Service
-from dbdojo.services.local import mask
 from dbdojo.services.replica_postgres import PostgresReplica
 from dbdojo.services.replica_redis import RedisReplica
 
@@ -125,7 +126,7 @@ def check_primaries(names: list[str]) -> None:
             )
 
 
-def up(only: Iterable[str] | None = None) -> list[manager.Outcome]:
+def up(only: Iterable[str] | None = None) -> list[Outcome]:
     """Start (or adopt) the replicas of the chosen primaries, cloning them on first use."""
     names = replicas_for(only)
     outcomes = []
@@ -133,20 +134,20 @@ def up(only: Iterable[str] | None = None) -> list[manager.Outcome]:
         try:
             check_primaries(names)
         except ReplicasUnavailable as exc:
-            return [manager.Outcome(n, "unavailable", detail=str(exc)) for n in names]
+            return [Outcome(n, "unavailable", detail=str(exc)) for n in names]
         for name in names:
             service = replica_service(name)
             try:
                 if isinstance(service, PostgresReplica):
                     service.ensure_data()
             except (procs.StartFailed, OSError) as exc:
-                outcomes.append(manager.Outcome(name, "failed", detail=str(exc)))
+                outcomes.append(Outcome(name, "failed", detail=str(exc)))
                 continue
             outcomes.append(manager.start_service(service, name, True))
     return outcomes
 
 
-def down(only: Iterable[str] | None = None) -> list[manager.Outcome]:
+def down(only: Iterable[str] | None = None) -> list[Outcome]:
     """Stop the replicas of the chosen primaries (their data is kept)."""
     outcomes = []
     for name in replicas_for(only):
@@ -155,12 +156,12 @@ def down(only: Iterable[str] | None = None) -> list[manager.Outcome]:
             if record is None:
                 continue
             if not record.pid:
-                outcomes.append(manager.Outcome(name, "not running", record))
+                outcomes.append(Outcome(name, "not running", record))
                 continue
             replica_service(name).stop(record)
             record.pid = None
             state.put_record(record)
-        outcomes.append(manager.Outcome(name, "stopped", record))
+        outcomes.append(Outcome(name, "stopped", record))
     return outcomes
 
 

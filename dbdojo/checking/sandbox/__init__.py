@@ -114,10 +114,9 @@ def _redis_gate(
     """A box for the answer, the Redis gate to database ``db`` (its commands logged, and
     held a few random milliseconds each when ``jitter``), the PostgreSQL gate; the answer's
     scripts and user ended after."""
-    from dbdojo.checking.runners.redis import client
-    from dbdojo.connect import server_url
+    from dbdojo.connect import redis_db_client, server_url
 
-    admin = client(db)
+    admin = redis_db_client(db)
     password = redis_gate.open_user(admin, db)
     connect = redis_gate.connector(server_url("redis"), db, password)
     log = redis_gate.CommandLog()
@@ -128,7 +127,7 @@ def _redis_gate(
             process.box() as b,
             relay.serve(b.path / "redis.sock", connect, b.uid, framer) as gate,
             _pg_gate(b, workspace) as pg_env,
-            redis_gate.ScriptWatch(client(db, timeout=2)),
+            redis_gate.ScriptWatch(redis_db_client(db, timeout=2)),
         ):
             yield b, gate, {"DOJO_WORKSPACE": workspace.name, **pg_env}, log
     finally:

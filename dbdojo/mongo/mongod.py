@@ -5,30 +5,29 @@ Not exercised on the machines the kit is developed on (no ``mongod`` can be inst
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from dbdojo import procs
-from dbdojo.services.base import ServerRecord
-from dbdojo.services.local import choose_port, port_clash, server_home, wait_until
-
-if TYPE_CHECKING:
-    from dbdojo.services.mongo import MongoService
+from dbdojo.launch import on_free_port, wait_until
+from dbdojo.records import Health, ServerRecord
+from dbdojo.state import server_home
 
 REPLICA_SET = "rs0"
 
 
 def start_mongod(
-    service: MongoService, mongod: Path, previous: ServerRecord | None
+    mongod: Path, previous: ServerRecord | None, probe: Callable[[str], Health]
 ) -> ServerRecord:
+    """Start ``mongod`` on this checkout's data; ``probe(url)`` tells when it serves."""
     user = procs.run_as()
-    home = server_home(service.name, user)
+    home = server_home("mongo", user)
     dbpath, log_file = home / "db", home / "mongod.log"
     dbpath.mkdir(exist_ok=True)
     procs.give_to(dbpath, user)
     marker = f"--dbpath {dbpath}"
-    for attempt in range(3):
-        port = choose_port(previous if attempt == 0 else None)
+
+    def launch(port: int) -> ServerRecord | None:
         cmd = [
             str(mongod),
             *marker.split(),
@@ -41,20 +40,18 @@ def start_mongod(
         url = f"mongodb://127.0.0.1:{port}/?directConnection=true"
         if (
             wait_until(
-                lambda url=url, pid=pid: (
-                    service.probe(url).healthy or procs.started_at(pid) is None
-                ),
+                lambda: probe(url).healthy or procs.started_at(pid) is None,
                 timeout=60,
                 interval=0.1,
             )
-            and service.probe(url).healthy
+            and probe(url).healthy
         ):
             _ensure_replica_set(url, port)
             return ServerRecord(
-                service=service.name,
+                service="mongo",
                 backend="system",
                 url=url,
-                version=service.probe(url).version,
+                version=probe(url).version,
                 pid=pid,
                 port=port,
                 data_dir=str(dbpath),
@@ -62,8 +59,10 @@ def start_mongod(
                 extra={"started": started, "marker": marker},
             )
         procs.stop(pid, started, marker, timeout=10)
-        if not port_clash(log_file):
-            break
+        return None
+
+    if record := on_free_port(previous, launch, log_file):
+        return record
     raise procs.StartFailed(f"mongod did not start.\n--- {log_file} ---\n{procs.tail(log_file)}")
 
 

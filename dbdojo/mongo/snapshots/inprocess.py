@@ -8,8 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dbdojo.services import mongo_memstate as memstate
-from dbdojo.services.mongo_emulator import SNAPSHOT_SUFFIX, write_atomic
+from dbdojo.mongo.emulator import memstate
+from dbdojo.mongo.emulator.server import SNAPSHOT_SUFFIX, write_atomic
 
 BUILD_DATABASE = "dojo_build"
 

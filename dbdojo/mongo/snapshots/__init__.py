@@ -2,13 +2,14 @@
 
 A *snapshot* is a named, complete database (documents, indexes, validators): ``dojo`` holds the
 main dataset, ``edge_nulls`` etc. the edge-case variants. :func:`restore` makes a workspace's
-database an exact copy of one.
+database an exact copy of one. The backend is chosen once, by :func:`backend`:
 
-- The kit's emulator: a snapshot is a file in the state directory, built in this process (no
-  wire) and swapped in atomically; the emulator process copies it into a workspace in-process
-  in O(collections) (see :mod:`dbdojo.services.mongo_emulator`).
-- A real MongoDB (``mongod`` on PATH, or the user's URL): a snapshot is a database on the
-  server, restored with ``$out`` (see :mod:`dbdojo.services.mongo_server_snapshots`).
+- The kit's emulator (:class:`~dbdojo.mongo.snapshots.emulator.EmulatorSnapshots`): a snapshot
+  is a file in the state directory, built in this process (no wire) and swapped in atomically;
+  the emulator process copies it into a workspace in-process in O(collections).
+- A real MongoDB (``mongod`` on PATH, or the user's URL)
+  (:class:`~dbdojo.mongo.snapshots.server.ServerSnapshots`): a snapshot is a database on the
+  server, restored with ``$out``.
 - An emulator the kit did not start (a foreign mongoeco URL) cannot do either fast: refused
   with :class:`SnapshotsUnsupported`.
 """
@@ -17,18 +18,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
-from dbdojo.connect import ServiceDown, mongo_client, server_url
-from dbdojo.services.mongo_control import MissingSnapshot
+from dbdojo.connect import mongo_client, server_url
+from dbdojo.mongo.emulator.control import MissingSnapshot
 from dbdojo.workspace import Workspace
 
 if TYPE_CHECKING:
+    from pymongo import MongoClient
     from pymongo.database import Database
 
-    from dbdojo.services.base import ServerRecord
+    from dbdojo.records import ServerRecord
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 
@@ -36,6 +37,7 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 __all__ = [
     "MissingSnapshot",
     "SnapshotsUnsupported",
+    "backend",
     "build_snapshot",
     "drop",
     "reset_all",
@@ -49,6 +51,28 @@ class SnapshotsUnsupported(RuntimeError):
     """The MongoDB in use cannot hold snapshots (an emulator the kit did not start)."""
 
 
+class Backend(Protocol):
+    """Where snapshots live: the kit's emulator, or a real MongoDB server."""
+
+    def build(self, name: str, build: Callable[[Database], None]) -> None: ...
+    def restore(self, database: str, snapshot: str) -> None: ...
+    def drop(self, database: str) -> None: ...
+    def names(self) -> list[str]: ...
+    def workspaces(self) -> dict[str, str]: ...
+
+
+def backend() -> Backend:
+    """The snapshot backend of the MongoDB in use (raises SnapshotsUnsupported if it has none)."""
+    record = _kit_emulator()
+    if record is not None:
+        from dbdojo.mongo.snapshots.emulator import EmulatorSnapshots
+
+        return EmulatorSnapshots(record)
+    from dbdojo.mongo.snapshots.server import ServerSnapshots
+
+    return ServerSnapshots(_real_server())
+
+
 def build_snapshot(name: str, build: Callable[[Database], None]) -> None:
     """Create (or replace) snapshot ``name`` by calling ``build(db)`` on an empty database.
 
@@ -60,75 +84,39 @@ def build_snapshot(name: str, build: Callable[[Database], None]) -> None:
     """
     if not _NAME.match(name):
         raise ValueError(f"snapshot name {name!r}: use lowercase letters, digits and _")
-    record = _kit_emulator()
-    if record is not None:
-        from dbdojo.services import mongo_inprocess
-
-        image = mongo_inprocess.build_image(build)
-        mongo_inprocess.save_snapshot(Path(str(record.data_dir)) / "snapshots", name, image)
-        return
-    from dbdojo.services import mongo_server_snapshots
-
-    mongo_server_snapshots.build(_real_server(), name, build)
+    backend().build(name, build)
 
 
 def restore(ws: Workspace, snapshot: str = "dojo") -> None:
     """Make the workspace's database ``ws.database`` an exact copy of ``snapshot`` (documents,
     indexes, collection options and validators). Raises MissingSnapshot (a LookupError) if
     there is no such snapshot, ServiceDown if MongoDB is not running."""
-    record = _kit_emulator()
-    if record is not None:
-        _control(record, "restore", database=ws.database, snapshot=snapshot)
-        return
-    from dbdojo.services import mongo_server_snapshots
-
-    mongo_server_snapshots.restore(_real_server(), ws.database, snapshot)
+    backend().restore(ws.database, snapshot)
 
 
 def drop(ws: Workspace) -> None:
     """Drop the workspace's database (nothing happens if it does not exist)."""
-    record = _kit_emulator()
-    if record is not None:
-        _control(record, "drop", database=ws.database)
-        return
-    from dbdojo.services import mongo_server_snapshots
-
-    mongo_server_snapshots.drop(_real_server(), ws.database)
+    backend().drop(ws.database)
 
 
 def snapshots() -> list[str]:
     """Names of the snapshots that exist, sorted."""
-    record = _kit_emulator()
-    if record is not None:
-        from dbdojo.services.mongo_emulator import SnapshotStore
-
-        return SnapshotStore(Path(str(record.data_dir)) / "snapshots").names()
-    from dbdojo.services import mongo_server_snapshots
-
-    return mongo_server_snapshots.names(_real_server())
+    return backend().names()
 
 
 def workspaces() -> dict[str, str]:
     """Every workspace database restored so far -> the snapshot it was restored from."""
-    record = _kit_emulator()
-    if record is not None:
-        return dict(_control(record, "workspaces")["workspaces"])
-    from dbdojo.services import mongo_server_snapshots
-
-    return mongo_server_snapshots.workspaces(_real_server())
+    return backend().workspaces()
 
 
 def reset_all() -> list[str]:
     """Restore every workspace database from the snapshot it came from; returns their names."""
+    chosen = backend()
     done = []
-    for database, snapshot in sorted(workspaces().items()):
-        restore(_workspace_of(database), snapshot)
+    for database, snapshot in sorted(chosen.workspaces().items()):
+        chosen.restore(database, snapshot)
         done.append(database)
     return done
-
-
-def _workspace_of(database: str) -> Workspace:
-    return Workspace("main" if database == "dojo" else database.removeprefix("dojo_"))
 
 
 def _kit_emulator() -> ServerRecord | None:
@@ -146,21 +134,8 @@ def _address(url: str) -> str:
     return urlsplit(url).netloc.rsplit("@", 1)[-1]
 
 
-def _control(record: ServerRecord, op: str, **args: Any) -> dict[str, Any]:
-    from dbdojo.services import mongo_control
-
-    if not record.pid:
-        raise ServiceDown("mongo", "the emulator is stopped")
-    try:
-        return mongo_control.request(record.extra["control"], op, **args)
-    except OSError as exc:
-        raise ServiceDown(
-            "mongo", f"the emulator's control socket does not answer ({exc})"
-        ) from exc
-
-
-def _real_server():
-    from dbdojo.services.mongo import describe
+def _real_server() -> MongoClient:
+    from dbdojo.mongo.service import describe
 
     client = mongo_client()
     if describe(client)["kind"] == "emulator":

@@ -1,4 +1,4 @@
-"""The kit's side of the emulator's control socket (see :mod:`dbdojo.services.mongo_emulator`)."""
+"""The kit's side of the emulator's control socket (see :mod:`dbdojo.mongo.emulator.server`)."""
 
 from __future__ import annotations
 

@@ -18,6 +18,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
+import dbdojo
 from dbdojo import procs, state
 
 
@@ -50,7 +51,7 @@ def import_roots() -> list[tuple[Path, list[str]]]:
     spec = importlib.util.find_spec("mongoeco")
     assert spec is not None and spec.origin, "mongoeco is not installed"
     site = Path(spec.origin).resolve().parents[1]
-    package = Path(__file__).resolve().parents[1]
+    package = Path(dbdojo.__file__).resolve().parent
     roots = [(site, ["."])]
     return roots if package.parent == site else [*roots, (package.parent, [package.name])]
 

@@ -14,9 +14,9 @@ from pathlib import Path
 from rich.console import Console
 
 from dbdojo import procs
+from dbdojo.commands import report
 from dbdojo.notebook import startup
 from dbdojo.paths import project_root
-from dbdojo.services import report
 
 console = Console(highlight=False)
 WELCOME = "notebooks/00-welcome.ipynb"
@@ -39,15 +39,9 @@ def _jupyter() -> str:
 
 
 def _seed() -> None:
-    try:  # the dataset package's public entry point (dbdojo/dataset/__init__.py)
-        from dbdojo.dataset import ensure_seeded
+    from dbdojo.dataset import ensure_seeded
 
-        ensure_seeded()
-    except ImportError as exc:
-        raise LookupError(
-            f"the dataset loader is not available ({exc}); the servers are up, but the "
-            "course data cannot be loaded: reinstall the kit (`pip install -e .`)"
-        ) from exc
+    ensure_seeded()
 
 
 def prepare_workspace() -> Path:

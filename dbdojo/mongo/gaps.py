@@ -1,6 +1,6 @@
 """What the MongoDB emulator (mongoeco 4.11) does not do like MongoDB, for notebooks and labs.
 
-Measured with ``python -m dbdojo.services.mongo_probe``; explained, with MongoDB's documented
+Measured with ``python -m dbdojo.mongo.probe``; explained, with MongoDB's documented
 behaviour, in ``notebooks/MONGODB-EMULATOR.md``. A cell that needs one of these calls
 :func:`requires_real_mongodb` first, which stops it with a friendly message on the emulator.
 """

@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from dbdojo.connect import LABELS
+from dbdojo.records import Outcome
 from dbdojo.services import manager
 
 console = Console(highlight=False)
@@ -28,9 +29,7 @@ _STYLE = {
 }
 
 
-def run_up(
-    only: Iterable[str] | None, *, docker: bool, wait: bool = False
-) -> list[manager.Outcome]:
+def run_up(only: Iterable[str] | None, *, docker: bool, wait: bool = False) -> list[Outcome]:
     """``manager.up`` with a spinner naming the servers being started (in parallel)."""
     starting: list[str] = []
     with err_console.status("Starting the databases…") as spinner:
@@ -42,7 +41,7 @@ def run_up(
         return manager.up(only, docker=docker, wait=wait, on_service=announce)
 
 
-def show_outcomes(outcomes: list[manager.Outcome], verb: str) -> bool:
+def show_outcomes(outcomes: list[Outcome], verb: str) -> bool:
     """One line per service; returns False if any failed."""
     for outcome in outcomes:
         style = _STYLE.get(outcome.action, "")

@@ -1,12 +1,10 @@
 """MongoDB run by the kit: a ``mongod`` on PATH, else the mongoeco emulator.
 
-A real ``mongod`` runs as a single-node replica set (``rs0``) so that transactions work. Where
-there is none (these machines), the kit starts :mod:`dbdojo.services.mongo_emulator`, a
-MongoDB-compatible server that pymongo reaches over a normal ``mongodb://`` URL; what it does
-not do is listed in ``notebooks/MONGODB-EMULATOR.md`` and in :mod:`dbdojo.services.mongo_gaps`.
-
-Snapshots and restores (``build_snapshot``, ``restore``, ...) live in
-:mod:`dbdojo.mongo_snapshots` and are re-exported here.
+A real ``mongod`` runs as a single-node replica set (``rs0``, :mod:`dbdojo.mongo.mongod`) so
+that transactions work. Where there is none (these machines), the kit starts
+:mod:`dbdojo.mongo.emulator.server`, a MongoDB-compatible server that pymongo reaches over a
+normal ``mongodb://`` URL; what it does not do is listed in ``notebooks/MONGODB-EMULATOR.md``
+and in :mod:`dbdojo.mongo.gaps`. Snapshots and restores live in :mod:`dbdojo.mongo.snapshots`.
 """
 
 from __future__ import annotations
@@ -19,27 +17,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dbdojo import procs
-from dbdojo.mongo_snapshots import build_snapshot, drop, restore, snapshots
-from dbdojo.services import emulator_python, mongo_control
-from dbdojo.services.base import Health, ServerRecord, Service
-from dbdojo.services.local import choose_port, port_clash, server_home, wait_until
+from dbdojo.launch import Service, on_free_port, wait_until
+from dbdojo.mongo.emulator import control as emulator_control
+from dbdojo.mongo.emulator.interpreter import interpreter
+from dbdojo.mongo.gaps import LIMITS_DOC
+from dbdojo.records import Health, ServerRecord
+from dbdojo.state import server_home
 
 if TYPE_CHECKING:
     import pymongo
 
-__all__ = [
-    "LIMITS_DOC",
-    "MongoService",
-    "build_snapshot",
-    "describe",
-    "drop",
-    "restore",
-    "snapshots",
-]
+__all__ = ["MongoService", "describe", "emulator_available"]
 
-EMULATOR_MODULE = "dbdojo.services.mongo_emulator"
-LIMITS_DOC = "notebooks/MONGODB-EMULATOR.md"
-REPLICA_SET = "rs0"
+EMULATOR_MODULE = "dbdojo.mongo.emulator.server"
 START_TIMEOUT = 60  # until the emulator listens (it loads mongoeco and recovers afterwards)
 READY_TIMEOUT = 120  # until it serves: importing mongoeco takes 1-7 s
 
@@ -103,9 +93,9 @@ class MongoService(Service):
             return previous
         backends = dict(self.backends())
         if "system" in backends:
-            from dbdojo.services.mongo_real import start_mongod
+            from dbdojo.mongo.mongod import start_mongod
 
-            return start_mongod(self, Path(str(backends["system"])), previous)
+            return start_mongod(Path(str(backends["system"])), previous, self.probe)
         if "emulator" in backends:
             return self._start_emulator(previous)
         raise procs.StartFailed(f"no MongoDB server can run here: {emulator_available()}")
@@ -115,7 +105,7 @@ class MongoService(Service):
         if not procs.is_ours(record.pid, record.extra.get("started"), marker):
             return False
         if record.backend == "emulator":
-            return mongo_control.listening(record.extra["control"])
+            return emulator_control.listening(record.extra["control"])
         return self.probe(record.url).healthy
 
     def wait_ready(self, record: ServerRecord, timeout: float = READY_TIMEOUT) -> bool:
@@ -124,7 +114,7 @@ class MongoService(Service):
         if record.backend != "emulator":
             return True
         control = record.extra["control"]
-        return wait_until(lambda: mongo_control.answers(control), timeout, interval=0.05)
+        return wait_until(lambda: emulator_control.answers(control), timeout, interval=0.05)
 
     def _start_emulator(self, previous: ServerRecord | None) -> ServerRecord:
         user = procs.run_as()
@@ -136,22 +126,24 @@ class MongoService(Service):
         control, log_file = home / "control.sock", home / "emulator.log"
         if running := self.find_running(previous):  # unrecorded (a lost or damaged state file)
             return running
-        python, env = emulator_python.interpreter(user)
+        python, env = interpreter(user)
         marker = f"--home {home}"
-        for attempt in range(3):
-            port = choose_port(previous if attempt == 0 else None)
+
+        def launch(port: int) -> ServerRecord | None:
             cmd = [python, "-m", EMULATOR_MODULE, "--port", str(port), *marker.split()]
             pid = procs.spawn(cmd, log_file, user, cwd=home, env=env)
             started = procs.started_at(pid)
             if wait_until(
-                lambda pid=pid: mongo_control.listening(control) or procs.started_at(pid) is None,
+                lambda: emulator_control.listening(control) or procs.started_at(pid) is None,
                 timeout=START_TIMEOUT,
                 interval=0.02,
-            ) and mongo_control.listening(control):
+            ) and emulator_control.listening(control):
                 return self._emulator_record(pid, port, home)
             procs.stop(pid, started, marker, timeout=5)
-            if not port_clash(log_file):
-                break
+            return None
+
+        if record := on_free_port(previous, launch, log_file):
+            return record
         raise procs.StartFailed(
             f"the MongoDB emulator did not start.\n--- {log_file} ---\n{procs.tail(log_file)}"
         )
@@ -179,7 +171,7 @@ class MongoService(Service):
         if record is not None and record.backend not in ("emulator", None):
             return None
         home = server_home(self.name, procs.run_as())
-        status = mongo_control.status(home / "control.sock")
+        status = emulator_control.status(home / "control.sock")
         pid = int(status.get("pid") or 0) if status else 0
         if not pid or not procs.is_ours(pid, None, f"--home {home}"):
             return None

@@ -1,6 +1,6 @@
 """Check a MongoDB server for the behaviours the course relies on; print what differs.
 
-``python -m dbdojo.services.mongo_probe [URL]`` (default: the kit's MongoDB). Each check runs
+``python -m dbdojo.mongo.probe [URL]`` (default: the kit's MongoDB). Each check runs
 against a scratch database and compares with MongoDB's documented result; the findings on the
 emulator are written up in ``notebooks/MONGODB-EMULATOR.md``.
 """

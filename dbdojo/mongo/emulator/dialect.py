@@ -1,7 +1,7 @@
 """The emulator's answers to a beginner's first commands, made to read as MongoDB 8's.
 
 mongoeco 4.11 (pinned) gets a few of them wrong; the kit corrects them in the emulator process,
-around mongoeco's wire executor (see :func:`dbdojo.services.mongo_wire.serving`):
+around mongoeco's wire executor (see :func:`dbdojo.mongo.emulator.wire.serving`):
 
 - ``$bsonSize`` (and so ``listDatabases``, ``dbStats``, ``collStats``) fails on Decimal128,
   Int64, MinKey/MaxKey, Code and DBRef values: :func:`patch_bson_sizes` gives their BSON sizes.
@@ -141,7 +141,7 @@ class Dialect:
 
     def list_databases(self, name_only: bool) -> dict[str, Any]:
         """``listDatabases`` from the catalog (the workspaces the emulator holds)."""
-        from dbdojo.services import mongo_memstate as memstate
+        from dbdojo.mongo.emulator import memstate
 
         names = memstate.database_names(self.engine)
         if name_only:

@@ -1,6 +1,6 @@
 """The emulator's wire listener: bound before mongoeco is imported, served by its proxy after.
 
-Besides :mod:`dbdojo.services.mongo_memstate` and :mod:`dbdojo.services.mongo_dialect`, the
+Besides :mod:`dbdojo.mongo.emulator.memstate` and :mod:`dbdojo.mongo.emulator.dialect`, the
 only module using mongoeco internals (pinned: mongoeco 4.11): the proxy's ``_accept_connection``
 (to serve connections accepted on the kit's own, early socket) and its executor's
 ``_build_request_context`` and ``execute_prepared`` (to hold a request until the database it
@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from dbdojo.services.mongo_journal import WRITE_COMMANDS, Journal
+from dbdojo.mongo.emulator.journal import WRITE_COMMANDS, Journal
 
 BeforeRequest = Callable[[str, str], Awaitable[None]]
 RunCommand = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -53,7 +53,7 @@ async def serving(
     (not held, not journaled: for replaying the journal)."""
     from mongoeco.wire import AsyncMongoEcoProxyServer
 
-    from dbdojo.services import mongo_dialect
+    from dbdojo.mongo.emulator import dialect as mongo_dialect
 
     mongo_dialect.patch_bson_sizes()
     dialect = mongo_dialect.Dialect(engine)

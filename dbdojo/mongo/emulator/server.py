@@ -1,6 +1,6 @@
 """The MongoDB emulator server process: mongoeco's wire server plus the kit's snapshot control.
 
-Run as ``python -m dbdojo.services.mongo_emulator --port P --home DIR``. It serves a mongoeco
+Run as ``python -m dbdojo.mongo.emulator.server --port P --home DIR``. It serves a mongoeco
 MemoryEngine over the MongoDB wire protocol on 127.0.0.1:P (pymongo connects with a normal
 ``mongodb://`` URL) and answers the kit on a Unix socket (``DIR/control.sock``, one JSON object
 per line) to restore, drop and list databases, which it does in-process in O(collections).
@@ -12,7 +12,7 @@ Files under ``DIR``:
 - ``databases/<db>.image`` + ``databases/CLEAN``: databases changed since their restore, saved
   on a clean stop (SIGTERM), from which the next start recovers them.
 - ``journal.bson``: every acknowledged write since each database's last restore
-  (:mod:`dbdojo.services.mongo_journal`). After a crash (kill -9) there is no ``CLEAN`` marker:
+  (:mod:`dbdojo.mongo.emulator.journal`). After a crash (kill -9) there is no ``CLEAN`` marker:
   each database comes back as its snapshot with the journal replayed, so acknowledged writes
   survive.
 """
@@ -33,11 +33,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dbdojo.services import mongo_journal, mongo_wire
-from dbdojo.services.mongo_control import MissingSnapshot
+from dbdojo.mongo.emulator import journal as mongo_journal
+from dbdojo.mongo.emulator import wire as mongo_wire
+from dbdojo.mongo.emulator.control import MissingSnapshot
 
 if TYPE_CHECKING:
-    from dbdojo.services import mongo_memstate as memstate
+    from dbdojo.mongo.emulator import memstate
 
 CONTROL_SOCKET = "control.sock"
 SNAPSHOT_SUFFIX = ".snapshot"
@@ -83,7 +84,7 @@ class SnapshotStore:
         return [p for p in self.directory.glob(f"*{SNAPSHOT_SUFFIX}") if not p.name.startswith(".")]
 
     def get(self, name: str) -> memstate.Image:
-        from dbdojo.services import mongo_memstate as memstate
+        from dbdojo.mongo.emulator import memstate
 
         path = self.path(name)
         try:
@@ -149,7 +150,7 @@ class Emulator:
         return {"database": database, "snapshot": snapshot}
 
     async def _install_snapshot(self, database: str, snapshot: str) -> None:
-        from dbdojo.services import mongo_memstate as memstate
+        from dbdojo.mongo.emulator import memstate
 
         image = await self.snapshot_image(snapshot)
         await memstate.install(self.engine, database, image)
@@ -191,7 +192,7 @@ class Emulator:
         raise ValueError(f"unknown control op {op!r}")
 
     def databases(self) -> list[str]:
-        from dbdojo.services import mongo_memstate as memstate
+        from dbdojo.mongo.emulator import memstate
 
         return memstate.database_names(self.engine)
 
@@ -200,7 +201,7 @@ class Emulator:
     def unchanged(self, database: str) -> bool:
         """Whether ``database`` still equals the snapshot it was restored from (by identity of
         the engine's persistent roots: any write replaces them)."""
-        from dbdojo.services import mongo_memstate as memstate
+        from dbdojo.mongo.emulator import memstate
 
         origin = self._origin.get(database)
         if origin is None:
@@ -213,7 +214,7 @@ class Emulator:
 
         ``keep``: databases saved by an earlier run and not recovered yet; their images stay.
         """
-        from dbdojo.services import mongo_memstate as memstate
+        from dbdojo.mongo.emulator import memstate
 
         kept = set(keep)
         self.saved_dir.mkdir(exist_ok=True)
@@ -282,7 +283,7 @@ class Recovery:
         return self.tasks[database]
 
     async def _recover(self, database: str) -> None:
-        from dbdojo.services import mongo_memstate as memstate
+        from dbdojo.mongo.emulator import memstate
 
         emulator, snapshot = self.emulator, self.plan[database]
         try:
