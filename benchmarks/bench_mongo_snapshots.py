@@ -49,8 +49,8 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["DOJO_STATE_DIR"] = tempfile.mkdtemp(prefix="dojo-bench-mongo-", dir="/var/tmp")
     os.environ.pop("DOJO_MONGO_URL", None)
+    from dbdojo import state
     from dbdojo.mongo import snapshots as mongo_snapshots
-    from dbdojo.mongo import state
     from dbdojo.mongo.service import MongoService
     from dbdojo.workspace import Workspace
 

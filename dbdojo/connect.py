@@ -44,6 +44,41 @@ class ServiceDown(DojoError, RuntimeError):
         )
 
 
+class ServerRefused(ServiceDown):
+    """The server runs but turned the connection away (every connection slot taken): the
+    message quotes the server's own words and says how to make room."""
+
+    def __init__(self, service: str, words: str) -> None:
+        RuntimeError.__init__(
+            self,
+            f"{LABELS[service]} refused the connection: {words}. Every connection it allows is "
+            "in use: shut down the notebooks you no longer use (Kernel > Shut Down Kernel), "
+            "or size the server for the class (DOJO_CLASS_SIZE, then `dojo down && dojo up`; "
+            "`dojo status` shows the connections in use).",
+        )
+        self.service = service
+
+
+_REFUSALS = ("too many clients already", "remaining connection slots are reserved")
+
+
+def refusal(exc: BaseException) -> str:
+    """The server's own words when ``exc`` is PostgreSQL refusing a connection for lack of
+    slots (SQLSTATE 53300), else ""."""
+    text = str(exc)
+    if getattr(exc, "sqlstate", None) != "53300" and not any(r in text for r in _REFUSALS):
+        return ""
+    fatal = text[text.find("FATAL:") :] if "FATAL:" in text else text
+    return " ".join(fatal.split())
+
+
+def pg_unreachable(exc: BaseException) -> ServiceDown:
+    """The error to raise when connecting to PostgreSQL failed with ``exc``."""
+    if words := refusal(exc):
+        return ServerRefused("postgres", words)
+    return ServiceDown("postgres", str(exc).strip().splitlines()[0])
+
+
 class NotSeeded(DojoError, RuntimeError):
     """The server runs but the workspace's database has not been created yet."""
 
@@ -105,7 +140,7 @@ def pg_connect(
     except psycopg.OperationalError as exc:
         if "does not exist" in str(exc):
             raise NotSeeded(f"{exc}. Load the dataset with `dojo seed`.") from exc
-        raise ServiceDown("postgres", str(exc).strip().splitlines()[0]) from exc
+        raise pg_unreachable(exc) from exc
 
 
 def mongo_client(**kwargs) -> pymongo.MongoClient:

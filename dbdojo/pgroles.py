@@ -177,6 +177,7 @@ def prepare(admin: psycopg.Connection) -> None:
     from psycopg import sql
 
     with admin.transaction():
+        admin.execute("SELECT pg_advisory_xact_lock(hashtext('dbdojo.pgroles.database'))")
         for name, kind in strays:
             admin.execute(f"ALTER {_KEYWORDS[kind]} {name} OWNER TO {OWNER}")
         admin.execute(f"GRANT USAGE, CREATE ON SCHEMA public TO {OWNER}")
@@ -236,6 +237,9 @@ def _prepare_server(admin: psycopg.Connection) -> None:
     for attempt in range(3):
         try:
             with admin.transaction():
+                # one process at a time: a class's kernels start together, and concurrent
+                # ALTER ROLEs fail with "tuple concurrently updated"
+                admin.execute("SELECT pg_advisory_xact_lock(hashtext('dbdojo.pgroles'))")
                 for role in (OWNER, ANSWER, LEARNER):
                     exists = admin.execute(
                         "SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)

@@ -5,6 +5,7 @@ process never keeps a slot."""
 from __future__ import annotations
 
 import fcntl
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,3 +27,15 @@ def first_free(directory: Path, prefix: str, numbers: range) -> Iterator[int | N
             lock.close()
         return
     yield None
+
+
+@contextmanager
+def wait_free(directory: Path, prefix: str, numbers: range, timeout: float) -> Iterator[int | None]:
+    """Like :func:`first_free`, but waits up to ``timeout`` seconds for a slot to free up."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with first_free(directory, prefix, numbers) as number:
+            if number is not None or time.monotonic() >= deadline:
+                yield number
+                return
+        time.sleep(0.05)

@@ -30,7 +30,11 @@ from dbdojo.paths import state_dir
 MAIN = "main"
 MAIN_DATABASE = "dojo"  # the main workspace's database; others are dojo_<name>
 ENV_VAR = "DOJO_WORKSPACE"
-REDIS_DATABASES = 64  # the embedded Redis is started with this many logical databases
+REDIS_DATABASES = 1024  # the embedded Redis is started with this many logical databases
+# The seeded snapshot's database: 63 since the kit started Redis with 64 databases, kept there
+# so a server started before (its data is persisted) still finds its snapshot. 1,024 empty
+# databases cost Valkey ~8 KB over 64 (benchmarks/bench_redis_class.py).
+SNAPSHOT_REDIS_DB = 63
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 
 
@@ -93,11 +97,11 @@ def _registry() -> Iterator[dict[str, int]]:
 
 
 def _redis_db_for(name: str) -> int:
-    """A stable logical-database number per workspace; the last one holds the snapshot."""
+    """A stable logical-database number per workspace (never 0, main's, nor the snapshot's)."""
     with _registry() as registry:
         if name not in registry:
             used = set(registry.values())
-            free = [i for i in range(1, REDIS_DATABASES - 1) if i not in used]
+            free = [i for i in range(1, REDIS_DATABASES) if i not in used | {SNAPSHOT_REDIS_DB}]
             if not free:
                 raise NoRoomForWorkspace(
                     f"no room for the workspace {name!r}: every Redis logical database is "
@@ -119,6 +123,3 @@ def release(name: str) -> int | None:
     none). The caller empties that database first."""
     with _registry() as registry:
         return registry.pop(name, None)
-
-
-SNAPSHOT_REDIS_DB = REDIS_DATABASES - 1

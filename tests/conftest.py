@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from dbdojo.records import ServerRecord
+from tests.leftovers import stop_servers_under
 
 URL_VARS = ("DOJO_POSTGRES_URL", "DOJO_MONGO_URL", "DOJO_REDIS_URL")
 
@@ -47,6 +48,7 @@ def isolated_state(*, keep_user_urls: bool = False) -> Iterator[Path]:
         try:
             yield root
         finally:
+            stop_servers_under(root)  # before the directory goes: see tests/leftovers.py
             shutil.rmtree(root, ignore_errors=True)
 
 

@@ -86,7 +86,8 @@ def test_a_full_registry_is_a_sentence(seeded):
     path = seeded / "workspaces.json"
     before = path.read_text()
     taken = json.loads(before)
-    free = [i for i in range(1, REDIS_DATABASES - 1) if i not in taken.values()]
+    used = {*taken.values(), SNAPSHOT_REDIS_DB}
+    free = [i for i in range(1, REDIS_DATABASES) if i not in used]
     path.write_text(json.dumps({**taken, **{f"ws{i}": i for i in free}}))
     try:
         result = dojo("reset", "one_too_many")
@@ -95,6 +96,8 @@ def test_a_full_registry_is_a_sentence(seeded):
     assert result.returncode == 1
     assert "no room for the workspace" in text(result)
     assert "`dojo drop WORKSPACE...`" in text(result)
+    # nothing of the workspace was made: no PostgreSQL copy, no spare (issue 23)
+    assert not {d for d in databases() if d.startswith("dojo_one_too_many")}
 
 
 def test_a_seed_interrupted_by_a_server_kill_is_a_sentence_and_resumes(seeded):

@@ -13,10 +13,11 @@ def check(exercise_id: str, answer: str, *, show: bool = True) -> Verdict:
 
     With ``DOJO_STRICT=1`` a check that does not pass raises CheckFailed (not answered yet never
     raises)."""
-    from dbdojo.checking import feedback
+    from dbdojo.checking import connections, feedback
 
     ex = discovery.find(exercise_id)
-    verdict = Checker().check(ex, answer)
+    with connections.bounded():  # a kernel keeps no checker connection between checks
+        verdict = Checker().check(ex, answer)
     if verdict.status != NOT_ANSWERED:
         progress.record_attempt(ex.id, verdict.status)
     if show:

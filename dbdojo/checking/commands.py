@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import nbformat
 from rich.console import Console
 from rich.table import Table
 
@@ -51,6 +50,8 @@ def read_answer(path: Path, exercise_id: str | None) -> str:
     text = _read_text(path, MAX_NOTEBOOK_BYTES if notebook else MAX_TEXT_BYTES)
     if not notebook:
         return text
+    import nbformat
+
     try:
         nb = nbformat.reads(text, as_version=4)
         cells = [c for c in nb.cells if c.get("cell_type") == "code"]

@@ -4,13 +4,18 @@ A check runs the answer and the reference on up to eight workspaces; opening a n
 for each run cost more than the queries. Connections are checked before reuse (a reset
 terminates the sessions of the workspace it replaces) and dropped after any failure that is
 not the answer's own error.
+
+A learner's kernel checks inside :func:`bounded`: it holds at most two PostgreSQL connections
+during a check (the least recently used is closed first, so the edge-case workspaces open and
+close theirs in turn) and none once the check is over: a class of learners sharing one server
+costs only their own notebook connections while idle (see :mod:`dbdojo.budget`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from dbdojo.connect import mongo_client, pg_connect, postgres_url, server_url
@@ -23,6 +28,7 @@ if TYPE_CHECKING:
 _pg: dict[str, psycopg.Connection] = {}
 _mongo: dict[str, pymongo.MongoClient] = {}
 _pid = os.getpid()
+_limit: int | None = None  # most PostgreSQL connections held at once (None: no bound)
 
 
 def _forget_after_fork() -> None:
@@ -32,6 +38,9 @@ def _forget_after_fork() -> None:
         _pg.clear()
         _mongo.clear()
         _pid = os.getpid()
+
+
+_limit: int | None = None  # most PostgreSQL connections held at once (None: no bound)
 
 
 def pg(ws: Workspace) -> psycopg.Connection:
@@ -59,8 +68,9 @@ def _live(url: str, connect: Callable[[], psycopg.Connection]) -> psycopg.Connec
     import psycopg
 
     _forget_after_fork()
-    conn = _pg.get(url)
+    conn = _pg.pop(url, None)
     if conn is not None:
+        _pg[url] = conn  # the most recently used last
         try:
             if not conn.closed and not conn.broken:
                 conn.execute("SELECT 1")  # one round trip: the server may have ended it
@@ -68,9 +78,35 @@ def _live(url: str, connect: Callable[[], psycopg.Connection]) -> psycopg.Connec
         except psycopg.Error:
             pass
         _discard(url)
+    _make_room(1)
     conn = connect()
+    _make_room(1)  # connect() may have opened another (the answer role's admin connection)
     _pg[url] = conn
     return conn
+
+
+def _make_room(needed: int) -> None:
+    """Close the least recently used connections until ``needed`` more fit the bound."""
+    while _limit is not None and _pg and len(_pg) + needed > _limit:
+        _discard(next(iter(_pg)))
+
+
+@contextlib.contextmanager
+def bounded(limit: int = 2) -> Iterator[None]:
+    """Hold at most ``limit`` PostgreSQL connections inside, and close them all on leaving."""
+    global _limit
+    before, _limit = _limit, limit
+    try:
+        yield
+    finally:
+        _limit = before
+        close_pg()
+
+
+def close_pg() -> None:
+    """Close every PostgreSQL connection this process holds for the checker."""
+    for url in list(_pg):
+        _discard(url)
 
 
 def discard_pg(ws: Workspace) -> None:
@@ -109,10 +145,7 @@ def mongo(ws: Workspace) -> Any:
 
 
 def close_all() -> None:
-    for conn in list(_pg.values()):
-        with contextlib.suppress(Exception):
-            conn.close()
+    close_pg()
     for client in list(_mongo.values()):
         client.close()
-    _pg.clear()
     _mongo.clear()

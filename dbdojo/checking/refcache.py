@@ -5,13 +5,23 @@ A result is reused only while the data under it is the same seeded data: the key
 reference text, the exercise's options, the database's location and the checksum the seed wrote
 into ``dataset_info`` (for Redis: the snapshot generation, named after that checksum). Where
 no such version can be read (an unseeded or hand-made database) nothing is cached.
+
+Results are also kept on disk (``.dojo/refcache/``, one pickle per key, written by the kit's
+own trusted reference runs only), so a new process (``dojo grade``, a restarted kernel, another
+learner's kernel on the same servers) reuses them too; a new seed changes the version, and
+the directory is emptied when it holds more than ``DISK_LIMIT`` files.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import os
+import pickle
 from collections import OrderedDict
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from dbdojo.checking.model import MONGO_KINDS, SQL_KINDS, Exercise
@@ -20,6 +30,7 @@ from dbdojo.checking.runners import AnswerError
 from dbdojo.workspace import SNAPSHOT_REDIS_DB, Workspace
 
 LIMIT = 4096  # entries; results are capped at MAX_ROWS rows each
+DISK_LIMIT = 20_000  # files in .dojo/refcache
 _results: OrderedDict[tuple, ResultSet | AnswerError] = OrderedDict()
 
 
@@ -65,9 +76,12 @@ def reference_result(
     if version is None:
         return run()
     k = key(ex, version)
+    if k not in _results and (stored := _load(k)) is not None:
+        _results[k] = stored
     if k not in _results:
         try:
             _results[k] = run()
+            _store(k, _results[k])  # type: ignore[arg-type]
         except AnswerError as exc:
             if exc.timeout:  # a loaded machine, not the data: try again next time
                 raise
@@ -81,5 +95,41 @@ def reference_result(
     return found
 
 
+def _path(k: tuple) -> Path:
+    from dbdojo.paths import state_dir
+
+    name = hashlib.sha256(repr(k).encode()).hexdigest()[:40]
+    return state_dir() / "refcache" / f"{name}.pickle"
+
+
+def _load(k: tuple) -> ResultSet | None:
+    try:
+        with open(_path(k), "rb") as fh:
+            found = pickle.load(fh)
+    except Exception:  # missing, half-written by a crash, from another version of the kit
+        return None
+    return found if isinstance(found, ResultSet) else None
+
+
+def _store(k: tuple, result: ResultSet) -> None:
+    path = _path(k)
+    with contextlib.suppress(OSError):  # a full disk costs a re-run next time, nothing else
+        path.parent.mkdir(exist_ok=True)
+        if sum(1 for _ in path.parent.iterdir()) > DISK_LIMIT:
+            clear_disk()
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+        temporary.replace(path)
+
+
+def clear_disk() -> None:
+    from dbdojo.paths import state_dir
+
+    for path in (state_dir() / "refcache").glob("*"):
+        path.unlink(missing_ok=True)
+
+
 def clear() -> None:
+    """Forget every result, in memory and on disk."""
     _results.clear()
+    clear_disk()

@@ -36,7 +36,7 @@ def reset(ws: Workspace | str | None = None) -> Workspace:
 
 
 def edge_workspaces() -> list[Workspace]:
-    from dbdojo.dataset.edge import edge_workspaces as _edge
+    from dbdojo.dataset.edge_names import edge_workspaces as _edge
 
     return _edge()
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from dbdojo.dataset.edge_names import VARIANTS
 from dbdojo.dataset.generate import Dataset, generate
 from dbdojo.dataset.pgbinary import NULL_INT
 from dbdojo.dataset.sampling import rng_for
 from dbdojo.dataset.scales import DEFAULT_SEED, EDGE_BASE, with_days
-from dbdojo.workspace import Workspace
 
 EDGE_VERSION = 7  # bump when a variant's mutation changes: it rebuilds the edge workspaces
-VARIANTS = ("nulls", "ties", "duplicates", "empty", "unicode", "dst", "cycles")
 DST_DAYS = ("2024-10-26", "2024-10-27", "2025-03-29", "2025-03-30")
 UNICODE_FIRST = [
     "Zoë", "Łukasz", "François", "Şükrü", "Åsa", "José", "Ólafur", "Nguyễn", "Dmitrij", "Ольга",
@@ -35,11 +34,6 @@ UNICODE_REVIEWS = [
     "Très bien 👍", "Sehr gut, schnell geliefert!", "很好吃 😋", "Ótimo serviço", "Çok lezzetli",
     "Geweldig! 🚲💨", "Ужасно, холодная еда", "No comment ¯\\_(ツ)_/¯",
 ]  # fmt: skip
-
-
-def edge_workspaces() -> list[Workspace]:
-    """The checker's edge-case workspaces, one per variant."""
-    return [Workspace(f"edge_{name}") for name in VARIANTS]
 
 
 def variant(name: str, seed: int = DEFAULT_SEED) -> Dataset:

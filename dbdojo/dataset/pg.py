@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from dbdojo.connect import ServiceDown, server_url
+from dbdojo.connect import pg_unreachable, server_url
 from dbdojo.dataset import pgcopy
 from dbdojo.dataset.generate import GENERATOR_VERSION, Dataset
 from dbdojo.dataset.phases import timed
@@ -57,7 +57,7 @@ def connect(dbname: str = "postgres", **kwargs) -> psycopg.Connection:
     try:
         return psycopg.connect(server_url("postgres"), dbname=dbname, **kwargs)
     except psycopg.OperationalError as exc:
-        raise ServiceDown("postgres", str(exc).strip().splitlines()[0]) from exc
+        raise pg_unreachable(exc) from exc
 
 
 @contextmanager

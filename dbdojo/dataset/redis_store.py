@@ -154,4 +154,17 @@ def restore(ws: Workspace, dataset: str = MAIN) -> int:
     db = target_db(ws)
     if db == SNAPSHOT_REDIS_DB:
         raise ValueError(f"workspace {ws.name!r} maps to the snapshot database {db}")
-    return int(client.eval(_RESTORE, 0, gen, db, SNAPSHOT_REDIS_DB))
+    import redis
+
+    try:
+        return int(client.eval(_RESTORE, 0, gen, db, SNAPSHOT_REDIS_DB))
+    except redis.ResponseError as exc:
+        if "out of range" not in str(exc):
+            raise
+        from dbdojo.workspace import NoRoomForWorkspace
+
+        raise NoRoomForWorkspace(
+            f"Redis has no logical database {db} for the workspace {ws.name!r} ({exc}): it was "
+            "started with fewer databases than the kit now uses; restart it with "
+            "`dojo down && dojo up` (its data is kept)"
+        ) from exc

@@ -21,7 +21,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from dbdojo.connect import ServiceDown
 from dbdojo.dataset import pg
-from dbdojo.dataset.edge import LAYOUT, edge_workspaces, inputs_of, variant
+from dbdojo.dataset.edge import LAYOUT, inputs_of, variant
+from dbdojo.dataset.edge_names import edge_workspaces
 from dbdojo.dataset.generate import GENERATOR_VERSION, Dataset, generate
 from dbdojo.dataset.heartbeat import heartbeat
 from dbdojo.dataset.phases import timed

@@ -25,10 +25,43 @@ def dataset_of(ws: Workspace) -> str:
 
 
 def reset(ws: Workspace | str | None = None, services: Iterable[str] = SERVICES) -> Workspace:
-    """Make the workspace (default: the current one) an exact copy of the seeded data."""
+    """Make the workspace (default: the current one) an exact copy of the seeded data.
+
+    Creating a workspace either completes or leaves nothing behind: its Redis database is
+    claimed first (the scarce part), and if a later step fails everything made is dropped."""
     ws = Workspace(ws) if isinstance(ws, str) else ws or current()
-    dataset = dataset_of(ws)
     services = list(services)
+    fresh = ws.name != MAIN and not _exists(ws)
+    try:
+        if "redis" in services:
+            _ = ws.redis_db  # NoRoomForWorkspace before anything is copied
+        _reset(ws, services)
+    except BaseException:
+        if fresh:
+            _roll_back(ws)
+        raise
+    return ws
+
+
+def _exists(ws: Workspace) -> bool:
+    from dbdojo.workspace import allocated
+
+    with pg.admin() as conn:
+        return pg.exists(conn, ws.database) or ws.name in allocated()
+
+
+def _roll_back(ws: Workspace) -> None:
+    """Drop what a failed creation of ``ws`` made (copies, spare, snapshots, Redis database)."""
+    from dbdojo.dataset import disk
+
+    try:
+        disk.drop(ws)
+    except Exception as exc:  # the original failure is the one to report
+        Console(stderr=True).print(f"[yellow]could not drop the half-made {ws.name}:[/] {exc}")
+
+
+def _reset(ws: Workspace, services: list[str]) -> None:
+    dataset = dataset_of(ws)
     if "postgres" in services:
         with pg.admin() as conn:
             template = pg.template_name(dataset)
@@ -41,7 +74,6 @@ def reset(ws: Workspace | str | None = None, services: Iterable[str] = SERVICES)
         redis_store.restore(ws, dataset)
     if "mongo" in services:
         reset_mongo(ws, dataset)
-    return ws
 
 
 def reset_mongo(ws: Workspace, dataset: str) -> None:

@@ -209,7 +209,7 @@ def _row(name, own, records, available, missing) -> Row:
 
 
 def _why(health: Health) -> str:
-    return "" if health.healthy else health.detail or "does not answer"
+    return health.detail if health.healthy else health.detail or "does not answer"
 
 
 def env_lines() -> list[str]:

@@ -28,7 +28,6 @@ INCLUDE_LINE = "include_if_exists = 'dojo.conf'"
 SETTINGS = {
     "listen_addresses": "'127.0.0.1'",
     "unix_socket_directories": "''",  # TCP only: socket paths are length-limited and shared
-    "max_connections": "100",
     "wal_level": "replica",  # the replication lab adds a streaming replica later
     "max_wal_senders": "10",
     "track_io_timing": "on",  # EXPLAIN (ANALYZE, BUFFERS) shows I/O time
@@ -276,15 +275,26 @@ class PostgresService(Service):
 
         try:
             with psycopg.connect(url, connect_timeout=3, autocommit=True) as conn:
-                version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
+                version, limit, in_use = conn.execute(_PROBE).fetchone()  # type: ignore[misc]
         except psycopg.Error as exc:
-            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            from dbdojo.connect import refusal
+
+            detail = refusal(exc) or (str(exc).strip() or type(exc).__name__).splitlines()[0]
             return Health(False, detail=detail)
-        return Health(True, version=f"PostgreSQL {version.split()[0]}")
+        from dbdojo import budget
+
+        detail = budget.describe(in_use, int(limit))
+        return Health(True, version=f"PostgreSQL {version.split()[0]}", detail=detail)
+
+
+_PROBE = """SELECT current_setting('server_version'), current_setting('max_connections'),
+  (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')"""
 
 
 def _conf(port: int, bindir: Path) -> str:
-    settings = {"port": str(port), **SETTINGS}
+    from dbdojo import budget
+
+    settings = {"port": str(port), "max_connections": str(budget.max_connections()), **SETTINGS}
     if _has_library(bindir, "pg_stat_statements"):
         settings["shared_preload_libraries"] = "'pg_stat_statements'"
     return "".join(f"{key} = {value}\n" for key, value in settings.items())

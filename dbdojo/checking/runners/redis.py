@@ -4,6 +4,7 @@ snapshot; the result is the return value plus the final state of the keys it may
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,16 +18,20 @@ from dbdojo.connect import redis_db_client
 from dbdojo.paths import state_dir
 from dbdojo.workspace import SNAPSHOT_REDIS_DB, Workspace
 
-POOL = 4  # scratch databases, so parallel checks do not collide
+POOL = 32  # scratch databases, so parallel checks do not collide (a class checks at once)
+WAIT = 30.0  # seconds a check waits for a scratch database before giving up
 
 
 @contextmanager
 def scratch_db() -> Iterator[Workspace]:
     """Lock one of the checker's scratch workspaces (a Redis logical database) for the
-    duration."""
-    with slots.first_free(state_dir(), "checker-redis", range(1, POOL + 1)) as number:
+    duration, waiting a while for one when every one is busy."""
+    with slots.wait_free(state_dir(), "checker-redis", range(1, POOL + 1), WAIT) as number:
         if number is None:
-            message = f"all {POOL} scratch Redis databases of the checker are busy; try again"
+            message = (
+                f"all {POOL} scratch Redis databases of the checker stayed busy for {WAIT:.0f} s;"
+                " try again"
+            )
             raise RuntimeError(message)
         yield Workspace(f"checker_{number}")
 
@@ -56,12 +61,13 @@ def reseed(scratch: Workspace, source: int) -> None:
 
 
 def key_state(
-    r: Any, key: str, json_values: bool = True, late: float = 0.0
+    r: Any, key: str, json_values: bool = True, since: float | None = None
 ) -> tuple[str, str, Any, Any] | None:
     """(key, type, value, TTL): strings holding a JSON document compared as JSON (unless the
     exercise says the text itself matters), streams without their time-based ids but with
-    their consumer groups' state, the TTL as :func:`ttl_seconds` reads it, plus the ``late``
-    seconds it lost between the answer's last command and this read."""
+    their consumer groups' state, the TTL as :func:`ttl_seconds` reads it, plus what it lost
+    since ``since`` (the ``time.monotonic()`` of the last command of the code checked): a
+    loaded machine may read it seconds later."""
     kind = r.type(key)
     readers = {
         "string": lambda: _json(r.get(key)) if json_values else r.get(key),
@@ -75,6 +81,7 @@ def key_state(
         return None
     value = readers.get(kind, lambda: f"<{kind}>")()
     pttl = r.pttl(key)
+    late = 0.0 if since is None else time.monotonic() - since
     return (key, kind, value, ttl_seconds(pttl + int(late * 1000) if pttl >= 0 else pttl))
 
 
@@ -169,20 +176,21 @@ def run(
     runs in the sandbox; the exercise's own setup and reference run here."""
     with prepared(options, timeout, [prefix], source_db) as (scratch, r):
         commands: list[str] | None = None
-        late = 0.0
         if trusted:
             solve = function(source, options.get("function", "solve"), {})
             returned = call(solve, r, prefix, timeout)
+            since = time.monotonic()
         else:
             from dbdojo.checking import sandbox
 
             returned, commands, late = sandbox.run_redis(
                 source, options, timeout, prefix, scratch.redis_db
             )
+            since = time.monotonic() - late
         touched = set(r.scan_iter(match=_escape(prefix) + "*", count=10_000))
         keys = sorted(touched | set(options.get("keys", [])))
         as_json = not options.get("json_as_text", False)
-        states = [s for k in keys if (s := key_state(r, k, as_json, late)) is not None]
+        states = [s for k in keys if (s := key_state(r, k, as_json, since)) is not None]
     rows = [(RETURN_KEY, "return", returned, None), *states]
     return ResultSet(["key", "type", "value", "ttl"], rows, noun="key", commands=commands)
 

@@ -1,0 +1,102 @@
+"""Check latency for one learner and for a class.
+
+1. ``dojo grade`` of an SQL answer, a fresh process each time (imports, connections, the
+   reference's results from the on-disk cache): median of ``--runs``, target <= 0.3 s.
+2. ``--learners N`` (default 30) simulated learners, each a process of its own like a kernel,
+   warmed by one check of each kind (a kernel that has checked before), then checking SQL and
+   Redis answers at a realistic pace (a check every ``--pace`` seconds on
+   average, exponential gaps) for ``--seconds``: median and p95 latency, failures; target
+   p95 <= 1 s.
+
+Uses the servers of this checkout (``dojo up`` and ``dojo seed`` first).
+
+    .venv-test/bin/python benchmarks/bench_class_checks.py [--learners 30] [--pace 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+SQL = "intro.no-phone"
+REDIS = "intro.top-drivers"
+
+
+def grade_times(runs: int) -> list[float]:
+    from dbdojo.checking import discovery
+
+    dojo = Path(sys.executable).parent / "dojo"
+    with tempfile.NamedTemporaryFile("w", suffix=".sql") as answer:
+        answer.write(discovery.find(SQL).reference or "")
+        answer.flush()
+        subprocess.run([dojo, "grade", SQL, "--answer", answer.name], capture_output=True)
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            done = subprocess.run(
+                [dojo, "grade", SQL, "--answer", answer.name], capture_output=True, text=True
+            )
+            times.append(time.perf_counter() - started)
+            assert done.returncode == 0, done.stdout + done.stderr
+    return times
+
+
+def learner(args: tuple[int, float, float]) -> list[tuple[str, float, str]]:
+    """One learner's kernel: checks until ``seconds`` have passed."""
+    number, pace, seconds = args
+    from dbdojo.checking import connections, discovery
+    from dbdojo.checking.engine import Checker
+
+    rng = random.Random(number)
+    exercises = [discovery.find(SQL), discovery.find(REDIS)]
+    for ex in exercises:  # a kernel that has loaded the extension and checked before
+        with connections.bounded():
+            Checker().check(ex, ex.reference or "")
+    done = []
+    deadline = time.monotonic() + seconds
+    time.sleep(rng.uniform(0, pace))
+    while time.monotonic() < deadline:
+        ex = rng.choice(exercises)
+        started = time.perf_counter()
+        with connections.bounded():
+            verdict = Checker().check(ex, ex.reference or "")
+        done.append((verdict.status, time.perf_counter() - started, verdict.message))
+        time.sleep(rng.expovariate(1 / pace))
+    return done
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--learners", type=int, default=30)
+    parser.add_argument("--pace", type=float, default=20.0)
+    parser.add_argument("--seconds", type=float, default=90.0)
+    args = parser.parse_args()
+    times = grade_times(args.runs)
+    print(f"dojo grade ({SQL}): median {statistics.median(times):.2f} s of {args.runs} "
+          f"(min {min(times):.2f} s); target <= 0.3 s")  # fmt: skip
+    import os
+
+    print(f"load average before the class: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    jobs = [(n, args.pace, args.seconds) for n in range(args.learners)]
+    with ProcessPoolExecutor(args.learners) as pool:
+        results = [r for one in pool.map(learner, jobs) for r in one]
+    latencies = sorted(seconds for _, seconds, _ in results)
+    failed = [(status, message) for status, _, message in results if status != "passed"]
+    p95 = latencies[max(0, round(0.95 * len(latencies)) - 1)]
+    print(f"{args.learners} learners, a check every {args.pace:g} s each on average, for "
+          f"{args.seconds:g} s: {len(results)} checks, {len(failed)} not passed, median "
+          f"{statistics.median(latencies):.2f} s, p95 {p95:.2f} s (target p95 <= 1 s)")  # fmt: skip
+    for status, message in failed[:3]:
+        print(f"   {status}: {message[:160]}")
+
+
+if __name__ == "__main__":
+    main()

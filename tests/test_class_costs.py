@@ -1,0 +1,127 @@
+"""Costs that grow with the class (issue 23): the connections a learner's kernel holds, the
+server's refusal when it is full, the connection budget, Redis room for a class's workspaces
+and concurrent checks, and no server left behind by a test's temporary state directory.
+
+Real servers: the session's ``dojo_servers`` and the fixture workspaces of
+tests/fixtures/checking; the Valkey of the last test is started here and must be stopped."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import isolated_state
+from dbdojo import budget, pgroles, procs, slots
+from dbdojo.checking import connections
+from dbdojo.checking.engine import Checker
+from dbdojo.checking.model import Exercise
+from dbdojo.connect import ServerRefused, ServiceDown, pg_connect
+from dbdojo.services import postgres
+from dbdojo.services.redis import embedded_binary
+from dbdojo.workspace import REDIS_DATABASES, SNAPSHOT_REDIS_DB, Workspace
+from tests.fixtures.checking import FixtureWorkspaces, require_servers, workspaces
+from tests.leftovers import stop_servers_under
+
+COUNT = "SELECT count(*) AS n FROM orders"
+
+
+@pytest.fixture(scope="module")
+def fx(request) -> FixtureWorkspaces:
+    require_servers(request)
+    return workspaces()
+
+
+def test_a_kernel_holds_no_checker_connection_after_a_check(fx):
+    exercise = Exercise("t.conns", "t", "sql", "--", ["h"], {}, reference=COUNT, wrong=[])
+    connections.close_pg()
+    before = budget.backends_of()
+    with connections.bounded():
+        assert Checker(fx.main, [fx.edge, fx.main], fx.redis_source).check(exercise, COUNT).passed
+        assert len(connections._pg) <= 2  # the last workspace's admin and answer connections
+        assert budget.backends_of() - before <= 2
+    assert not connections._pg
+    assert budget.backends_of() == before
+    # outside a bounded block (a batch: the tests, `dojo build`) connections are reused
+    Checker(fx.main, [fx.edge], fx.redis_source).check(exercise, COUNT)
+    assert len(connections._pg) == 4
+    connections.close_pg()
+
+
+def test_a_full_server_is_named_in_its_own_words(fx):
+    url = pgroles.url(fx.main, pgroles.LEARNER)
+    pgroles.connect(fx.main, pgroles.LEARNER).close()  # the role exists and may connect
+    held = []
+    try:
+        with pytest.raises(ServiceDown) as refused:
+            for _ in range(budget.max_connections() + 1):
+                held.append(pg_connect(fx.main, conninfo=url))
+    finally:
+        for conn in held:
+            conn.close()
+    assert isinstance(refused.value, ServerRefused)
+    message = str(refused.value)
+    assert "remaining connection slots are reserved" in message  # the server's words
+    assert "not running" not in message
+    assert "DOJO_CLASS_SIZE" in message
+
+
+def test_max_connections_follows_the_class_size(dojo_servers, monkeypatch):
+    assert budget.max_connections(1) == budget.FLOOR  # never below PostgreSQL's default
+    assert budget.max_connections(30) == 30 * 4 + budget.RESERVED
+    monkeypatch.setenv(budget.ENV_VAR, "50")
+    assert "max_connections = 220\n" in postgres._conf(5432, Path("/nonexistent"))
+    monkeypatch.setenv(budget.ENV_VAR, "many")
+    with pytest.raises(budget.BadClassSize, match="number of learners"):
+        budget.class_size()
+    monkeypatch.delenv(budget.ENV_VAR)
+    health = postgres.PostgresService().probe(dojo_servers.url("postgres"))
+    assert health.healthy and "connections, sized for a class of 20" in health.detail
+
+
+def test_a_class_of_workspaces_fits_redis():
+    with isolated_state():
+        numbers = {Workspace(f"learner_{i}").redis_db for i in range(120)}
+    assert len(numbers) == 120
+    assert SNAPSHOT_REDIS_DB not in numbers and 0 not in numbers
+    assert max(numbers) < REDIS_DATABASES
+
+
+def test_a_busy_scratch_pool_is_waited_for(tmp_path):
+    numbers = range(1, 3)
+    with slots.first_free(tmp_path, "s", numbers) as a, slots.first_free(tmp_path, "s", numbers):
+        assert a == 1
+        with slots.wait_free(tmp_path, "s", numbers, timeout=0.2) as none:
+            assert none is None  # every slot stayed busy
+    hold = slots.first_free(tmp_path, "s", numbers)
+    assert hold.__enter__() == 1
+    threading.Timer(0.3, hold.__exit__, (None, None, None)).start()
+    with slots.first_free(tmp_path, "s", numbers):  # slot 2 taken as well
+        started = time.monotonic()
+        with slots.wait_free(tmp_path, "s", numbers, timeout=10) as number:
+            assert number == 1 and time.monotonic() - started >= 0.2
+
+
+def test_a_temporary_state_dir_loses_its_servers_before_its_files():
+    with isolated_state() as root:
+        server = subprocess.Popen(
+            [
+                str(embedded_binary()),
+                "--port",
+                str(procs.free_port()),
+                "--dir",
+                str(root),
+                "--save",
+                "60 1",
+            ],
+            cwd=root,
+            stdout=subprocess.DEVNULL,
+        )
+        time.sleep(0.2)
+        assert server.poll() is None
+        stopped = stop_servers_under(root)
+    assert server.wait(timeout=15) is not None
+    assert any(str(server.pid) in line for line in stopped)
