@@ -1,4 +1,4 @@
-"""Clients for the three databases of a workspace, wherever the servers are.
+"""Clients for the databases of a workspace, wherever the servers are.
 
 Server URLs come from the user (``DOJO_*_URL``, see :mod:`dbdojo.settings`) or, by default,
 from the servers ``dojo up`` started (their URLs are recorded in ``.dojo/state.json`` under
@@ -7,8 +7,8 @@ from the servers ``dojo up`` started (their URLs are recorded in ``.dojo/state.j
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-from urllib.parse import urlsplit, urlunsplit
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
 from dbdojo.errors import DojoError
 from dbdojo.settings import user_urls
@@ -17,6 +17,7 @@ from dbdojo.workspace import Workspace, current
 if TYPE_CHECKING:
     import psycopg
     import pymongo.database
+    import pymysql.connections
     import redis
 
 LABELS = {
@@ -200,3 +201,50 @@ def redis_client(ws: Workspace | None = None, **kwargs) -> redis.Redis:
     except redis.ConnectionError as exc:
         raise ServiceDown("redis", str(exc)) from exc
     return client
+
+
+# --- MariaDB/MySQL (optional: lesson X3) ---------------------------------------------------
+
+
+def mysql_params(url: str) -> dict[str, Any]:
+    """PyMySQL's keyword arguments for ``mysql://user:password@host:port/database``;
+    ``?ssl=true`` asks for TLS without verifying the certificate (MySQL 8.4's
+    caching_sha2_password sends the password only over TLS, or RSA-encrypted, which would
+    need the cryptography package)."""
+    parts = urlsplit(url)
+    params: dict[str, Any] = {
+        "host": parts.hostname or "127.0.0.1",
+        "port": parts.port or 3306,
+        "user": unquote(parts.username or "root"),
+        "password": unquote(parts.password or ""),
+    }
+    if database := parts.path.strip("/"):
+        params["database"] = database
+    if parse_qs(parts.query).get("ssl", ["false"])[0].lower() in ("true", "1", "required"):
+        params["ssl"] = {"check_hostname": False}  # no CA given: PyMySQL verifies nothing
+    return params
+
+
+def mysql_connect_url(url: str, **kwargs: Any) -> pymysql.connections.Connection:
+    """A PyMySQL connection (utf8mb4, autocommit unless told otherwise) to ``url``."""
+    import pymysql
+
+    kwargs.setdefault("charset", "utf8mb4")
+    kwargs.setdefault("autocommit", True)
+    kwargs.setdefault("connect_timeout", 5)
+    return pymysql.connect(**{**mysql_params(url), **kwargs})
+
+
+def mysql_connect(ws: Workspace | None = None, **kwargs: Any) -> pymysql.connections.Connection:
+    """A connection to the workspace's MariaDB database (raises ServiceDown if unreachable)."""
+    import pymysql
+
+    url = server_url("mysql")
+    kwargs.setdefault("database", (ws or current()).database)
+    try:
+        return mysql_connect_url(url, **kwargs)
+    except pymysql.err.OperationalError as exc:
+        if exc.args and exc.args[0] == 1049:  # unknown database
+            message = f"MariaDB has no {kwargs['database']!r} database: run `dojo seed`"
+            raise NotSeeded(message) from exc
+        raise ServiceDown("mysql", str(exc)) from exc

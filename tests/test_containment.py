@@ -440,11 +440,10 @@ def seeded_mariadb(request) -> Checker:
 
 
 def my_count(table: str = "orders") -> int:
-    from dbdojo.connect import server_url
+    from dbdojo.connect import mysql_connect_url, server_url
     from dbdojo.dataset.mysql_data import TEMPLATE
-    from dbdojo.mysql_client import connect_url
 
-    with connect_url(server_url("mysql")) as conn, conn.cursor() as cur:
+    with mysql_connect_url(server_url("mysql")) as conn, conn.cursor() as cur:
         cur.execute(f"SELECT COUNT(*) FROM `{TEMPLATE}`.`{table}`")
         return cur.fetchone()[0]
 

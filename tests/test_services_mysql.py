@@ -16,7 +16,7 @@ import pytest
 from conftest import isolated_state, own_server, recorded
 from dbdojo import state
 from dbdojo.commands.doctor import run_checks
-from dbdojo.mysql_client import connect_url, url_params
+from dbdojo.connect import mysql_connect_url, mysql_params
 from dbdojo.services import manager
 from dbdojo.services import mysql as mysql_service
 
@@ -55,7 +55,7 @@ def test_runs_unprivileged_on_loopback_with_data_under_the_state_dir(server):
 
 
 def test_generated_password_is_required_and_kept_beside_the_data(server):
-    params = url_params(server.url)
+    params = mysql_params(server.url)
     assert params["user"] == "root" and params["password"] == state.secret("mysql")
     assert len(params["password"]) >= 20
     kept = state.credentials_file("mysql")
@@ -63,7 +63,7 @@ def test_generated_password_is_required_and_kept_beside_the_data(server):
     with pytest.raises(pymysql.err.OperationalError) as refused:
         pymysql.connect(host="127.0.0.1", port=server.port, user="root", password="wrong")
     assert refused.value.args[0] == 1045  # access denied
-    with connect_url(server.url) as conn, conn.cursor() as cur:
+    with mysql_connect_url(server.url) as conn, conn.cursor() as cur:
         cur.execute("SELECT @@character_set_server, @@bind_address")
         assert cur.fetchone() == ("utf8mb4", "127.0.0.1")
 
@@ -80,7 +80,7 @@ def test_up_again_adopts_the_running_server(server):
 
 
 def test_down_then_up_keeps_data_and_password(server):
-    with connect_url(server.url) as conn, conn.cursor() as cur:
+    with mysql_connect_url(server.url) as conn, conn.cursor() as cur:
         cur.execute("CREATE DATABASE IF NOT EXISTS kept")
         cur.execute("CREATE TABLE IF NOT EXISTS kept.t (id INT PRIMARY KEY)")
         cur.execute("REPLACE INTO kept.t VALUES (7)")
@@ -89,8 +89,8 @@ def test_down_then_up_keeps_data_and_password(server):
     [started] = manager.up(["mysql"])
     assert started.action == "started", started.detail
     again = recorded("mysql")
-    assert again.pid != server.pid and url_params(again.url) == url_params(server.url)
-    with connect_url(again.url) as conn, conn.cursor() as cur:
+    assert again.pid != server.pid and mysql_params(again.url) == mysql_params(server.url)
+    with mysql_connect_url(again.url) as conn, conn.cursor() as cur:
         cur.execute("SELECT id FROM kept.t")
         assert cur.fetchall() == ((7,),)
 
@@ -141,7 +141,7 @@ def test_dropping_a_workspace_drops_its_mariadb_copy(server):
     from dbdojo.workspace import Workspace
 
     ws = Workspace("mysql_drop_test")
-    with connect_url(recorded("mysql").url) as conn, conn.cursor() as cur:
+    with mysql_connect_url(recorded("mysql").url) as conn, conn.cursor() as cur:
         cur.execute(f"CREATE DATABASE `{ws.database}`")
         cur.execute(f"CREATE TABLE `{ws.database}`.t (id INT)")
     assert mysql_data.drop(ws) == [f"MariaDB {ws.database}"]
@@ -170,9 +170,9 @@ def test_reset_restores_a_workspaces_mariadb_copy(request):
 
     require_binary()
     dataset_checker(request)  # the seeded dataset, copied into MariaDB's dojo_template
+    from dbdojo.connect import mysql_connect
     from dbdojo.dataset import mysql_data, workspaces
     from dbdojo.dataset.mysql_data import TEMPLATE
-    from dbdojo.mysql_client import mysql_connect
     from dbdojo.workspace import Workspace
 
     ws = Workspace("mysql_reset_test")

@@ -97,15 +97,14 @@ def configured() -> bool:
 
 
 def _admin(**kwargs):
-    from dbdojo.connect import server_url
-    from dbdojo.mysql_client import connect_url
+    from dbdojo.connect import mysql_connect_url, server_url
 
-    return connect_url(server_url("mysql"), **kwargs)
+    return mysql_connect_url(server_url("mysql"), **kwargs)
 
 
 def _answering() -> bool:
     """Whether the configured server answers; if not, say so once (the others go on)."""
-    from dbdojo.mysql_client import available
+    from dbdojo.services.mysql import available
 
     if why := available():
         Console(stderr=True).print(f"[yellow]MariaDB/MySQL skipped:[/] {why}")

@@ -26,7 +26,7 @@ def require_mysql() -> str:
     MariaDB database is made from the seeded template (a minute)."""
     from dbdojo.connect import NotSeeded, ServiceDown
     from dbdojo.dataset import mysql_data
-    from dbdojo.mysql_client import available
+    from dbdojo.services.mysql import available
     from dbdojo.workspace import current
 
     if why := available():
@@ -55,7 +55,7 @@ class MySQL:
     """A connection to the workspace's MariaDB database with notebook conveniences."""
 
     def __init__(self, **kwargs: Any) -> None:
-        from dbdojo.mysql_client import mysql_connect
+        from dbdojo.connect import mysql_connect
 
         self.conn = mysql_connect(**kwargs)
 

@@ -201,10 +201,10 @@ class MysqlService(Service):
         procs.stop(record.pid, record.extra.get("started"), marker, sig=signal.SIGTERM, timeout=60)
 
     def probe(self, url: str) -> Health:
-        from dbdojo.mysql_client import connect_url
+        from dbdojo.connect import mysql_connect_url
 
         try:
-            with connect_url(url, connect_timeout=3) as conn, conn.cursor() as cur:
+            with mysql_connect_url(url, connect_timeout=3) as conn, conn.cursor() as cur:
                 cur.execute("SELECT VERSION()")
                 version = cur.fetchone()[0]
         except Exception as exc:  # PyMySQL's errors and socket errors alike
@@ -219,3 +219,16 @@ def _init_sql(password: str) -> str:
         f"CREATE USER IF NOT EXISTS '{SUPERUSER}'@'127.0.0.1' IDENTIFIED BY '{quoted}';\n"
         f"GRANT ALL PRIVILEGES ON *.* TO '{SUPERUSER}'@'127.0.0.1' WITH GRANT OPTION;\n"
     )
+
+
+def available() -> str | None:
+    """None when a MariaDB/MySQL server is configured and answers; else why not (one line
+    that says how to get one)."""
+    from dbdojo.connect import ServiceDown, server_url
+
+    try:
+        url = server_url("mysql")
+    except ServiceDown:
+        return MysqlService().unavailable() or "MariaDB is not running: run `dojo up`"
+    health = MysqlService().probe(url)
+    return None if health.healthy else f"MariaDB/MySQL does not answer: {health.detail}"

@@ -111,16 +111,16 @@ def _connect(timeout: float):
     """The answer user's connection; its password set again once if refused."""
     import pymysql
 
+    from dbdojo.connect import mysql_connect_url
     from dbdojo.dataset import mysql_data
-    from dbdojo.mysql_client import connect_url
 
     try:
-        return connect_url(answer_url(), autocommit=False, read_timeout=timeout + 10)
+        return mysql_connect_url(answer_url(), autocommit=False, read_timeout=timeout + 10)
     except pymysql.err.OperationalError as exc:
         if not exc.args or exc.args[0] != 1045 or mysql_data.template_checksum() is None:
             raise
     mysql_data.ensure_answer_user()
-    return connect_url(answer_url(), autocommit=False, read_timeout=timeout + 10)
+    return mysql_connect_url(answer_url(), autocommit=False, read_timeout=timeout + 10)
 
 
 def _answer_error(exc: Exception, timeout: float) -> AnswerError:
@@ -149,11 +149,10 @@ def _answer_error(exc: Exception, timeout: float) -> AnswerError:
 
 def _kill(thread_id: int) -> None:
     """Stop a query that outlived its limit, from an administrator's connection."""
-    from dbdojo.connect import server_url
-    from dbdojo.mysql_client import connect_url
+    from dbdojo.connect import mysql_connect_url, server_url
 
     try:
-        with connect_url(server_url("mysql")) as admin, admin.cursor() as cur:
+        with mysql_connect_url(server_url("mysql")) as admin, admin.cursor() as cur:
             cur.execute(f"KILL QUERY {int(thread_id)}")
     except Exception:  # already gone, or the server is down: nothing to stop
         pass
