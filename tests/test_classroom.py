@@ -23,7 +23,7 @@ from dbdojo import procs
 from dbdojo.classroom import control, layout, provision, roster
 from dbdojo.classroom.roster import Learner
 from dbdojo.workspace import Workspace
-from tests.conftest import isolated_state
+from tests.helpers import isolated_state
 
 CHROMIUM = "/usr/bin/chromium"
 EXERCISE = "intro.no-phone"

@@ -12,7 +12,7 @@ from dbdojo.checking import progress
 from dbdojo.checking.feedback_kinds import feedback_kind
 from dbdojo.checking.verdict import ERROR, FAILED, NOT_ANSWERED, PASSED, Verdict
 from dbdojo.classroom import dashboard, roster
-from tests.conftest import isolated_state
+from tests.helpers import isolated_state
 
 
 def test_roster_from_csv_and_numbered(tmp_path):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_notebook_links import _outside_code
+from tests.helpers import outside_code
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted(ROOT.glob("notebooks/*.ipynb"))
@@ -64,7 +64,7 @@ def typed_numbers(path: Path) -> list[tuple[str, str]]:
     for index, cell in enumerate(_cells(path)):
         if cell["cell_type"] != "markdown":
             continue
-        for _, line in _outside_code(_text(cell["source"])):
+        for _, line in outside_code(_text(cell["source"])):
             for match in _NUMBER.finditer(line):
                 written = match.group(1)
                 if not _YEAR.match(written):
