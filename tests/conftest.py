@@ -25,15 +25,15 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from dbdojo.dataset import pg
-from dbdojo.dataset.seeding import ensure_seeded
-from dbdojo.dataset.workspaces import reset
 from dbdojo.records import ServerRecord
-from dbdojo.workspace import Workspace
 from tests.helpers import isolated_state
+
+if TYPE_CHECKING:
+    from dbdojo.workspace import Workspace
 
 
 @dataclass
@@ -73,6 +73,8 @@ def dojo_servers() -> Iterator[DojoServers]:
 @pytest.fixture(scope="session")
 def seeded_tiny(dojo_servers) -> dict[str, str]:
     """The tiny dataset seeded in the test servers (reseeded if another scale is there)."""
+    from dbdojo.dataset.seeding import ensure_seeded
+
     dojo_servers.url("postgres")
     dojo_servers.url("redis")
     return ensure_seeded("tiny")
@@ -81,6 +83,10 @@ def seeded_tiny(dojo_servers) -> dict[str, str]:
 @pytest.fixture
 def scratch(seeded_tiny, monkeypatch) -> Iterator[Workspace]:
     """A workspace of this test alone (no spare copies unless the test turns them on)."""
+    from dbdojo.dataset import pg
+    from dbdojo.dataset.workspaces import reset
+    from dbdojo.workspace import Workspace
+
     monkeypatch.setenv("DOJO_RESET_SPARES", "0")
     ws = Workspace(f"tds_{os.getpid()}")
     reset(ws, services=("postgres", "redis"))

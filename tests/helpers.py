@@ -17,15 +17,15 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pymongo
 import pytest
 
-from dbdojo import state
-from dbdojo.dataset.columns import TABLES
-from dbdojo.mongo.service import MongoService
 from dbdojo.records import ServerRecord
 from tests.leftovers import stop_servers_under
+
+if TYPE_CHECKING:  # imported where used: conftest loads this module for every test
+    import pymongo
 
 ROOT = Path(__file__).resolve().parent.parent
 URL_VARS = ("DOJO_POSTGRES_URL", "DOJO_MONGO_URL", "DOJO_REDIS_URL", "DOJO_MYSQL_URL")
@@ -71,6 +71,8 @@ def own_server(service: str) -> Iterator[None]:
 
 def recorded(service: str) -> ServerRecord:
     """The state file's record of ``service`` (fails the test if there is none)."""
+    from dbdojo import state
+
     found = state.get_record(service)
     assert found is not None, f"no {service} record in the state file"
     return found
@@ -149,6 +151,8 @@ def status_rows(**env: str) -> dict[str, dict]:
 
 def pg_checksum(conn) -> str:
     """md5 of every table's rows in key order: equal iff the contents are equal."""
+    from dbdojo.dataset.columns import TABLES
+
     parts = []
     for table, columns in TABLES.items():
         key = columns[0][0]
@@ -163,23 +167,31 @@ class Running:
     """An emulator of a throwaway checkout state directory, started for one test module."""
 
     def __init__(self, state_dir: Path) -> None:
+        from dbdojo.mongo.service import MongoService
+
         self.state_dir = state_dir
         self.service = MongoService()
         self.record: ServerRecord | None = None
 
     def start(self) -> ServerRecord:
+        from dbdojo import state
+
         self.record = self.service.start(state.get_record("mongo"))
         state.put_record(self.record)
         assert self.service.wait_ready(self.record), "the emulator listens but never served"
         return self.record
 
     def stop(self) -> None:
+        from dbdojo import state
+
         if self.record and self.record.pid:
             self.service.stop(self.record)
             self.record.pid = None
             state.put_record(self.record)
 
     def client(self) -> pymongo.MongoClient:
+        import pymongo
+
         assert self.record is not None
         return pymongo.MongoClient(self.record.url, serverSelectionTimeoutMS=3000)
 
