@@ -30,6 +30,8 @@ _YEAR = re.compile(r"^(19|20)\d\d$")
 
 # (notebook stem, number as written): why it is not a dataset fact
 NOT_DATASET_FACTS: dict[tuple[str, str], str] = {
+    ("m1-document-modeling", "12,400"): "an example counter value in a product page's text",
+    ("m2-queries-indexes", "6,371"): "the Earth's mean radius in km (the haversine helper's)",
     ("m3-aggregation-pipelines", "10,000"): "$lookup's hash-join limit, from the MongoDB docs",
     ("p3-indexing-explain", "30,000"): "ANALYZE's default sample (300 × 100), PostgreSQL docs",
     ("p3-indexing-explain", "180,000"): "the sample for a target of 600 (300 × 600)",
