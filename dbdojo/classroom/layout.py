@@ -94,6 +94,8 @@ def learner_python() -> tuple[Path, Path]:
     base = Path(sys.base_prefix)
     version = f"{sys.version_info[0]}.{sys.version_info[1]}"
     libdir = Path(sysconfig.get_config_var("LIBDIR") or base / "lib")
+    if not os.access(libdir, os.X_OK):  # a moved Python (its build-time LIBDIR unreachable)
+        libdir = base / "lib"
     if not _world_reachable(base / "bin"):
         base = procs.mirror_tree(
             base, shared_dir() / f"python-{version}", ["bin", str(libdir.relative_to(base))]
