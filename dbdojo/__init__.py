@@ -10,7 +10,8 @@ In a notebook, ``%load_ext dbdojo`` connects everything (see :mod:`dbdojo.notebo
 - ``dojo.progress([lab])``: your progress per exercise, as a table, with the next one to do;
 - ``dojo.expect_error(...)``: a block that must fail with a database error;
 - ``dojo.explain(sql)``: a query's plan drawn as a tree (also ``%explain`` / ``%%explain``);
-- ``dojo.replicas()``: clients on the replicas of ``dojo up --replicas`` (lesson X1).
+- ``dojo.replicas()``: clients on the replicas of ``dojo up --replicas`` (lesson X1);
+- ``dojo.require_mysql()``, ``dojo.mysql()``: the MariaDB/MySQL server (lesson X3).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ _LAZY = {
     "progress": "dbdojo.checking.progress_report",
     "replicas": "dbdojo.notebook.replicas",
     "explain": "dbdojo.notebook.explain",
+    "mysql": "dbdojo.notebook.mysql",
+    "require_mysql": "dbdojo.notebook.mysql",
 }
 
 

@@ -36,7 +36,7 @@ def main() -> None:
 
 # --- servers: up, down, status, doctor, logs, env, lab (dbdojo.services) -------------------
 
-_SERVICE = click.Choice(["postgres", "mongo", "redis"])
+_SERVICE = click.Choice(["postgres", "mongo", "redis", "mysql"])
 
 
 def _clear_errors(func):
@@ -121,7 +121,8 @@ def status(as_json: bool) -> None:
     replica_rows = replicas.status_rows()
     report.show_status(rows + replica_rows, as_json)
     running_replicas = [row for row in replica_rows if row.pid]  # a stopped replica is no fault
-    if not all(row.healthy for row in rows + running_replicas):
+    present = [row for row in rows if row.backend != manager.ABSENT]  # no MariaDB: no fault
+    if not all(row.healthy for row in present + running_replicas):
         raise SystemExit(1)
 
 
@@ -229,7 +230,8 @@ def seed(scale: str, force: bool, random_seed: int | None) -> None:
 @_data_errors
 @_clear_errors
 def reset(workspace: str | None, every: bool, replicas: bool) -> None:
-    """Put WORKSPACE (default: the current one) back to the seeded state in all three databases."""
+    """Put WORKSPACE (default: the current one) back to the seeded state in every database
+    (MariaDB's copy too, for the main workspace, where a MariaDB/MySQL server is configured)."""
     import time
 
     from dbdojo.dataset import workspaces as resetting
@@ -249,7 +251,7 @@ def reset(workspace: str | None, every: bool, replicas: bool) -> None:
     )
     for ws in targets:
         started = time.perf_counter()
-        resetting.reset(ws)
+        resetting.reset(ws, resetting.WITH_MYSQL)
         click.echo(f"reset {ws.name} ({ws.database}) in {time.perf_counter() - started:.2f} s")
 
 

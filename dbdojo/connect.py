@@ -22,6 +22,7 @@ LABELS = {
     "postgres": "PostgreSQL",
     "mongo": "MongoDB",
     "redis": "Redis",
+    "mysql": "MariaDB/MySQL",  # optional: `dojo up` starts it where a server binary exists
     "postgres_replica": "PostgreSQL replica",  # `dojo up --replicas` (services/replicas.py)
     "redis_replica": "Redis replica",
 }

@@ -56,11 +56,25 @@ def on_free_port[T](
     return None
 
 
+def found_record(
+    service: str, backend: str, record: ServerRecord | None, found: tuple[int, int] | None
+) -> ServerRecord | None:
+    """A record of the server ``found`` (pid, port) running on the kit's data, enough for
+    ``stop``; None if none was found."""
+    if found is None:
+        return None
+    pid, port = found
+    url = record.url if record else ""
+    extra = {"started": procs.started_at(pid)}
+    return ServerRecord(service, backend, url, pid=pid, port=port, extra=extra)
+
+
 class Service(ABC):
     """A database the kit can start, stop and probe. One subclass per database."""
 
     name: ClassVar[str]  # "postgres", "mongo" or "redis"
     label: ClassVar[str]  # "PostgreSQL", "MongoDB", "Redis"
+    optional: ClassVar[bool] = False  # the kit works without it (MariaDB: no wheel has one)
 
     @abstractmethod
     def start(self, previous: ServerRecord | None) -> ServerRecord:
@@ -81,6 +95,10 @@ class Service(ABC):
     @abstractmethod
     def probe(self, url: str) -> Health:
         """Connect to ``url`` and report whether it answers, and its version."""
+
+    def unavailable(self) -> str | None:
+        """Why this machine cannot run the server and how to get one; None if it can."""
+        return None
 
     def backends(self) -> list[tuple[str, str | None]]:
         """The embedded backends this machine has, in the order tried: (backend, binary)."""

@@ -48,10 +48,11 @@ class Outcome:
     """What ``up`` or ``down`` did for one service."""
 
     service: str
-    action: str  # started, running, user URL, stopped, not running, unavailable, failed
+    action: str  # started, running, user URL, stopped, not running, not installed (an
+    # optional server this machine lacks: MariaDB), unavailable, failed
     record: ServerRecord | None = None
     detail: str = ""
 
     @property
     def ok(self) -> bool:
-        return self.action not in ("failed", "unavailable")
+        return self.action not in ("failed", "unavailable")  # "not installed" is no failure

@@ -8,12 +8,13 @@ from dotenv import dotenv_values
 
 from dbdojo.paths import project_root
 
-SERVICES = ("postgres", "mongo", "redis")
+SERVICES = ("postgres", "mongo", "redis", "mysql")
 ENV_VARS = {name: f"DOJO_{name.upper()}_URL" for name in SERVICES}
 URL_SCHEMES = {
     "postgres": ("postgresql://", "postgres://"),
     "mongo": ("mongodb://", "mongodb+srv://"),
     "redis": ("redis://", "rediss://", "unix://"),
+    "mysql": ("mysql://", "mariadb://"),
 }
 
 

@@ -37,7 +37,7 @@ from dbdojo.records import ServerRecord
 
 _held = threading.local()
 CREDENTIALS = "credentials.json"
-SERVICE_SECRETS = ("postgres", "redis")  # a server's own password, the one its data needs
+SERVICE_SECRETS = ("postgres", "redis", "mysql")  # a server's own password, the one its data needs
 
 
 class StateDamaged(RuntimeError):

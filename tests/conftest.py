@@ -30,7 +30,7 @@ import pytest
 from dbdojo.records import ServerRecord
 from tests.leftovers import stop_servers_under
 
-URL_VARS = ("DOJO_POSTGRES_URL", "DOJO_MONGO_URL", "DOJO_REDIS_URL")
+URL_VARS = ("DOJO_POSTGRES_URL", "DOJO_MONGO_URL", "DOJO_REDIS_URL", "DOJO_MYSQL_URL")
 
 
 @contextmanager

@@ -23,6 +23,7 @@ PASSWORDS = {
     "DOJO_POSTGRES_PASSWORD": "pg-secret",
     "DOJO_MONGO_PASSWORD": "mongo-secret",
     "DOJO_REDIS_PASSWORD": "redis-secret",
+    "DOJO_MYSQL_PASSWORD": "mysql-secret",
 }
 Resolver = Callable[[Path, Mapping[str, str]], dict[str, Any]]
 RESOLVERS: dict[str, Resolver] = {"compose-spec schema": resolve}
@@ -47,7 +48,7 @@ def resolved(resolver) -> dict:
 
 def test_compose_file_is_valid(resolved):
     default = {n for n, s in resolved["services"].items() if not s.get("profiles")}
-    assert default == {"postgres", "mongo", "redis"}
+    assert default == {"postgres", "mongo", "redis", "mysql"}
 
 
 def test_passwords_have_no_default(resolver):

@@ -418,3 +418,84 @@ def test_python_answer_mongo_is_a_scratch_database(checker):
     verdict, _ = py_check(checker, body)
     assert verdict.status == "error" and "own database" in verdict.message
     assert mongo_count(checker.workspace) == before
+
+
+# --- MariaDB (kind sql, options.database: mysql; lesson X3) ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def seeded_mariadb(request) -> Checker:
+    """A checker on the seeded dataset, whose copy in MariaDB's dojo_template answers read."""
+    from tests.fixtures.checking import dataset_checker
+    from tests.test_services_mysql import require_binary
+
+    require_binary()
+    checker = dataset_checker(request)
+    from dbdojo.dataset import mysql_data
+
+    assert mysql_data.template_checksum(), "the seed made no MariaDB copy of the dataset"
+    reference = checker.check(MY_COUNT, MY_COUNT.reference)
+    assert reference.passed, reference  # so that an error below is the answer's own
+    return checker
+
+
+def my_count(table: str = "orders") -> int:
+    from dbdojo.connect import server_url
+    from dbdojo.dataset.mysql_data import TEMPLATE
+    from dbdojo.mysql_client import connect_url
+
+    with connect_url(server_url("mysql")) as conn, conn.cursor() as cur:
+        cur.execute(f"SELECT COUNT(*) FROM `{TEMPLATE}`.`{table}`")
+        return cur.fetchone()[0]
+
+
+MY_COUNT = ex("sql", "SELECT COUNT(*) AS n FROM orders", database="mysql", edge=False)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "DELETE FROM orders",
+        "UPDATE orders SET total = 0",
+        "DROP TABLE orders",
+        "TRUNCATE orders",
+        "CREATE TABLE stolen AS SELECT * FROM customers",
+        "SELECT COUNT(*) AS n FROM orders; DROP TABLE orders",
+        "SELECT COUNT(*) AS n FROM orders /*!; DELETE FROM orders */",
+        "WITH gone AS (SELECT 1) DELETE FROM orders",
+        "SELECT * FROM orders INTO OUTFILE '/tmp/orders.txt'",
+        "SELECT COUNT(*) AS n FROM orders FOR UPDATE",
+        "SELECT user, password FROM mysql.user",
+        "SELECT COUNT(*) AS n FROM dojo.orders",  # the learner's own workspace copy
+        "SET GLOBAL max_connections = 1",
+        "SET STATEMENT max_statement_time = 0 FOR SELECT SLEEP(60) AS n",
+    ],
+)
+def test_mariadb_answer_only_reads_the_seeded_data(seeded_mariadb, answer):
+    before = my_count()
+    verdict = seeded_mariadb.check(MY_COUNT, answer)
+    assert verdict.status == "error", verdict
+    assert my_count() == before
+
+
+def test_mariadb_answer_cannot_read_files(seeded_mariadb):
+    answer = "SELECT LOAD_FILE('/etc/passwd') AS n"
+    [[content]] = seeded_mariadb.run(MY_COUNT, answer, seeded_mariadb.workspace).rows
+    assert content is None  # no FILE privilege: LOAD_FILE reads nothing
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "SELECT SLEEP(60) AS n",
+        "SELECT BENCHMARK(10000000000, SHA2('x', 512)) AS n",
+        "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 100000000) "
+        "SELECT COUNT(*) AS n FROM r",
+    ],
+)
+def test_mariadb_time_limit_holds(seeded_mariadb, answer):
+    verdict, seconds = timed(
+        seeded_mariadb, ex("sql", "SELECT 1 AS n", database="mysql", edge=False, timeout=1), answer
+    )
+    assert verdict.status in ("error", "failed") and seconds < 8, (verdict, seconds)
+    assert verdict.status == "failed" or "stopped after 1 s" in verdict.message

@@ -3,7 +3,10 @@ isolated state directory; and the X1 lab run on the checkout's topology."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import socket
 import subprocess
 import sys
 
@@ -211,9 +214,11 @@ def test_lab_runs_on_the_checkout_topology(fresh_worker_workspace):
     assert "replica, link up" in rows["redis_replica"].detail
 
 
-def test_mongo_replica_set_cells_run_on_a_real_replica_set():
+def test_mongo_replica_set_cells_run_on_a_real_replica_set(tmp_path):
     """The MongoDB cells of the X1 notebook need a real replica set: nbval skips them (tag
-    nbval-skip); here they run when DOJO_MONGO_RS_URL names one, else are skipped saying why."""
+    nbval-skip); here they run, with their assertions of what MongoDB returns, on the replica
+    set DOJO_MONGO_RS_URL names, or on a one-member set of a ``mongod`` found on PATH; without
+    either they are skipped saying why."""
     import nbformat
     import pymongo
 
@@ -223,15 +228,58 @@ def test_mongo_replica_set_cells_run_on_a_real_replica_set():
     cells = [c for c in nb.cells if "x1-needs-replica-set" in c.metadata.get("tags", [])]
     assert cells, "the notebook has no replica-set cells"
     assert all("nbval-skip" in c.metadata["tags"] for c in cells)
-    url = os.environ.get("DOJO_MONGO_RS_URL")
-    if not url:
-        pytest.skip(
-            "the MongoDB replica-set cells of notebooks/x1-replication.ipynb need a real "
-            "replica set (set DOJO_MONGO_RS_URL, e.g. from `docker compose --profile "
-            "replication up -d`); the kit's MongoDB emulator has none"
+    with contextlib.ExitStack() as stack:
+        url = os.environ.get("DOJO_MONGO_RS_URL")
+        if not url and shutil.which("mongod"):
+            url = stack.enter_context(_one_member_replica_set(tmp_path))
+        if not url:
+            pytest.skip(
+                "the MongoDB replica-set cells of notebooks/x1-replication.ipynb need a real "
+                "replica set (set DOJO_MONGO_RS_URL, e.g. from `docker compose --profile "
+                "replication up -d`, or put `mongod` on PATH); the kit's MongoDB emulator "
+                "has none"
+            )
+        client = pymongo.MongoClient(url, serverSelectionTimeoutMS=10000)
+        assert "setName" in client.admin.command("hello"), f"{url} is not a replica set"
+        namespace = {"rs": client}
+        for cell in cells:
+            exec(cell.source, namespace)  # the notebook's own cells, with their assertions
+        client.close()
+
+
+@contextlib.contextmanager
+def _one_member_replica_set(directory):
+    """A ``mongod`` from PATH started as a one-member replica set; yields its URL."""
+    import pymongo
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    (directory / "db").mkdir()
+    argv = [
+        "mongod",
+        "--replSet",
+        "dojo-rs",
+        "--port",
+        str(port),
+        "--bind_ip",
+        "127.0.0.1",
+        "--dbpath",
+        str(directory / "db"),
+        "--logpath",
+        str(directory / "mongod.log"),
+    ]
+    proc = subprocess.Popen(argv)
+    try:
+        direct = pymongo.MongoClient(
+            port=port, directConnection=True, serverSelectionTimeoutMS=30000
         )
-    client = pymongo.MongoClient(url, serverSelectionTimeoutMS=10000)
-    assert "setName" in client.admin.command("hello"), f"{url} is not a replica set"
-    namespace = {"rs": client}
-    for cell in cells:
-        exec(cell.source, namespace)  # the notebook's own cells
+        direct.admin.command("ping")
+        members = [{"_id": 0, "host": f"127.0.0.1:{port}"}]
+        direct.admin.command("replSetInitiate", {"_id": "dojo-rs", "members": members})
+        assert wait_until(lambda: direct.admin.command("hello").get("isWritablePrimary"), 60)
+        direct.close()
+        yield f"mongodb://127.0.0.1:{port}/?replicaSet=dojo-rs"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)

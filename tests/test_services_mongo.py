@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pymongo
 import pytest
+from bson.decimal128 import Decimal128
 
 from dbdojo import procs, state
 from dbdojo.mongo.service import MongoService, describe, emulator_available
@@ -164,18 +165,51 @@ def _gone(pid: int, timeout: float = 10) -> bool:
     return False
 
 
+def test_what_out_writes_survives_a_restart(emulator: Running) -> None:
+    """$out (evaluated by the kit around mongoeco) stores plain documents: the database is
+    saved at stop and loaded at start (mongoeco's immutable result containers could not be
+    loaded back, and the database came back empty)."""
+    grouped = [
+        {
+            "$group": {
+                "_id": {"day": "$day"},
+                "n": {"$sum": 1},
+                "total": {"$sum": "$price"},
+                "items": {"$push": "$item"},
+            }
+        },
+        {"$out": "dst"},
+    ]
+    with emulator.client() as client:
+        client.outsave.src.insert_many(
+            [{"day": "mon", "price": Decimal128("1.25"), "item": {"x": [1]}} for _ in range(2)]
+        )
+        client.outsave.src.aggregate(grouped)
+    emulator.stop()
+    emulator.start()
+    with emulator.client() as client:
+        assert list(client.outsave.dst.find()) == [
+            {
+                "_id": {"day": "mon"},
+                "n": 2,
+                "total": Decimal128("2.50"),
+                "items": [{"x": [1]}, {"x": [1]}],
+            }
+        ]
+
+
 def test_requires_real_mongodb_stops_on_the_emulator(emulator: Running) -> None:
     from dbdojo.mongo.gaps import EMULATOR_GAPS, RequiresRealMongoDB, requires_real_mongodb
 
     with emulator.client() as client:
-        with pytest.raises(RequiresRealMongoDB, match=r"needs a real MongoDB.*\$graphLookup"):
-            requires_real_mongodb("$graphLookup", client)
+        with pytest.raises(RequiresRealMongoDB, match=r"needs a real MongoDB.*changeStream"):
+            requires_real_mongodb("change_streams", client)
         with pytest.raises(KeyError, match="unknown emulator gap"):
             requires_real_mongodb("no_such_feature", client)
         # the gap is real: the stage fails on the emulator
-        with pytest.raises(pymongo.errors.OperationFailure, match="graphLookup"):
-            list(client.gaps.t.aggregate([{"$graphLookup": {}}]))
-    assert "$out" in EMULATOR_GAPS
+        with pytest.raises(pymongo.errors.OperationFailure, match="changeStream"):
+            client.gaps.t.watch()
+    assert "$centerSphere" in EMULATOR_GAPS
 
 
 def test_requests_wait_for_the_database_being_recovered(emulator: Running) -> None:

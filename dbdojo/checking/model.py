@@ -134,6 +134,10 @@ def problems(ex: Exercise, lab: str | None = None) -> list[str]:
     for option in REQUIRED_OPTIONS.get(ex.kind, ()):
         if option not in ex.options:
             found.append(f"kind {ex.kind} needs options.{option}")
+    if ex.options.get("database", "postgres") != "postgres" and (
+        ex.kind != "sql" or ex.options["database"] != "mysql"
+    ):
+        found.append("options.database is 'postgres' (the default) or, for kind sql, 'mysql'")
     if ex.kind in ("mongo-pipeline",) and "collection" not in ex.options:
         found.append("kind mongo-pipeline needs options.collection")
     if ex.kind == "sql-concurrent":

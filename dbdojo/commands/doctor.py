@@ -149,6 +149,8 @@ def _binaries(own: set[str]) -> list[Check]:
             checks.append(Check(title, "ok", f"{backend}: {binary or 'in-process'}"))
         elif name in own:
             checks.append(Check(title, "ok", "none needed: your own URL is used"))
+        elif why := available[name].unavailable():  # optional (MariaDB): a warning, not a fault
+            checks.append(Check(title, "warn", why))
         else:
             checks.append(Check(title, "fail", "no server binary found", INSTALL_EMBEDDED))
     return checks

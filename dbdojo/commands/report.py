@@ -24,6 +24,7 @@ _STYLE = {
     "user URL": "cyan",
     "stopped": "yellow",
     "not running": "dim",
+    "not installed": "yellow",
     "unavailable": "red",
     "failed": "red",
 }

@@ -197,6 +197,9 @@ def drop(ws: Workspace, *, force: bool = False) -> list[str]:
         conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (lock,))
     dropped += _drop_mongo(ws)
     dropped += _drop_redis(ws)
+    from dbdojo.dataset import mysql_data
+
+    dropped += mysql_data.drop(ws)
     return dropped
 
 

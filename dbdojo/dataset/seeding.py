@@ -82,6 +82,13 @@ def load_snapshots(
         else:
             meta["checksum"] = data.checksum()
         prefix = "" if dataset == MAIN else f"{dataset}: "
+        if "mysql" in services and dataset == MAIN:  # a copy of PostgreSQL's new template
+            from dbdojo.dataset import mysql_data
+
+            with timed("mysql"):
+                took = mysql_data.build_template()
+            if took is not None:
+                console.print(f"MariaDB/MySQL: the tables copied in {took:.1f} s")
         if "redis" in services:
             from dbdojo.dataset import redis_data, redis_store
 
@@ -127,6 +134,21 @@ def snapshots_missing(meta: dict[str, str], dataset: str = MAIN) -> list[str]:
     except mongo_snapshots.SnapshotsUnsupported:
         pass  # nothing can be loaded there; the seed says so
     return missing
+
+
+def repair_mysql(meta: dict[str, str], services: Iterable[str] = SERVICES) -> bool:
+    """Copy the seeded data into a configured MariaDB/MySQL server that lacks it (started
+    after the seed, or its data lost), and reset the main workspace there; True if it did."""
+    from dbdojo.dataset import mysql_data
+
+    if "mysql" not in services or not mysql_data.configured():
+        return False
+    if mysql_data.template_checksum() == meta.get("checksum"):
+        return False
+    if mysql_data.build_template() is None:
+        return False
+    mysql_data.reset(Workspace(MAIN))
+    return True
 
 
 def repair_snapshots(
@@ -245,6 +267,7 @@ def _seed(
     current = seeded_meta()
     if not force and is_current(current, chosen, seed) and current is not None:
         repaired = repair_snapshots(current, MAIN, [s for s in services if s != "postgres"])
+        repaired += ["MariaDB"] if repair_mysql(current, services) else []
         if repaired:
             console.print(f"Repaired the {' and '.join(repaired)} snapshot of the seeded data.")
         console.print(f"Already seeded ({chosen.name}, seed {seed}); `dojo seed --force` rebuilds.")
@@ -277,6 +300,7 @@ def ensure_seeded(scale: str | None = None, console: Console | None = None) -> d
             # e.g. a new MongoDB or Redis server next to a seeded PostgreSQL, a lost snapshot
             if missing := repair_snapshots(meta, MAIN, SERVICES, console):
                 reset(Workspace(MAIN), services=missing)
+            repair_mysql(meta)
         else:
             meta = _seed(scale or "default", DEFAULT_SEED, False, SERVICES, console)
         ensure_edges(console)

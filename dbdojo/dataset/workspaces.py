@@ -11,6 +11,10 @@ from dbdojo.dataset import pg
 from dbdojo.settings import SERVICES
 from dbdojo.workspace import MAIN, Workspace, current
 
+# A notebook's dojo.reset() leaves MariaDB's copy alone (it takes a minute: X3 resets its own);
+# `dojo reset` and `dojo seed` reset it too, where a MariaDB/MySQL server is configured.
+WITH_MYSQL = SERVICES
+WITHOUT_MYSQL = tuple(s for s in SERVICES if s != "mysql")
 EDGE_PREFIX = "edge_"
 
 
@@ -24,7 +28,7 @@ def dataset_of(ws: Workspace) -> str:
     return ws.name if ws.name.startswith(EDGE_PREFIX) else MAIN
 
 
-def reset(ws: Workspace | str | None = None, services: Iterable[str] = SERVICES) -> Workspace:
+def reset(ws: Workspace | str | None = None, services: Iterable[str] = WITHOUT_MYSQL) -> Workspace:
     """Make the workspace (default: the current one) an exact copy of the seeded data.
 
     Creating a workspace either completes or leaves nothing behind: its Redis database is
@@ -74,6 +78,10 @@ def _reset(ws: Workspace, services: list[str]) -> None:
         redis_store.restore(ws, dataset)
     if "mongo" in services:
         reset_mongo(ws, dataset)
+    if "mysql" in services:  # MariaDB's copy: the main workspace's, or one X3 already made
+        from dbdojo.dataset import mysql_data
+
+        mysql_data.reset(ws, only_existing=ws.name != MAIN)
 
 
 def reset_mongo(ws: Workspace, dataset: str) -> None:

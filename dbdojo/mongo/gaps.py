@@ -15,23 +15,13 @@ if TYPE_CHECKING:
 LIMITS_DOC = "notebooks/MONGODB-EMULATOR.md"
 
 EMULATOR_GAPS: dict[str, str] = {
-    "$graphLookup": "the $graphLookup stage is not supported (recursive lookups over a tree)",
-    "$out": "the $out stage is not supported ($merge works)",
     "change_streams": "watch() / $changeStream is not supported",
-    "explain": "explain() has no MongoDB queryPlanner/executionStats (no IXSCAN, no "
-    "totalDocsExamined), so index choice and covered queries cannot be shown",
-    "covered_queries": "covered queries cannot be demonstrated: explain() has no executionStats",
     "$centerSphere": "$geoWithin supports only $geometry Polygon and legacy $box, not "
     "$centerSphere",
-    "$near_maxDistance": "$near ignores $maxDistance (returns far points too)",
-    "$geoNear": "$geoNear needs an explicit key and computes planar distances in degrees, "
-    "not meters on a sphere",
     "distinct_missing": "distinct() includes None for documents that lack the field",
     "$bucket_default": "$bucket emits an empty default bucket when no document falls in it",
     "one_arg_round": "one-argument $round / $trunc (the expression only, no place) is "
     "rejected: write [expr, 0]",
-    "text_score_projection": "a projection holding only {$meta: 'textScore'} drops the other "
-    "fields (MongoDB keeps them)",
     "collMod": "the collMod command is not supported (change a validator by recreating the "
     "collection)",
 }

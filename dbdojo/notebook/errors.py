@@ -69,6 +69,11 @@ def describe_error(exc: BaseException) -> ErrorInfo:
         message = diag.message_primary or _first_line(str(exc))
         sqlstate = exc.sqlstate or ""  # type: ignore[attr-defined]
         return ErrorInfo("PostgreSQL", kind, sqlstate, message, detail, diag.constraint_name or "")
+    if module == "pymysql":  # MariaDB/MySQL (lesson X3): (code, message)
+        args = getattr(exc, "args", ())
+        code = str(args[0]) if args else ""
+        message = str(args[1]) if len(args) > 1 else _first_line(str(exc))
+        return ErrorInfo("MariaDB", kind, code, message)
     if module in ("pymongo", "bson"):
         details = getattr(exc, "details", None) or {}
         message = details.get("errmsg") or _first_line(str(exc))

@@ -29,6 +29,10 @@ def load(name: str) -> Service:
         from dbdojo.mongo.service import MongoService
 
         return MongoService()
+    if name == "mysql":
+        from dbdojo.services.mysql import MysqlService
+
+        return MysqlService()
     if name in ("postgres_replica", "redis_replica"):
         from dbdojo.services.replicas import replica_service
 

@@ -17,7 +17,7 @@ from dbdojo.paths import checkout_id, project_root
 from dbdojo.records import ServerRecord
 from dbdojo.settings import SERVICES
 
-CONTAINER_PORTS = {"postgres": 5432, "mongo": 27017, "redis": 6379}
+CONTAINER_PORTS = {"postgres": 5432, "mongo": 27017, "redis": 6379, "mysql": 3306}
 
 
 def compose_command() -> list[str] | None:
@@ -47,6 +47,8 @@ def _url(service: str, password: str, port: int) -> str:
         return f"postgresql://postgres:{secret}@127.0.0.1:{port}/postgres"
     if service == "mongo":
         return f"mongodb://root:{secret}@127.0.0.1:{port}/?authSource=admin&directConnection=true"
+    if service == "mysql":
+        return f"mysql://root:{secret}@127.0.0.1:{port}/?ssl=true"  # caching_sha2_password
     return f"redis://default:{secret}@127.0.0.1:{port}"
 
 

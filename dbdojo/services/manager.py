@@ -20,6 +20,7 @@ from dbdojo.records import Health, Outcome, ServerRecord
 from dbdojo.services import busy
 
 LOCAL_BACKENDS = ("embedded", "system", "emulator")
+ABSENT = "absent"  # an optional service with no server on this machine (services/mysql.py)
 
 
 @dataclass
@@ -82,6 +83,8 @@ def up(
             return _user(name, own)
         if name in missing:
             return Outcome(name, "unavailable", detail=missing[name])
+        if why := available[name].unavailable():  # an optional server this machine lacks
+            return Outcome(name, "not installed", detail=why)
         if on_service:
             on_service(name)
         return start_service(available[name], name, wait)
@@ -192,6 +195,8 @@ def _row(name, own, records, available, missing) -> Row:
         health = service.probe(own[name])
         return Row(name, "url", health.version, mask(own[name]), health.healthy, None, _why(health))
     record = records.get(name)
+    if record is None and (why := service.unavailable()):
+        return Row(name, ABSENT, "", "", False, None, why)
     if record is None:
         return Row(name, "-", "", "", False, None, "not started: run `dojo up`")
     if record.backend in LOCAL_BACKENDS and not record.pid:

@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 
 from dbdojo import procs, state
-from dbdojo.launch import Service, on_free_port, wait_until
+from dbdojo.launch import Service, found_record, on_free_port, wait_until
 from dbdojo.records import Health, ServerRecord
 from dbdojo.state import server_home
 from dbdojo.workspace import REDIS_DATABASES
@@ -152,12 +152,7 @@ class RedisService(Service):
     def find_running(self, record: ServerRecord | None) -> ServerRecord | None:
         home = Path(record.data_dir) if record and record.data_dir else None
         found = self._find(home or server_home(self.name, procs.run_as()))
-        if found is None:
-            return None
-        pid, port = found
-        url = record.url if record else ""
-        extra = {"started": procs.started_at(pid)}
-        return ServerRecord(self.name, "embedded", url, pid=pid, port=port, extra=extra)
+        return found_record(self.name, "embedded", record, found)
 
     @staticmethod
     def _ours(pid: int | None, port: int) -> bool:

@@ -26,6 +26,8 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from dbdojo.mongo.emulator.pipeline import optimize
+
 Execute = Callable[[Any], Awaitable[dict[str, Any]]]
 MB = 1 << 20
 SIZE_CACHE = 256  # collection versions whose size is remembered
@@ -71,6 +73,8 @@ def normalize_body(body: dict[str, Any]) -> dict[str, Any]:
     name = next(iter(body), None)
     if name == "buildinfo":
         return {("buildInfo" if key == "buildinfo" else key): value for key, value in body.items()}
+    if name == "aggregate" and isinstance(body.get("pipeline"), list):
+        body = {**body, "pipeline": optimize(body["pipeline"])}
     if name in QUERYING:
         return rewrite(body)
     return body

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import copyreg
+import io
 import pickle
 from typing import Any
 
@@ -96,9 +97,18 @@ def dumps(image: Image) -> bytes:
     return pickle.dumps((FORMAT, image), protocol=pickle.HIGHEST_PROTOCOL)
 
 
+# Where this module lived when older images were written (images name the module of _rebuild).
+MOVED_FROM = ("dbdojo.services.mongo_memstate",)
+
+
+class _Unpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        return super().find_class(__name__ if module in MOVED_FROM else module, name)
+
+
 def loads(data: bytes) -> Image:
     """The image in ``data``; ValueError if it was written by another layout version."""
-    fmt, image = pickle.loads(data)
+    fmt, image = _Unpickler(io.BytesIO(data)).load()
     if fmt != FORMAT:
         raise ValueError(f"snapshot format {fmt!r}, expected {FORMAT!r}: rebuild it")
     return image

@@ -370,6 +370,9 @@ HANDSHAKE_COMMANDS = frozenset(
 def _memory_engine_class() -> type:
     from mongoeco.engines.memory import MemoryEngine
 
+    from dbdojo.mongo.emulator.costs import patch_write_costs
+
+    patch_write_costs()
     return MemoryEngine
 
 

@@ -15,6 +15,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+from dbdojo.mongo.emulator import explain as mongo_explain
+from dbdojo.mongo.emulator import stages as mongo_stages
+from dbdojo.mongo.emulator import txn as mongo_txn
 from dbdojo.mongo.emulator.journal import WRITE_COMMANDS, Journal
 
 BeforeRequest = Callable[[str, str], Awaitable[None]]
@@ -62,9 +65,23 @@ async def serving(
     executor = proxy._executor
     execute, build = executor.execute_prepared, executor._build_request_context
 
+    async def dialect_execute(context: Any) -> dict[str, Any]:
+        command, name, db = context.command_document, context.command_name, context.db_name
+        if name == "explain" and (find := mongo_explain.find_of(command)):
+            return await explainer.explain(db, command, find)
+        if name in ("explain", "aggregate") and (explained := mongo_explain.aggregate_of(command)):
+            return await explainer.explain_aggregate(db, *explained)
+        if name == "aggregate" and mongo_stages.handles(command):
+            return await stages.aggregate(db, command)
+        if name == "find" and mongo_stages.handles_text(command):
+            return await stages.find_text(db, command)
+        if name == "find" and mongo_stages.handles_find(command):
+            return await stages.find_near(db, command)
+        return await dialect.execute(context, execute)
+
     async def gated(context: Any) -> dict[str, Any]:
         await before(context.db_name, context.command_name)
-        result = await dialect.execute(context, execute)
+        result = await conflicts.execute(context, dialect_execute)
         if journal is not None and isinstance(result, dict) and result.get("ok") == 1:
             name = context.command_name
             if name in WRITE_COMMANDS:
@@ -78,6 +95,10 @@ async def serving(
 
         context = build(body, connection=WireConnectionContext(connection_id=0), db_name=db)
         return await execute(context)
+
+    conflicts = mongo_txn.WriteConflicts(run)
+    stages = mongo_stages.Stages(run, journal.command if journal is not None else None)
+    explainer = mongo_explain.Explainer(run)
 
     def built(body: dict[str, Any], **kwargs: Any) -> Any:
         return build(mongo_dialect.normalize_body(body), **kwargs)

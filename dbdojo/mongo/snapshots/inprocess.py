@@ -84,6 +84,9 @@ def build_image(build: Callable[[Any], None]) -> memstate.Image:
     from mongoeco import MongoClient
     from mongoeco.engines.memory import MemoryEngine
 
+    from dbdojo.mongo.emulator.costs import patch_write_costs
+
+    patch_write_costs()
     engine = MemoryEngine(aggregation_materialization_limit=None)
     with MongoClient(engine) as client:
         build(_Database(client[BUILD_DATABASE]))

@@ -1,0 +1,122 @@
+"""Writes to the emulator at O(1) per document, as on MongoDB (mongoeco 4.11 internals, pinned).
+
+mongoeco's MemoryEngine keys each document by the *typed* value of its ``_id`` (``1`` and
+``1.0`` are different keys), while MongoDB's ``_id`` index compares numbers by value (``1``,
+``1.0``, ``NumberLong(1)`` and ``NumberDecimal("1")`` are one key). To find a clash it scans the
+whole collection: on every single-document insert (the wire server inserts one document at a
+time, so ``insert_many`` of n documents costs O(n²)), on every insert of a numeric ``_id``, and
+on every update of a document (``update_many`` over n documents: O(n²), 49 s for 11,000).
+
+:func:`patch_write_costs` replaces those scans with look-ups of the few typed keys a scalar
+number can be stored under (its int, double and decimal forms): same answers, O(1). ``_id``
+values that are documents or arrays holding numbers keep mongoeco's scan (rare, and still
+right). Measured by ``benchmarks/bench_mongo_writes.py``.
+"""
+
+from __future__ import annotations
+
+import decimal
+import functools
+import math
+from collections.abc import Iterator
+from typing import Any
+
+_PATCHED = "__dbdojo_write_costs__"
+
+
+def _scalar_number(value: Any) -> decimal.Decimal | None:
+    """``value`` as a Decimal if it is a BSON number (not a bool, not a container)."""
+    from mongoeco.core.bson_scalars import unwrap_bson_numeric, wrap_bson_numeric
+
+    wrapped = wrap_bson_numeric(value)
+    if wrapped is None:
+        return None
+    raw = unwrap_bson_numeric(wrapped)
+    if isinstance(raw, float):
+        return None if math.isnan(raw) or math.isinf(raw) else decimal.Decimal(raw)
+    if isinstance(raw, decimal.Decimal):
+        return None if not raw.is_finite() else raw
+    return decimal.Decimal(int(raw))  # type: ignore[call-overload]
+
+
+def numeric_twins(value: Any) -> Iterator[Any]:
+    """The values of other numeric BSON types equal to the scalar number ``value``."""
+    from mongoeco.types import Decimal128
+
+    number = _scalar_number(value)
+    if number is None:
+        return
+    if number == number.to_integral_value() and -(2**63) <= number < 2**63:
+        yield int(number)
+    as_float = float(number)
+    if decimal.Decimal(as_float) == number:
+        yield as_float
+    yield Decimal128(number)
+
+
+def _composite_numeric(value: Any) -> bool:
+    """Whether an ``_id`` is a document or array holding a number (kept on the scan path)."""
+    from mongoeco.core.identity import id_contains_numeric_value
+
+    return isinstance(value, dict | list | tuple) and id_contains_numeric_value(value)
+
+
+def _clashing_key(engine: Any, coll: Any, candidate_id: Any, exclude: Any) -> Any | None:
+    """The storage key of a stored document whose ``_id`` equals ``candidate_id``, if any."""
+    keys = [engine._storage_key(candidate_id)]
+    keys += [engine._storage_key(twin) for twin in numeric_twins(candidate_id)]
+    return next((key for key in keys if key != exclude and key in coll), None)
+
+
+def patch_write_costs() -> None:
+    """Install the O(1) ``_id`` checks on mongoeco's MemoryEngine (idempotent)."""
+    from mongoeco.engines import memory
+
+    engine_class = memory.MemoryEngine
+    if getattr(engine_class, _PATCHED, False):
+        return
+    ensure_unique = engine_class._ensure_unique_indexes
+
+    @functools.wraps(ensure_unique)
+    def ensure_unique_indexes(self: Any, db_name: str, coll_name: str, candidate: Any, **kw: Any):
+        if "_id" not in candidate or _composite_numeric(candidate["_id"]):
+            return ensure_unique(self, db_name, coll_name, candidate, **kw)
+        if kw.get("check_id_storage"):
+            storage = kw.get("storage_view")
+            coll = (self._storage if storage is None else storage).get(db_name, {}).get(coll_name)
+            exclude = kw.get("exclude_storage_key")
+            if exclude is not None and coll is not None and exclude not in coll:
+                exclude = self._storage_key(exclude)
+            if coll is not None and _clashing_key(self, coll, candidate["_id"], exclude):
+                raise self._unique_key_error(
+                    f"Duplicate key: _id={candidate['_id']}", f"{db_name}.{coll_name}", candidate
+                )
+        kw.update(check_id_storage=False, scan_payload_id=False)
+        return ensure_unique(self, db_name, coll_name, candidate, **kw)
+
+    get_document, delete_document = engine_class.get_document, engine_class.delete_document
+
+    @functools.wraps(get_document)
+    async def get_document_(self: Any, db_name: str, coll_name: str, doc_id: Any, *a, **kw):
+        found = await get_document(self, db_name, coll_name, doc_id, *a, **kw)
+        for twin in numeric_twins(doc_id) if found is None else ():
+            if (found := await get_document(self, db_name, coll_name, twin, *a, **kw)) is not None:
+                break
+        return found
+
+    @functools.wraps(delete_document)
+    async def delete_document_(self: Any, db_name: str, coll_name: str, doc_id: Any, **kw: Any):
+        if await delete_document(self, db_name, coll_name, doc_id, **kw):
+            return True
+        for twin in numeric_twins(doc_id):
+            if await delete_document(self, db_name, coll_name, twin, **kw):
+                return True
+        return False
+
+    engine_class._ensure_unique_indexes = ensure_unique_indexes
+    engine_class.get_document = get_document_
+    engine_class.delete_document = delete_document_
+    # The insert path collects every stored _id's equality key when a new _id is a number;
+    # scalar numbers are now checked above, so only composite ones need that set.
+    memory.id_contains_numeric_value = _composite_numeric
+    setattr(engine_class, _PATCHED, True)
