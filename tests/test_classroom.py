@@ -60,9 +60,11 @@ def room(request):
             ensure_seeded("tiny")
             learners = [roster.new_learner(n) for n in ("tstann", "tstbob", "tstcyd")]
             port = procs.free_port()
-            shared = request.param == mode.SHARED
-            where = control.up(learners, "127.0.0.1", port, say=lambda _: None, shared_user=shared)
+            shared, said = request.param == mode.SHARED, []
+            where = control.up(learners, "127.0.0.1", port, say=said.append, shared_user=shared)
             assert mode.current() == request.param
+            # the shared-user mode says what it does not protect
+            assert any("files are NOT" in line for line in said) == shared, said
             yield {"learners": {x.name: x for x in learners}, "port": port, "mode": request.param,
                    **where}  # fmt: skip
         finally:
