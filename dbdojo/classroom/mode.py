@@ -58,4 +58,5 @@ def warning(instructor: str) -> str:
         "and change other learners' homes, the instructor's labs (solutions) and the kit's "
         "state (the servers' admin passwords). Use it where every learner is trusted, or run "
         "`classroom up` as root for one system user per learner."
+        + (" As root, that is root itself: for testing only." if os.geteuid() == 0 else "")
     )
