@@ -1,7 +1,15 @@
-"""Mutation kill rate of the labs' SQL checks: for every ``sql`` and ``sql-ddl`` exercise, the
-standard mutants of its reference (dbdojo.checking.mutants: join type, boundaries, ranking
-function, tiebreaker, direction, DISTINCT, count(*), COALESCE, frame, dropped condition,
-LIMIT, min/max, UNION) are checked like answers, on the main and edge-case data.
+"""Mutation kill rate of the labs' SQL and MongoDB checks: for every ``sql`` and ``sql-ddl``
+exercise, the standard mutants of its reference (dbdojo.checking.mutants: join type,
+boundaries, ranking function, tiebreaker, direction, DISTINCT, count(*), COALESCE, frame,
+dropped condition, LIMIT, min/max, UNION), and for every ``mongo-query``, ``mongo-pipeline`` and
+MongoDB-writing ``python`` exercise those of dbdojo.checking.mongo_mutants ($gt/$gte, $in/$nin,
+$rank/$denseRank/$documentNumber, sort direction, dropped sort key or condition, $sum: 1 for a
+field, $first/$last, $unwind of empty arrays, update_one/update_many...) are checked like
+answers, on the main and edge-case data.
+
+A mutant equal to the exercise's starter is refused as "not answered"; it is judged on the data
+all the same (as if the starter were empty), so that it counts as killed only if the data shows
+the mistake.
 
 A mutant the checker passes *survives*: no data row shows that mistake, or the mutant is
 equivalent to the reference (then it is recorded, with why, in
@@ -11,22 +19,25 @@ non-equivalent mutant killed (rate 1.00).
 Runs on the servers the kit is configured with (``dojo up``, ``dojo seed``), on a freshly
 reset workspace ``bench_mutants``.
 
-    .venv-test/bin/python benchmarks/bench_mutants.py [--lab p2] [--survivors]
+    .venv-test/bin/python benchmarks/bench_mutants.py [--lab p2] [--only sql|mongo] [--survivors]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
 from rich.console import Console
 from rich.table import Table
 
-from dbdojo.checking import discovery
-from dbdojo.checking.engine import Checker
-from dbdojo.checking.mutants import mutants, reprinted
+from dbdojo.checking import discovery, mongo_mutants, mutants
+from dbdojo.checking.engine import Checker, not_answered
+from dbdojo.checking.model import Exercise
+from dbdojo.checking.verdict import ERROR, FAILED, PASSED
 from dbdojo.dataset import edge_workspaces, ensure_edge_variants, reset
 from dbdojo.workspace import Workspace
 
@@ -39,9 +50,74 @@ def equivalents() -> dict[str, dict[str, str]]:
     return {ex: {e["sql"]: e["why"] for e in entries} for ex, entries in (data or {}).items()}
 
 
+HARNESSES: dict[str, tuple[Callable[[Exercise], bool], Callable, Callable]] = {
+    "sql": (lambda ex: ex.kind in ("sql", "sql-ddl"), mutants.mutants, mutants.reprinted),
+    "mongo": (
+        lambda ex: (
+            ex.kind in ("mongo-query", "mongo-pipeline")
+            or (ex.kind == "python" and "mongo_db(" in (ex.reference or ""))
+        ),
+        mongo_mutants.mutants,
+        mongo_mutants.reprinted,
+    ),
+}
+COUNTS = ("exercises", "mutants", "killed", "survived", "equivalent", "invalid")
+
+
+def judge(checker: Checker, ex: Exercise, answer: str) -> str:
+    """The verdict's status; a mutant equal to the starter is judged on the data all the same."""
+    if not_answered(ex, answer):
+        ex = dataclasses.replace(ex, starter="")
+    return checker.check(ex, answer).status
+
+
+def run(checker: Checker, harness: str, lab: str | None, known: dict) -> tuple[dict, list]:
+    """Per lab, the counts; and the survivors (exercise id, operator, mutant)."""
+    applies, make, control_of = HARNESSES[harness]
+    rows: dict[str, dict[str, int]] = {}
+    survivors: list[tuple[str, str, str]] = []
+    for ex in discovery.exercises():
+        if not applies(ex) or (lab and ex.lab != lab):
+            continue
+        tally = rows.setdefault(ex.lab, dict.fromkeys(COUNTS, 0))
+        tally["exercises"] += 1
+        control = control_of(ex.reference or "")
+        if control is None or judge(checker, ex, control) != PASSED:
+            tally["invalid"] += 1  # the reference cannot be reprinted faithfully
+            continue
+        for mutant in make(ex.reference or ""):
+            tally["mutants"] += 1
+            status = judge(checker, ex, mutant.sql)
+            if status == FAILED:
+                tally["killed"] += 1
+            elif status == ERROR:
+                tally["invalid"] += 1
+            elif mutant.sql in known.get(ex.id, {}):
+                tally["equivalent"] += 1
+            else:
+                tally["survived"] += 1
+                survivors.append((ex.id, mutant.operator, mutant.sql))
+    return rows, survivors
+
+
+def report(console: Console, harness: str, rows: dict) -> None:
+    title = {"sql": "Mutants of the SQL references", "mongo": "Mutants of the MongoDB references"}
+    table = Table("lab", *COUNTS, "kill rate", title=title[harness])
+    for lab, t in rows.items():
+        judged = t["killed"] + t["survived"]
+        rate = f"{t['killed'] / judged:.2f}" if judged else "—"
+        table.add_row(lab, *(str(t[k]) for k in COUNTS), rate)
+    console.print(table)
+    killed = sum(t["killed"] for t in rows.values())
+    judged = killed + sum(t["survived"] for t in rows.values())
+    rate = killed / judged if judged else 1.0
+    console.print(f"{harness}: kill rate {rate:.3f} ({killed} of {judged}; target 1.000)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lab", help="only this lab (p1, p2, ...)")
+    parser.add_argument("--only", choices=sorted(HARNESSES), help="only this harness")
     parser.add_argument("--survivors", action="store_true", help="list every survivor")
     parser.add_argument("--save", type=Path, help="write the survivors here (YAML)")
     args = parser.parse_args()
@@ -52,49 +128,21 @@ def main() -> None:
     checker = Checker(ws, list(edge_workspaces()))
     checker.cache_main = True
     known = equivalents()
-    rows, survivors = {}, []
-    started = time.perf_counter()
-    for ex in discovery.exercises():
-        if ex.kind not in ("sql", "sql-ddl") or (args.lab and ex.lab != args.lab):
-            continue
-        tally = rows.setdefault(ex.lab, {"exercises": 0, "mutants": 0, "killed": 0,
-                                         "survived": 0, "equivalent": 0, "invalid": 0})  # fmt: skip
-        tally["exercises"] += 1
-        control = reprinted(ex.reference or "")
-        if control is None or not checker.check(ex, control).passed:
-            tally["invalid"] += 1  # sqlglot cannot reprint this reference faithfully
-            continue
-        for mutant in mutants(ex.reference or ""):
-            tally["mutants"] += 1
-            verdict = checker.check(ex, mutant.sql)
-            if verdict.status == "failed":
-                tally["killed"] += 1
-            elif verdict.status == "error":
-                tally["invalid"] += 1
-            elif mutant.sql in known.get(ex.id, {}):
-                tally["equivalent"] += 1
-            else:
-                tally["survived"] += 1
-                survivors.append((ex.id, mutant.operator, mutant.sql))
-    table = Table("lab", "exercises", "mutants", "killed", "survived", "equivalent",
-                  "invalid", "kill rate", title="Mutants of the SQL references")  # fmt: skip
-    for lab, t in rows.items():
-        judged = t["killed"] + t["survived"]
-        rate = f"{t['killed'] / judged:.2f}" if judged else "—"
-        table.add_row(lab, *(str(t[k]) for k in list(t)), rate)
     console = Console()
-    console.print(table)
-    total_killed = sum(t["killed"] for t in rows.values())
-    total_judged = total_killed + sum(t["survived"] for t in rows.values())
-    rate = total_killed / total_judged if total_judged else 1.0
-    console.print(f"kill rate {rate:.3f} (target 1.000), {time.perf_counter() - started:.0f} s")
+    survivors = []
+    started = time.perf_counter()
+    for harness in [args.only] if args.only else list(HARNESSES):
+        rows, found = run(checker, harness, args.lab, known)
+        report(console, harness, rows)
+        survivors += found
+    console.print(f"{time.perf_counter() - started:.0f} s")
     for ex_id, operator, sql in survivors if args.survivors else survivors[:10]:
         console.print(f"[yellow]survives[/] {ex_id} ({operator}): {sql}", soft_wrap=True)
     if args.save:
-        found: dict[str, list] = {}
+        found_by: dict[str, list] = {}
         for ex_id, operator, sql in survivors:
-            found.setdefault(ex_id, []).append({"operator": operator, "sql": sql, "why": ""})
-        args.save.write_text(yaml.safe_dump(found, sort_keys=False, width=100))
+            found_by.setdefault(ex_id, []).append({"operator": operator, "sql": sql, "why": ""})
+        args.save.write_text(yaml.safe_dump(found_by, sort_keys=False, width=100))
 
 
 if __name__ == "__main__":

@@ -9,10 +9,13 @@ import json
 
 import click
 
+from dbdojo.settings import SERVICES
+
 
 class _Dojo(click.Group):
-    """The command group: failures that are not bugs (a server that died mid-command, a full
-    disk, a damaged state file) end in one sentence and the command that fixes them."""
+    """The command group: failures that are not bugs (a :class:`~dbdojo.errors.DojoError`, a
+    server that died mid-command, a full disk) end in one sentence and the command that fixes
+    them; anything else is a bug and keeps its traceback."""
 
     def invoke(self, ctx: click.Context):
         try:
@@ -20,12 +23,15 @@ class _Dojo(click.Group):
         except click.ClickException:
             raise
         except Exception as exc:
+            from dbdojo.errors import DojoError
             from dbdojo.failures import explain
 
+            if isinstance(exc, DojoError):  # expected: its message says what to do
+                raise click.ClickException(str(exc).strip("'\"")) from exc
             sub = ctx.invoked_subcommand or ""
             if message := explain(exc, f"dojo {sub}".strip()):
                 raise click.ClickException(message) from exc
-            raise
+            raise  # a bug: keep its traceback
 
 
 @click.group(cls=_Dojo, context_settings={"help_option_names": ["-h", "--help"]})
@@ -36,25 +42,7 @@ def main() -> None:
 
 # --- servers: up, down, status, doctor, logs, env, lab (dbdojo.services) -------------------
 
-_SERVICE = click.Choice(["postgres", "mongo", "redis", "mysql"])
-
-
-def _clear_errors(func):
-    """Turn the kit's expected errors (a bad URL, a server that would not start) into a
-    one-paragraph message and exit status 1 instead of a traceback."""
-    import functools
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        from dbdojo.procs import StartFailed
-        from dbdojo.settings import BadURL
-
-        try:
-            return func(*args, **kwargs)
-        except (BadURL, StartFailed, LookupError) as exc:
-            raise click.ClickException(str(exc).strip("'\"")) from exc
-
-    return wrapper
+_SERVICE = click.Choice(SERVICES)
 
 
 @main.command()
@@ -77,7 +65,6 @@ def _clear_errors(func):
     help="Return only once every server serves requests (the MongoDB emulator listens at "
     "once and serves a few seconds later; clients connecting meanwhile are held, not refused).",
 )
-@_clear_errors
 def up(docker: bool, only: tuple[str, ...], replicas: bool, wait: bool) -> None:
     """Start the databases (or adopt those already running) and record their URLs.
 
@@ -99,7 +86,6 @@ def up(docker: bool, only: tuple[str, ...], replicas: bool, wait: bool) -> None:
 
 @main.command()
 @click.option("--only", "only", multiple=True, type=_SERVICE, help="Stop only this service.")
-@_clear_errors
 def down(only: tuple[str, ...]) -> None:
     """Stop the servers the kit started (exactly those processes, replicas too); data is kept."""
     from dbdojo.commands import report
@@ -110,7 +96,6 @@ def down(only: tuple[str, ...]) -> None:
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@_clear_errors
 def status(as_json: bool) -> None:
     """Each database: backend, version, URL (password hidden), healthy, pid; probed now.
     Replicas (`dojo up --replicas`) also show their role and lag."""
@@ -127,7 +112,6 @@ def status(as_json: bool) -> None:
 
 
 @main.command()
-@_clear_errors
 def doctor() -> None:
     """Check what the kit needs (binaries, ports, permissions, URLs) and say how to fix it."""
     from dbdojo.commands import doctor as checks
@@ -141,7 +125,6 @@ def doctor() -> None:
 @click.argument("service", type=_SERVICE)
 @click.option("-n", "lines", default=40, show_default=True, help="How many last lines.")
 @click.option("-f", "follow", is_flag=True, help="Keep printing new lines (Ctrl-C stops).")
-@_clear_errors
 def logs(service: str, lines: int, follow: bool) -> None:
     """Show the log of a server the kit started."""
     from dbdojo.commands import report
@@ -151,7 +134,6 @@ def logs(service: str, lines: int, follow: bool) -> None:
 
 
 @main.command()
-@_clear_errors
 def env() -> None:
     """Print the database URLs as shell exports: eval "$(dojo env)"."""
     from dbdojo.services import manager
@@ -165,7 +147,6 @@ def env() -> None:
     "--port", default=8888, show_default=True, help="JupyterLab's port (or the next free)."
 )
 @click.option("--no-browser", is_flag=True, help="Do not open a browser.")
-@_clear_errors
 def lab(port: int, no_browser: bool) -> None:
     """Start the databases, load the dataset if needed, copy the labs without solutions into
     work/ (your copies: never overwritten; new exercises are appended), open JupyterLab.
@@ -181,22 +162,6 @@ def lab(port: int, no_browser: bool) -> None:
 # --- data: seed, reset (dbdojo.dataset) ----------------------------------------------------
 
 
-def _data_errors(func):
-    """Connection and not-seeded problems as one clear line (exit 1), not a traceback."""
-    import functools
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        from dbdojo.connect import NotSeeded, ServiceDown
-
-        try:
-            return func(*args, **kwargs)
-        except (ServiceDown, NotSeeded, ValueError) as exc:
-            raise click.ClickException(str(exc)) from exc
-
-    return wrapper
-
-
 @main.command()
 @click.option(
     "--scale",
@@ -209,7 +174,6 @@ def _data_errors(func):
 @click.option(
     "--seed", "random_seed", type=int, default=None, help="Random seed (same seed, same data)."
 )
-@_data_errors
 def seed(scale: str, force: bool, random_seed: int | None) -> None:
     """Generate the dataset and load PostgreSQL, MongoDB and Redis, then reset `main`."""
     from dbdojo.dataset.scales import DEFAULT_SEED
@@ -227,8 +191,6 @@ def seed(scale: str, force: bool, random_seed: int | None) -> None:
     help="Also rebuild the replicas from the primaries (after a promotion, say); "
     "without WORKSPACE or --all, only the replicas.",
 )
-@_data_errors
-@_clear_errors
 def reset(workspace: str | None, every: bool, replicas: bool) -> None:
     """Put WORKSPACE (default: the current one) back to the seeded state in every database
     (MariaDB's copy too, for the main workspace, where a MariaDB/MySQL server is configured)."""
@@ -257,7 +219,6 @@ def reset(workspace: str | None, every: bool, replicas: bool) -> None:
 
 @main.command("workspaces")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@_data_errors
 def list_workspaces(as_json: bool) -> None:
     """Every workspace: its PostgreSQL size (with its spare copy), MongoDB and Redis presence."""
     from dbdojo.dataset import disk, disk_report
@@ -274,7 +235,6 @@ def list_workspaces(as_json: bool) -> None:
 @main.command("drop")
 @click.argument("names", metavar="WORKSPACE...", nargs=-1, required=True)
 @click.option("--force", is_flag=True, help="Allow dropping `main`, your everyday workspace.")
-@_data_errors
 def drop_workspaces(names: tuple[str, ...], force: bool) -> None:
     """Drop workspaces in PostgreSQL (with their spare copies), MongoDB and Redis."""
     from dbdojo.dataset import disk

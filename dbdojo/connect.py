@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
+from dbdojo.errors import DojoError
 from dbdojo.settings import user_urls
 from dbdojo.workspace import Workspace, current
 
@@ -31,7 +32,7 @@ LABELS = {
 EMULATOR_READY_MS = 120_000  # importing mongoeco and loading the databases: 1-7 s, more under load
 
 
-class ServiceDown(RuntimeError):
+class ServiceDown(DojoError, RuntimeError):
     """A database the kit needs is not reachable; the message says which and how to start it."""
 
     def __init__(self, service: str, detail: str = "") -> None:
@@ -79,7 +80,7 @@ def pg_unreachable(exc: BaseException) -> ServiceDown:
     return ServiceDown("postgres", str(exc).strip().splitlines()[0])
 
 
-class NotSeeded(RuntimeError):
+class NotSeeded(DojoError, RuntimeError):
     """The server runs but the workspace's database has not been created yet."""
 
 

@@ -22,11 +22,13 @@ from typing import Any
 
 import psutil
 
+from dbdojo.errors import DojoError
+
 UNPRIVILEGED_USER = "nobody"
 _CREATE_TIME_SLACK = 1.0  # seconds; psutil's create_time is rounded to clock ticks
 
 
-class StartFailed(RuntimeError):
+class StartFailed(DojoError, RuntimeError):
     """A server did not come up; the message says which, why, and ends with its log."""
 
 

@@ -6,6 +6,7 @@ import os
 
 from dotenv import dotenv_values
 
+from dbdojo.errors import DojoError
 from dbdojo.paths import project_root
 
 SERVICES = ("postgres", "mongo", "redis", "mysql")
@@ -27,7 +28,7 @@ def strict() -> bool:
     return os.environ.get(STRICT_ENV, "").strip().lower() not in ("", "0", "false", "no")
 
 
-class BadURL(ValueError):
+class BadURL(DojoError, ValueError):
     """A user-given URL that cannot be right."""
 
 

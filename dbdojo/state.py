@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from dbdojo import procs
+from dbdojo.errors import DojoError
 from dbdojo.paths import state_dir
 from dbdojo.records import ServerRecord
 
@@ -40,11 +41,11 @@ CREDENTIALS = "credentials.json"
 SERVICE_SECRETS = ("postgres", "redis", "mysql")  # a server's own password, the one its data needs
 
 
-class StateDamaged(RuntimeError):
+class StateDamaged(DojoError, RuntimeError):
     """The state file is not what the kit wrote; the message says how to rebuild it."""
 
 
-class CredentialsLost(RuntimeError):
+class CredentialsLost(DojoError, RuntimeError):
     """A server's data exists but its password is known nowhere; the message says what to do."""
 
 

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from dbdojo.errors import DojoError, Invalid
 from dbdojo.paths import state_dir
 
 MAIN = "main"
@@ -37,7 +38,7 @@ SNAPSHOT_REDIS_DB = 63
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 
 
-class NoRoomForWorkspace(RuntimeError):
+class NoRoomForWorkspace(DojoError, RuntimeError):
     """Every Redis logical database is taken; the message says how to free one."""
 
 
@@ -47,7 +48,7 @@ class Workspace:
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
-            raise ValueError(
+            raise Invalid(
                 f"workspace name {self.name!r}: use lowercase letters, digits and _ "
                 "(start with a letter, at most 41 characters)"
             )

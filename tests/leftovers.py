@@ -104,7 +104,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         root = state.data_root()
         sizes = {p.name: _size(p) for p in root.iterdir() if p.is_dir()}
         listed = ", ".join(f"{n} {b / 1e9:.1f} GB" for n, b in sorted(sizes.items()) if b > 1e8)
-        lines.append(f"kept in {root}: {listed} (the seeded data the next run reuses)")
+        if listed:
+            lines.append(f"kept in {root}: {listed} (the seeded data the next run reuses)")
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     for line in lines:
         if reporter is not None:

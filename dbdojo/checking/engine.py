@@ -273,6 +273,9 @@ class Checker:
         if ex.kind == "sql" and rules.ordered:
             loose = ordering.undetermined(answer, result, rules.order_by)
             return [loose] if loose else []
+        if ex.kind in ("mongo-query", "mongo-pipeline") and rules.ordered:
+            loose = ordering.undetermined_documents(result, rules.order_by)
+            return [loose] if loose else []
         rules = ex.options.get("commands")
         if (
             rules

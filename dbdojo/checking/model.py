@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from dbdojo.checking import redis_concurrency
+from dbdojo.errors import DojoError
 
 KINDS = ("sql", "sql-ddl", "sql-plan", "sql-concurrent", "mongo-query", "mongo-pipeline", "redis",
          "python")  # fmt: skip
@@ -23,7 +24,7 @@ BADGES = {"easy": "🟢 easy", "medium": "🟠 medium", "hard": "🔴 hard"}
 """How the prompt's heading shows an exercise's difficulty (kept in the student build)."""
 
 
-class ExerciseError(ValueError):
+class ExerciseError(DojoError, ValueError):
     """An exercise that cannot be found or whose metadata is malformed."""
 
 

@@ -10,8 +10,9 @@ Parsing and printing are sqlglot's (PostgreSQL dialect).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
@@ -162,22 +163,41 @@ def mutants(sql: str) -> list[Mutant]:
     if tree is None:
         return []
     prefix = _before_last_statement(sql)
-    seen = {tree.sql(dialect="postgres")}
-    found: list[Mutant] = []
-    for index, node in enumerate(tree.walk()):
-        for name, operator in OPERATORS.items():
+
+    def put(copy: exp.Expression, target: exp.Expression, replacement: exp.Expression):
+        if target is copy:
+            return replacement
+        target.replace(replacement)
+        return copy
+
+    changes = each_change(
+        tree, OPERATORS, lambda t: t.walk(), lambda t: t.copy(), put,
+        lambda t: t.sql(dialect="postgres"),
+    )  # fmt: skip
+    return [Mutant(name, prefix + text) for name, text in changes]
+
+
+def each_change[T](
+    tree: T,
+    operators: dict[str, Callable[[Any], Iterator[Any]]],
+    walk: Callable[[T], Iterable[Any]],
+    copy: Callable[[T], T],
+    put: Callable[[T, Any, Any], T],
+    render: Callable[[T], str],
+) -> Iterator[tuple[str, str]]:
+    """(operator, text) of every single-change mutant of ``tree``, each once and never the
+    tree itself: each node (``walk``) offered to each operator, each replacement it proposes
+    ``put`` in place of that node in a ``copy`` of the tree, then ``render``-ed."""
+    seen = {render(tree)}
+    for index, node in enumerate(walk(tree)):
+        for name, operator in operators.items():
             for replacement in operator(node):
-                copy = tree.copy()
-                target = list(copy.walk())[index]
-                if target is copy:
-                    copy = replacement
-                else:
-                    target.replace(replacement)
-                text = copy.sql(dialect="postgres")
+                changed = copy(tree)
+                changed = put(changed, list(walk(changed))[index], replacement)
+                text = render(changed)
                 if text not in seen:
                     seen.add(text)
-                    found.append(Mutant(name, prefix + text))
-    return found
+                    yield name, text
 
 
 def reprinted(sql: str) -> str | None:

@@ -42,3 +42,37 @@ def _columns(items: list[str], columns: list[str]) -> list[str] | None:
 
 def _at(row: Any, indexes: list[int]) -> list[Any]:
     return [row[i] for i in indexes]
+
+
+_MISSING = object()
+
+
+def undetermined_documents(result: ResultSet, reference_keys: list[str] | None) -> str | None:
+    """The same for a MongoDB answer's documents: two neighbours equal on every key of the
+    answer's own sort (``result.order_by``: its ``.sort()`` or last ``$sort``) but different on
+    the reference's. Judged only where both documents show every key of both sorts."""
+    mine = result.order_by
+    if not result.documents or not mine or not reference_keys:
+        return None
+    for before, after in zip(result.rows, result.rows[1:], strict=False):
+        a = [_path(before, k) for k in [*mine, *reference_keys]]
+        b = [_path(after, k) for k in [*mine, *reference_keys]]
+        if _MISSING in a or _MISSING in b:
+            continue
+        n = len(mine)
+        if a[:n] == b[:n] and a[n:] != b[n:]:
+            return (
+                f"your sort ({', '.join(mine)}) leaves documents tied that the prompt orders: "
+                "tied documents may come back in any order, so the order is right only by "
+                "luck. Add the tiebreaker the prompt asks for"
+            )
+    return None
+
+
+def _path(doc: Any, key: str) -> Any:
+    """The value at a dotted path of a document (``_MISSING`` when it is not there)."""
+    for part in key.split("."):
+        if not isinstance(doc, dict) or part not in doc:
+            return _MISSING
+        doc = doc[part]
+    return doc

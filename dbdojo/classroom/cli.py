@@ -7,8 +7,6 @@ from pathlib import Path
 
 import click
 
-from dbdojo.cli import _data_errors as _errors  # a classroom's errors are ValueErrors
-
 
 @click.group()
 def classroom() -> None:
@@ -24,7 +22,6 @@ def classroom() -> None:
 @click.option("--shared-user", is_flag=True,
               help="Run learners as this user, one process and home each (automatic when not "
               "root): databases isolated, files not.")  # fmt: skip
-@_errors
 def up(roster_csv: Path | None, count: int | None, ip: str, port: int, shared_user: bool) -> None:
     """Users, workspaces, homes, the hub and the dashboard (again: the same learners keep
     their passwords and work)."""
@@ -39,7 +36,6 @@ def up(roster_csv: Path | None, count: int | None, ip: str, port: int, shared_us
 
 @classroom.command()
 @click.option("--remove", is_flag=True, help="Also delete learners' users, homes and data.")
-@_errors
 def down(remove: bool) -> None:
     """Stop the hub, every learner's server and the dashboard."""
     from dbdojo.classroom import control
@@ -49,7 +45,6 @@ def down(remove: bool) -> None:
 
 @classroom.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@_errors
 def status(as_json: bool) -> None:
     """Who is connected, and how far each learner is."""
     from dbdojo.classroom import control
@@ -67,7 +62,6 @@ def status(as_json: bool) -> None:
 
 @classroom.command()
 @click.argument("learner")
-@_errors
 def reset(learner: str) -> None:
     """Reset one learner's databases to the seeded data (nobody else's)."""
     from dbdojo.classroom import control
@@ -78,7 +72,6 @@ def reset(learner: str) -> None:
 
 @classroom.command()
 @click.option("-o", "output", type=click.Path(path_type=Path), help="Write here, not stdout.")
-@_errors
 def gradebook(output: Path | None) -> None:
     """The gradebook as CSV: per learner, solved count and each exercise."""
     from dbdojo.checking import discovery

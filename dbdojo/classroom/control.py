@@ -20,6 +20,7 @@ from dbdojo.checking.result import Rules
 from dbdojo.classroom import dashboard, hub, layout, mode, provision, roster
 from dbdojo.classroom.roster import Learner
 from dbdojo.connect import pg_connect
+from dbdojo.errors import Invalid
 from dbdojo.paths import labs_dir, project_root
 from dbdojo.workspace import Workspace
 
@@ -27,7 +28,7 @@ SERVICE_MARKER = "dbdojo.classroom.service"
 Say = Callable[[str], None]
 
 
-class ClassroomError(ValueError):
+class ClassroomError(Invalid):
     """The classroom cannot do what was asked; the message says why and what to do."""
 
 

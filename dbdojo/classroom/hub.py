@@ -21,6 +21,7 @@ from typing import Any
 from dbdojo import procs
 from dbdojo.classroom import layout, mode, provision
 from dbdojo.classroom.roster import Learner
+from dbdojo.errors import NotFound
 
 SERVICE_NAME = "dojo-classroom"
 SERVICE_PREFIX = f"/services/{SERVICE_NAME}"
@@ -67,7 +68,7 @@ def hub_file() -> Path:
 def proxy_command() -> str:
     found = shutil.which("configurable-http-proxy")
     if found is None:
-        raise LookupError(
+        raise NotFound(
             "configurable-http-proxy is not installed: `npm install -g configurable-http-proxy`"
         )
     return found

@@ -15,13 +15,14 @@ from typing import Any
 
 from dotenv import dotenv_values
 
+from dbdojo.errors import DojoError
 from dbdojo.paths import project_root
 
 ENV_VAR = "DOJO_CLASSROOM"
 TIMEOUT = 180  # seconds: a check waits its turn behind the class's other checks
 
 
-class ServiceUnreachable(RuntimeError):
+class ServiceUnreachable(DojoError, RuntimeError):
     """The classroom service did not answer; the message says what to tell the instructor."""
 
 

@@ -10,12 +10,14 @@ import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from dbdojo.errors import Invalid
+
 PREFIX = "dojo-"  # system users the classroom creates, never an existing account
 _NAME = re.compile(r"^[a-z][a-z0-9]{0,20}$")
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
 
-class RosterError(ValueError):
+class RosterError(Invalid):
     """A roster that cannot be used; the message says which line and why."""
 
 

@@ -15,6 +15,7 @@ from rich.console import Console
 
 from dbdojo import procs
 from dbdojo.commands import report
+from dbdojo.errors import NotFound
 from dbdojo.notebook import startup
 from dbdojo.paths import project_root
 
@@ -31,7 +32,7 @@ def _jupyter() -> str:
     jupyter = shutil.which("jupyter-lab", path=os.pathsep.join([_bin_dir(), os.defpath]))
     jupyter = jupyter or shutil.which("jupyter-lab")
     if jupyter is None:
-        raise LookupError(
+        raise NotFound(
             "JupyterLab is not installed in this environment: `pip install -e '.[lab]'` "
             "(or open notebooks/ in any Jupyter you have after `dojo up`)"
         )

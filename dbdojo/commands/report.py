@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from dbdojo.connect import LABELS
+from dbdojo.errors import NotFound
 from dbdojo.records import Outcome
 from dbdojo.services import manager
 
@@ -94,7 +95,7 @@ def show_log(path: str, lines: int, follow: bool) -> None:
 
     log = Path(path)
     if not log.exists():
-        raise LookupError(f"the log {log} does not exist yet: run `dojo up`")
+        raise NotFound(f"the log {log} does not exist yet: run `dojo up`")
     print(tail(log, lines))
     if not follow:
         return

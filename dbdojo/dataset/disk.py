@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 
 from dbdojo.connect import ServiceDown
 from dbdojo.dataset import pg
+from dbdojo.errors import Invalid
 from dbdojo.workspace import MAIN, Workspace, allocated, release
 
 _COPY_SUFFIXES = ("_spare", "_new", "_old", "_spare_new")
@@ -182,7 +183,7 @@ def drop(ws: Workspace, *, force: bool = False) -> list[str]:
     """Drop workspace ``ws`` in all three databases (with its PostgreSQL spare); returns what
     was dropped. ``main`` (the learner's own work) only with ``force``."""
     if ws.name == MAIN and not force:
-        raise ValueError(
+        raise Invalid(
             "refusing to drop `main`, your everyday workspace (your changes would be lost): "
             "add --force to drop it anyway; `dojo reset` brings it back from the seeded data"
         )

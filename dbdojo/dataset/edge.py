@@ -8,6 +8,8 @@ gives a different result on one of them.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from dbdojo.dataset.edge_names import VARIANTS
@@ -16,7 +18,7 @@ from dbdojo.dataset.pgbinary import NULL_INT
 from dbdojo.dataset.sampling import rng_for
 from dbdojo.dataset.scales import DEFAULT_SEED, EDGE_BASE, with_days
 
-EDGE_VERSION = 7  # bump when a variant's mutation changes: it rebuilds the edge workspaces
+EDGE_VERSION = 9  # bump when a variant's mutation changes: it rebuilds the edge workspaces
 DST_DAYS = ("2024-10-26", "2024-10-27", "2025-03-29", "2025-03-30")
 UNICODE_FIRST = [
     "Zoë", "Łukasz", "François", "Şükrü", "Åsa", "José", "Ólafur", "Nguyễn", "Dmitrij", "Ольга",
@@ -45,6 +47,9 @@ def variant(name: str, seed: int = DEFAULT_SEED) -> Dataset:
     rng = rng_for(seed, 100 + VARIANTS.index(name))
     MUTATIONS.get(name, lambda d, r: None)(data, rng)
     _recompute_money(data)
+    if name in AFTER_MONEY:  # changes that read the totals, then the totals again
+        AFTER_MONEY[name](data)
+        _recompute_money(data)
     return data
 
 
@@ -89,6 +94,35 @@ def _nulls(data: Dataset, rng) -> None:
     orders = t["orders"]  # one merchant whose orders all lack a tip: a NULL-only group
     first_merchant = orders["merchant_id"][0]
     orders["tip"][orders["merchant_id"] == first_merchant] = NULL_INT
+    _implied_conditions(data)
+
+
+def _implied_conditions(data: Dataset) -> None:
+    """Rows that break what the main data happens to imply, so that a condition the prompt
+    states cannot be left out: a product outside electronics with an electronics brand, battery
+    and warranty (P4 arrow operators); a bakery product stored chilled (only groceries have a
+    storage on the main data: P4 path filter); a vegetarian, spicy curry without a description
+    (a text search over name || description without coalesce loses it: P4 menu search)."""
+    t = data.tables
+    products = t["products"]
+    attributes, category = products["attributes"], products["category"]
+
+    def first(kind: str, test=lambda a: True) -> int:
+        return next(i for i in range(len(category))
+                    if category[i] == kind and test(json.loads(attributes[i])))  # fmt: skip
+
+    def update(i: int, **changes) -> None:
+        attributes[i] = json.dumps({**json.loads(attributes[i]), **changes})
+
+    amplifier = first("pharmacy")
+    products["name"][amplifier] = "Rechargeable hearing amplifier"
+    update(amplifier, brand="Sony", warranty_months=24, color="white",
+           specs={"battery_mah": 6000, "weight_g": 40, "wireless": True})  # fmt: skip
+    update(first("bakery", lambda a: "nuts" in a.get("allergens", [])), storage="chilled")
+    curry = first("restaurant")
+    update(curry, vegetarian=True, spicy_level=3)
+    products["name"][curry] = "Green vegetable curry"
+    products["description"][curry] = None
 
 
 def _ties(data: Dataset, rng) -> None:
@@ -110,6 +144,50 @@ def _ties(data: Dataset, rng) -> None:
     _orders_at_midnight(orders)
     _order_at_week_start(orders, lines)
     _same_moment_latest_orders(orders)
+    _tie_rare_statuses(orders, t["payments"])
+
+
+def _tie_rare_statuses(orders: dict, payments: dict) -> None:
+    """As many refunded orders as cancelled ones (delivered orders turned refunded, each with
+    its refund): the planner's estimates for the two tie, so that an ORDER BY on the estimate
+    alone leaves them in any order (P3's most-common-values estimates)."""
+    status = orders["status"]
+    gap = int((status == "cancelled").sum() - (status == "refunded").sum())
+    fewer = "refunded" if gap > 0 else "cancelled"
+    if fewer == "cancelled":  # cancelled ones are refunded too (or failed): both need a refund
+        gap = -gap
+    delivered = np.flatnonzero(status == "delivered")[:gap]
+    status[delivered] = fewer
+    first_payment = {int(o): i for i, o in reversed(list(enumerate(payments["order_id"])))}
+    paid = np.array([first_payment[int(o)] for o in orders["order_id"][delivered]], np.int64)
+    refunds = {c: payments[c][paid].copy() for c in payments}
+    refunds["status"] = np.array(["refunded"] * len(paid), object)
+    refunds["amount"] = -refunds["amount"]
+    refunds["paid_at"] = refunds["paid_at"] + 3_600
+    _append(payments, refunds)
+    order = np.lexsort((payments["order_id"], payments["paid_at"]))
+    for column in payments:
+        payments[column] = payments[column][order]
+    payments["payment_id"] = np.arange(1, len(order) + 1)
+
+
+def _tie_city_revenue(data: Dataset) -> None:
+    """The two cities whose delivered revenue is closest made equal (one delivered order's
+    delivery fee raised by the difference): a ranking of cities by revenue needs its
+    tiebreaker (P2 city revenue)."""
+    t = data.tables
+    orders, regions = t["orders"], t["regions"]
+    parent = dict(zip(regions["region_id"].tolist(), regions["parent_region_id"].tolist(),
+                      strict=True))  # fmt: skip
+    delivered = np.flatnonzero(orders["status"] == "delivered")
+    city = np.array([parent[int(z)] for z in orders["region_id"][delivered]])
+    cities = np.unique(city)
+    revenue = np.array([orders["total"][delivered[city == c]].sum() for c in cities])
+    ranked = np.argsort(revenue)
+    gaps = np.diff(revenue[ranked])
+    low = ranked[int(np.argmin(gaps))]
+    lucky = delivered[city == cities[low]][0]
+    orders["delivery_fee"][lucky] += int(gaps.min())
 
 
 def _orders_at_midnight(orders: dict) -> None:
@@ -287,6 +365,8 @@ LAYOUT = {
     "ties": "UPDATE orders SET placed_at = placed_at WHERE order_id IN "
     "(SELECT min(order_id) FROM orders GROUP BY customer_id, placed_at HAVING count(*) > 1)",
 }
+
+AFTER_MONEY = {"ties": _tie_city_revenue}
 
 MUTATIONS = {
     "nulls": _nulls,

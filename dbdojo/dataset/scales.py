@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from dbdojo.errors import Invalid
+
 DEFAULT_SEED = 20240901
 
 
@@ -44,7 +46,7 @@ def get_scale(name: str) -> Scale:
     try:
         return SCALES[name]
     except KeyError:
-        raise ValueError(f"unknown scale {name!r}: choose one of {', '.join(SCALES)}") from None
+        raise Invalid(f"unknown scale {name!r}: choose one of {', '.join(SCALES)}") from None
 
 
 def with_days(scale: Scale, days: tuple[str, ...]) -> Scale:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from dbdojo.errors import DojoError
+
 if TYPE_CHECKING:
     import pymongo
 
@@ -27,7 +29,7 @@ EMULATOR_GAPS: dict[str, str] = {
 }
 
 
-class RequiresRealMongoDB(RuntimeError):
+class RequiresRealMongoDB(DojoError, RuntimeError):
     """A cell needs a MongoDB feature the emulator lacks; the message says what to do."""
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import IO
 
+from dbdojo.errors import DojoError
 from dbdojo.paths import state_dir
 from dbdojo.workspace import ENV_VAR, Workspace
 
@@ -20,7 +21,7 @@ _ready: set[str] = set()
 _slot: tuple[Workspace, IO[str]] | None = None
 
 
-class NotReady(RuntimeError):
+class NotReady(DojoError, RuntimeError):
     """The servers could not be started or seeded for the notebook runs."""
 
 

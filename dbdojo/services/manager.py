@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 
 from dbdojo import procs, services, settings, state
 from dbdojo.connect import LABELS, mask
+from dbdojo.errors import Invalid, NotFound
 from dbdojo.failures import disk_full_advice
 from dbdojo.launch import Service
 from dbdojo.records import Health, Outcome, ServerRecord
@@ -43,7 +44,7 @@ def selected(only: Iterable[str] | None) -> list[str]:
     names = list(only or services.ORDER)
     unknown = [n for n in names if n not in services.ORDER]
     if unknown:
-        raise KeyError(f"unknown service {unknown[0]!r}: choose from {', '.join(services.ORDER)}")
+        raise Invalid(f"unknown service {unknown[0]!r}: choose from {', '.join(services.ORDER)}")
     return [n for n in services.ORDER if n in names]
 
 
@@ -233,7 +234,7 @@ def log_file(service: str) -> str:
     selected([service])
     record = state.get_record(service)
     if record is None or not record.log_file:
-        raise LookupError(
+        raise NotFound(
             f"{LABELS[service]} has no log: the kit has not started it "
             "(a server at your own URL or in docker keeps its own logs). Run `dojo up`."
         )

@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -54,7 +55,7 @@ MAX_SESSIONS = 6
 RETRIES = 10  # retryable failures in a row before a session gives up
 POLL = 0.005  # seconds between looks at a running statement
 OPTIONS = {"setup", "probe", "sessions", "repeat", "retries", "forbid", "timeout", "ordered",
-           "order_by", "tolerance", "vary"}  # fmt: skip
+           "order_by", "tolerance", "vary", "form", "function"}  # fmt: skip
 
 # Waiting for a lock that a live session holds: once the holder commits, the waiter's list
 # is empty before it wakes, so a waiter about to go on is not taken for a waiting one.
@@ -84,6 +85,12 @@ def problems(options: dict[str, Any]) -> list[str]:
             found.append(f"options.{name}: a whole number from 0 to 50")
     if not isinstance(options.get("vary", True), bool):
         found.append("options.vary: true or false")
+    if options.get("form", "sql") not in ("sql", "python"):
+        found.append("options.form: 'sql' (the default) or 'python' (a solve(conn) function)")
+    elif options.get("form") == "python":
+        from dbdojo.checking.runners import pg_concurrent_py
+
+        found += pg_concurrent_py.problems(options)
     found += [f"options.forbid: {e!r} is not one of {', '.join(EVENTS)}"
               for e in options.get("forbid", []) if e not in EVENTS]  # fmt: skip
     return found
@@ -146,18 +153,27 @@ def run(source: str, options: dict[str, Any], timeout: float) -> ResultSet:
     ``run``: 1, 2), with the problems (forbidden events) and notes (retries) of the runs. The
     second run tells an answer that computes the end state from the traffic apart from one that
     writes the expected end state (``SET balance = 80``)."""
-    statements = statements_of(
-        source,
-        "the checker begins and commits each session's transaction: leave out BEGIN, "
-        "COMMIT and ROLLBACK",
-        "write only the statements inside the transaction",
-    )
+    if options.get("form") == "python":
+        from dbdojo.checking.runners import pg_concurrent_py
+
+        traffic = pg_concurrent_py.traffic(source, options)
+    else:
+        statements = statements_of(
+            source,
+            "the checker begins and commits each session's transaction: leave out BEGIN, "
+            "COMMIT and ROLLBACK",
+            "write only the statements inside the transaction",
+        )
+
+        def traffic(schema, settings, record, timeout, more):
+            _interleave(schema, statements, settings, options, timeout, record, more)
+
     record = Run(stop_on=frozenset(options.get("forbid", [])) - {"wait"})
     runs = (0, 1) if options.get("vary", True) else (0,)
     parts: list[ResultSet] = []
     for extra in runs:
         try:
-            parts.append(_scenario(statements, options, timeout, record, extra))
+            parts.append(_scenario(traffic, options, timeout, record, extra))
         except Stopped:
             parts = []
             break
@@ -173,7 +189,7 @@ def run(source: str, options: dict[str, Any], timeout: float) -> ResultSet:
 
 
 def _scenario(
-    statements: list[str], options: dict[str, Any], timeout: float, record: Run, extra: int
+    traffic: Callable[..., None], options: dict[str, Any], timeout: float, record: Run, extra: int
 ) -> ResultSet:
     """One run in a fresh scratch schema (answer sessions commit ``extra`` more transactions
     than the options say): the probe's rows."""
@@ -188,7 +204,7 @@ def _scenario(
             conn.autocommit = False
             execute(cur, options["setup"], timeout, "the exercise's setup")
             conn.commit()
-        _interleave(name, statements, settings, options, timeout, record, extra)
+        traffic(name, settings, record, timeout, extra)
         with _answer_conn(name, timeout) as conn, conn.cursor() as cur:
             conn.autocommit = False
             execute(cur, options["probe"], timeout, "the check after your transactions")

@@ -96,3 +96,40 @@ def schema() -> Iterator[str]:
             left = admin.execute("SELECT nspname FROM pg_namespace WHERE oid = %s", (oid,))
             for (current,) in left.fetchall():
                 admin.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(current)))
+
+
+@contextlib.contextmanager
+def writer(schema: str, timeout: float) -> Iterator[tuple[str, str]]:
+    """A login role of its own for a Python answer's sessions (``sql-concurrent`` in Python):
+    it may connect to the scratch database and read and write the tables (and use the
+    sequences) of ``schema``, nothing else; ``search_path`` is that schema and
+    ``statement_timeout`` is ``timeout``. (name, password); ended and dropped afterwards."""
+    from psycopg import sql
+
+    name, password = f"dojo_sbx_{secrets.token_hex(6)}", secrets.token_urlsafe(24)
+    role, where = sql.Identifier(name), sql.Identifier(schema)
+    grants = [
+        "CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS "
+        "NOINHERIT CONNECTION LIMIT 8 PASSWORD {password}",
+        "GRANT CONNECT ON DATABASE {database} TO {role}",
+        "GRANT USAGE ON SCHEMA {schema} TO {role}",
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role}",
+        "GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {schema} TO {role}",
+        "ALTER ROLE {role} SET search_path = {schema}",
+        "ALTER ROLE {role} SET statement_timeout = {ms}",
+    ]
+    ms = sql.Literal(max(1, int(timeout * 1000)))
+    values = {"role": role, "schema": where, "database": sql.Identifier(DATABASE),
+              "password": sql.Literal(password), "ms": ms}  # fmt: skip
+    with connect() as admin:
+        try:
+            for statement in grants:
+                admin.execute(sql.SQL(statement).format(**values))
+            yield name, password
+        finally:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
+                (name,),
+            )
+            admin.execute(sql.SQL("DROP OWNED BY {}").format(role))
+            admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(role))

@@ -19,7 +19,14 @@ from dbdojo.checking.sandbox import mongo_gate, pg_gate, process, redis_gate, re
 from dbdojo.checking.sandbox.process import SandboxError
 from dbdojo.workspace import Workspace, current
 
-__all__ = ["SandboxError", "run_mongo", "run_python", "run_redis", "run_redis_clients"]
+__all__ = [
+    "SandboxError",
+    "run_mongo",
+    "run_pg_sessions",
+    "run_python",
+    "run_redis",
+    "run_redis_clients",
+]
 
 
 def run_python(source: str, options: dict[str, Any], timeout: float) -> ResultSet:
@@ -84,12 +91,17 @@ def run_redis_clients(
                "prefixes": prefixes, "clients": clients, "timeout": timeout}  # fmt: skip
     with _redis_gate(db, timeout, jitter=True) as (b, gate, env, _):
         reply = process.run(b, {**request, "socket": str(gate.path)}, timeout, env)
-    if "rounds" not in reply:
+    return _returns(reply, "rounds")
+
+
+def _returns(reply: dict[str, Any], key: str) -> list[list[Any]]:
+    """``reply[key]``: lists of what each call returned (decoded) or the error it raised."""
+    if key not in reply:
         raise _error(reply)
     try:
         return [
-            [values.decode(c["returned"]) if "returned" in c else _error(c) for c in clients_]
-            for clients_ in reply["rounds"]
+            [values.decode(c["returned"]) if "returned" in c else _error(c) for c in calls]
+            for calls in reply[key]
         ]
     except (KeyError, TypeError, ValueError) as exc:
         raise SandboxError(f"the answer's process sent a malformed result ({exc})") from exc
@@ -143,18 +155,57 @@ def _pg_gate(b: process.Box, ws: Workspace) -> Iterator[dict[str, str]]:
             yield {}
             return
         try:
-            parts = urlsplit(server_url("postgres"))
-            host, port = parts.hostname or "127.0.0.1", parts.port or 5432
-            gate = pg_gate.Gate(role, ws.database)
-            path = b.path / ".s.PGSQL.5432"
-
-            def upstream() -> socket.socket:
-                return socket.create_connection((host, port), timeout=10)
-
-            with relay.serve(path, upstream, b.uid, gate.messages):
-                yield {"DOJO_POSTGRES_URL": pg_gate.url(str(b.path), role, password, ws.database)}
+            with _pg_relay(b, role, password, ws.database) as env:
+                yield env
         finally:
             pg_gate.close_role(admin, role)
+
+
+@contextlib.contextmanager
+def _pg_relay(
+    b: process.Box, role: str, password: str, database: str, framer: relay.Framer | None = None
+) -> Iterator[dict[str, str]]:
+    """The relayed Unix socket through which ``role`` alone reaches ``database`` (each message
+    passed through ``framer`` when given); ``DOJO_POSTGRES_URL`` for the child."""
+    from dbdojo.connect import server_url
+
+    parts = urlsplit(server_url("postgres"))
+    host, port = parts.hostname or "127.0.0.1", parts.port or 5432
+    gate = pg_gate.Gate(role, database)
+    path = b.path / ".s.PGSQL.5432"
+
+    def upstream() -> socket.socket:
+        return socket.create_connection((host, port), timeout=10)
+
+    messages = framer(gate.messages) if framer else gate.messages
+    with relay.serve(path, upstream, b.uid, messages):
+        yield {"DOJO_POSTGRES_URL": pg_gate.url(str(b.path), role, password, database)}
+
+
+def run_pg_sessions(
+    source: str,
+    options: dict[str, Any],
+    timeout: float,
+    role: str,
+    password: str,
+    sessions: list[dict],
+) -> list[list[Any]]:
+    """A ``sql-concurrent`` answer in Python: its ``solve(conn)`` run from one thread per
+    session at once, each with a connection of its own to the scratch database as ``role``
+    (:func:`.runners.pg_scratch.writer`), as often as the session's ``repeat`` says; each
+    message held a few random milliseconds so that the sessions interleave. Per session: the
+    return values, or the :class:`AnswerError` it raised."""
+    from dbdojo.checking.runners import pg_scratch
+    from dbdojo.checking.sandbox.redis_gate import jittered
+
+    request = {"kind": "pg-sessions", "source": source, "options": options,
+               "sessions": sessions, "timeout": timeout}  # fmt: skip
+    with (
+        process.box() as b,
+        _pg_relay(b, role, password, pg_scratch.DATABASE, jittered) as env,
+    ):
+        reply = process.run(b, request, timeout, env)
+    return _returns(reply, "sessions")
 
 
 @contextlib.contextmanager

@@ -190,6 +190,22 @@ def _redis_clients(request: dict[str, Any]) -> dict[str, Any]:
     return {"rounds": run_clients(solve, connect, request["prefixes"], clients, timeout)}
 
 
+def _pg_sessions(request: dict[str, Any]) -> dict[str, Any]:
+    import psycopg
+
+    from dbdojo.checking.pyexec import function
+    from dbdojo.checking.runners.pg_concurrent_py import run_sessions
+
+    options, timeout = request["options"], request["timeout"]
+    solve = function(request["source"], options.get("function", "solve"), {})
+    url = os.environ["DOJO_POSTGRES_URL"]
+
+    def connect() -> psycopg.Connection:
+        return psycopg.connect(url, connect_timeout=max(1, int(timeout)))
+
+    return {"sessions": run_sessions(solve, connect, request["sessions"], timeout)}
+
+
 def _preload() -> None:
     for name in PRELOAD:
         with contextlib.suppress(ImportError):  # optional: a driver version without it
@@ -205,7 +221,8 @@ def _preload() -> None:
     pymongo.MongoClient("mongodb://127.0.0.1:9/", connect=False).close()
 
 
-HANDLERS = {"python": _python, "mongo": _mongo, "redis": _redis, "redis-clients": _redis_clients}
+HANDLERS = {"python": _python, "mongo": _mongo, "redis": _redis, "redis-clients": _redis_clients,
+            "pg-sessions": _pg_sessions}  # fmt: skip
 
 
 def main() -> None:

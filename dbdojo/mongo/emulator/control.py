@@ -7,8 +7,10 @@ import socket
 from pathlib import Path
 from typing import Any
 
+from dbdojo.errors import DojoError, NotFound
 
-class ControlError(RuntimeError):
+
+class ControlError(DojoError, RuntimeError):
     """The emulator refused or failed a control request; the message says why."""
 
     def __init__(self, message: str, kind: str = "") -> None:
@@ -16,7 +18,7 @@ class ControlError(RuntimeError):
         self.kind = kind
 
 
-class MissingSnapshot(LookupError):
+class MissingSnapshot(NotFound):
     """There is no snapshot of that name; the message lists the ones there are."""
 
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from dbdojo.connect import mongo_client, server_url
+from dbdojo.errors import DojoError
 from dbdojo.mongo.emulator.control import MissingSnapshot
 from dbdojo.workspace import Workspace
 
@@ -47,7 +48,7 @@ __all__ = [
 ]
 
 
-class SnapshotsUnsupported(RuntimeError):
+class SnapshotsUnsupported(DojoError, RuntimeError):
     """The MongoDB in use cannot hold snapshots (an emulator the kit did not start)."""
 
 
