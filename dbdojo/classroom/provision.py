@@ -16,6 +16,7 @@ import subprocess
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from dbdojo import settings
 from dbdojo.classroom import isolation, layout, mode
 from dbdojo.classroom.roster import Learner
 from dbdojo.connect import pg_connect, redis_client, server_url
@@ -75,7 +76,7 @@ def spawn_env(learner: Learner) -> dict[str, str]:
     return {
         "DOJO_HOME": str(base),
         "DOJO_WORKSPACE": learner.workspace,
-        "DOJO_CLASSROOM": "1",
+        settings.CLASSROOM_ENV: "1",
         "IPYTHONDIR": str(base / ".dojo" / "ipython"),
         "LD_LIBRARY_PATH": str(layout.learner_python()[1]),
     }
