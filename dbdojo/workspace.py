@@ -18,18 +18,17 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from dbdojo import settings
 from dbdojo.errors import DojoError, Invalid
 from dbdojo.paths import state_dir
 
 MAIN = "main"
 MAIN_DATABASE = "dojo"  # the main workspace's database; others are dojo_<name>
-ENV_VAR = "DOJO_WORKSPACE"
 REDIS_DATABASES = 1024  # the embedded Redis is started with this many logical databases
 # The seeded snapshot's database: 63 since the kit started Redis with 64 databases, kept there
 # so a server started before (its data is persisted) still finds its snapshot. 1,024 empty
@@ -83,7 +82,7 @@ def slug(text: str) -> str:
 
 def current() -> Workspace:
     """The workspace named by ``DOJO_WORKSPACE``, else ``main``."""
-    return Workspace(os.environ.get(ENV_VAR) or MAIN)
+    return Workspace(settings.workspace_name() or MAIN)
 
 
 @contextmanager

@@ -91,7 +91,7 @@ def _user_urls() -> list[Check]:
     """Each URL the user set: valid, and answering."""
     checks = []
     for name, var in settings.ENV_VARS.items():
-        raw = os.environ.get(var)
+        raw = settings.url_setting(name, dotenv=False)
         if raw is None:
             continue
         title = f"{name.capitalize()} URL"

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from dbdojo import settings
 from dbdojo.connect import pg_unreachable, server_url
 from dbdojo.dataset import pgcopy
 from dbdojo.dataset.generate import GENERATOR_VERSION, Dataset
@@ -277,7 +278,7 @@ def reset_database(conn: psycopg.Connection, template: str, target: str) -> bool
             fast = False
     if not fast:
         clone(conn, template, target)
-    if spares_enabled():
+    if settings.reset_spares():
         start_spare(template, target)
     return fast
 
@@ -286,10 +287,6 @@ def spare_ready(conn: psycopg.Connection, template: str, target: str) -> bool:
     """True if ``target`` has a spare copy of ``template``'s current data."""
     spare = spare_name(target)
     return exists(conn, spare) and _label(conn, spare) == _label(conn, template) != ""
-
-
-def spares_enabled() -> bool:
-    return os.environ.get("DOJO_RESET_SPARES", "1") != "0"
 
 
 def start_spare(template: str, target: str) -> None:
