@@ -40,14 +40,14 @@ def backends_of(pid: int | None = None) -> int:
     the admin connection asking excluded: what a kernel costs the server."""
     import psutil
 
-    from dbdojo.dataset import pg
+    from dbdojo.connect import pg_server
 
     ports = {
         c.laddr.port
         for c in psutil.Process(pid).net_connections("tcp")
         if c.raddr and c.status == psutil.CONN_ESTABLISHED
     }
-    with pg.admin() as conn:
+    with pg_server() as conn:
         rows = conn.execute(
             "SELECT client_port FROM pg_stat_activity WHERE backend_type = 'client backend' "
             "AND pid <> pg_backend_pid()"

@@ -16,7 +16,8 @@ ORDER = SERVICES
 
 
 def load(name: str) -> Service:
-    """The service ``name``; raises ImportError (with the reason) if its module is missing."""
+    """The primary service ``name`` (replicas: :func:`.replicas.replica_service`); raises
+    ImportError (with the reason) if its module is missing."""
     if name == "postgres":
         from dbdojo.services.postgres import PostgresService
 
@@ -33,10 +34,6 @@ def load(name: str) -> Service:
         from dbdojo.services.mysql import MysqlService
 
         return MysqlService()
-    if name in ("postgres_replica", "redis_replica"):
-        from dbdojo.services.replicas import replica_service
-
-        return replica_service(name)
     raise KeyError(f"unknown service {name!r}: choose one of {', '.join(ORDER)}")
 
 
