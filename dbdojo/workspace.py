@@ -72,14 +72,6 @@ class Workspace:
         return cls(database.removeprefix(f"{MAIN_DATABASE}_"))
 
 
-def slug(text: str) -> str:
-    """A valid workspace name made from free text (a notebook's file name, say)."""
-    cleaned = re.sub(r"[^a-z0-9_]+", "_", text.lower()).strip("_") or "ws"
-    if not cleaned[0].isalpha():
-        cleaned = f"w{cleaned}"
-    return cleaned[:41]
-
-
 def current() -> Workspace:
     """The workspace named by ``DOJO_WORKSPACE``, else ``main``."""
     return Workspace(settings.workspace_name() or MAIN)

@@ -23,11 +23,6 @@ class ServiceUnreachable(DojoError, RuntimeError):
     """The classroom service did not answer; the message says what to tell the instructor."""
 
 
-def active() -> bool:
-    """True in a classroom learner's kernel."""
-    return settings.classroom_kernel()
-
-
 def _required(value: str | None, name: str) -> str:
     if not value:
         raise ServiceUnreachable(f"{name} is not set: ask your instructor")

@@ -139,7 +139,7 @@ def _run_as() -> list[Check]:
 def _binaries(own: set[str]) -> list[Check]:
     available, missing = services.registry()
     checks = []
-    for name in services.ORDER:
+    for name in settings.SERVICES:
         title = f"{LABELS[name]} binaries"
         if name in missing:
             checks.append(Check(title, "fail", missing[name], INSTALL_EMBEDDED))
