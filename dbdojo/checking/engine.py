@@ -270,9 +270,9 @@ class Checker:
         """What an answer with the right outcome breaks of what the prompt asks about how it
         gets there: an SQL order that only the plan defines; for Redis, the commands it must
         (not) send and what must hold when several clients run it at once."""
-        if ex.kind == "sql" and rules.ordered:
-            loose = ordering.undetermined(answer, result, rules.order_by)
-            return [loose] if loose else []
+        if ex.kind == "sql":
+            loose = ordering.undetermined(answer, result, rules.order_by) if rules.ordered else ""
+            return [loose] if loose else self.plan_problems(ex, answer)
         if ex.kind in ("mongo-query", "mongo-pipeline") and rules.ordered:
             loose = ordering.undetermined_documents(result, rules.order_by)
             return [loose] if loose else []
@@ -288,6 +288,23 @@ class Checker:
         return redis_concurrency.check(
             answer, ex.options, ex.timeout, _prefix(ex), self.redis_source
         )
+
+    def plan_problems(self, ex: Exercise, answer: str) -> list[str]:
+        """Option ``answer_plan`` of kind ``sql``: what the answer's own plan breaks of what
+        the prompt asks of it (a rewrite that each part of which an index serves)."""
+        from dbdojo.checking.runners import sql
+
+        spec = ex.options.get("answer_plan")
+        if not spec:
+            return []
+        try:
+            tree = sql.answer_plan(answer, self.workspace, ex.options, ex.timeout)
+        except AnswerError as exc:
+            return [f"your rows are right, but its plan could not be read: {exc}"]
+        found = plans.check(tree, spec)
+        if found:
+            found[0] = f"your rows are right, but {found[0]} (plan: {plans.outline(tree)})"
+        return found
 
     def check_plan(self, ex: Exercise, answer: str) -> Verdict:
         from dbdojo.checking.runners import sql
