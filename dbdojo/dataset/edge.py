@@ -18,7 +18,7 @@ from dbdojo.dataset.pgbinary import NULL_INT
 from dbdojo.dataset.sampling import rng_for
 from dbdojo.dataset.scales import DEFAULT_SEED, EDGE_BASE, with_days
 
-EDGE_VERSION = 10  # bump when a variant's mutation changes: it rebuilds the edge workspaces
+EDGE_VERSION = 11  # bump when a variant's mutation changes: it rebuilds the edge workspaces
 DST_DAYS = ("2024-10-26", "2024-10-27", "2025-03-29", "2025-03-30")
 UNICODE_FIRST = [
     "Zoë", "Łukasz", "François", "Şükrü", "Åsa", "José", "Ólafur", "Nguyễn", "Dmitrij", "Ольга",
@@ -94,6 +94,9 @@ def _nulls(data: Dataset, rng) -> None:
     orders = t["orders"]  # one merchant whose orders all lack a tip: a NULL-only group
     first_merchant = orders["merchant_id"][0]
     orders["tip"][orders["merchant_id"] == first_merchant] = NULL_INT
+    customers = t["customers"]  # and one city where every customer has a phone: a count of
+    city = customers["city"] == customers["city"][0]  # the missing ones lists it with 0
+    customers["phone"][city] = [f"+31 6 {5000_0000 + i}" for i in np.flatnonzero(city)]
     _implied_conditions(data)
 
 
