@@ -18,7 +18,7 @@ from dbdojo.dataset.pgbinary import NULL_INT
 from dbdojo.dataset.sampling import rng_for
 from dbdojo.dataset.scales import DEFAULT_SEED, EDGE_BASE, with_days
 
-EDGE_VERSION = 11  # bump when a variant's mutation changes: it rebuilds the edge workspaces
+EDGE_VERSION = 12  # bump when a variant's mutation changes: it rebuilds the edge workspaces
 DST_DAYS = ("2024-10-26", "2024-10-27", "2025-03-29", "2025-03-30")
 UNICODE_FIRST = [
     "Zoë", "Łukasz", "François", "Şükrü", "Åsa", "José", "Ólafur", "Nguyễn", "Dmitrij", "Ольга",
@@ -105,7 +105,8 @@ def _implied_conditions(data: Dataset) -> None:
     states cannot be left out: a product outside electronics with an electronics brand, battery
     and warranty (P4 arrow operators); a bakery product stored chilled (only groceries have a
     storage on the main data: P4 path filter); a vegetarian, spicy curry without a description
-    (a text search over name || description without coalesce loses it: P4 menu search)."""
+    (a text search over name || description without coalesce loses it: P4 menu search); an
+    electronics product without a battery (an average that counts it as 0 is off: P4 JSON_TABLE)."""
     t = data.tables
     products = t["products"]
     attributes, category = products["attributes"], products["category"]
@@ -122,6 +123,9 @@ def _implied_conditions(data: Dataset) -> None:
     update(amplifier, brand="Sony", warranty_months=24, color="white",
            specs={"battery_mah": 6000, "weight_g": 40, "wireless": True})  # fmt: skip
     update(first("bakery", lambda a: "nuts" in a.get("allergens", [])), storage="chilled")
+    cable = first("electronics", lambda a: "battery_mah" in a.get("specs", {}))
+    specs = {k: v for k, v in json.loads(attributes[cable])["specs"].items() if k != "battery_mah"}
+    update(cable, specs=specs)  # an electronics product without a battery: an average skips it
     curry = first("restaurant")
     update(curry, vegetarian=True, spicy_level=3)
     products["name"][curry] = "Green vegetable curry"
