@@ -268,19 +268,24 @@ class Checker:
 
     def how(self, ex: Exercise, answer: str, result: ResultSet, rules: Rules) -> list[str]:
         """What an answer with the right outcome breaks of what the prompt asks about how it
-        gets there: an SQL order that only the plan defines; for Redis, the commands it must
-        (not) send and what must hold when several clients run it at once."""
+        gets there: an SQL order that only the plan defines, the plan the prompt asks for; for
+        Redis, the commands it must (not) send and what must hold when several clients run it
+        at once; for a MongoDB pipeline, the order of its stages."""
         if ex.kind == "sql":
             loose = ordering.undetermined(answer, result, rules.order_by) if rules.ordered else ""
             return [loose] if loose else self.plan_problems(ex, answer)
-        if ex.kind in ("mongo-query", "mongo-pipeline") and rules.ordered:
-            loose = ordering.undetermined_documents(result, rules.order_by)
-            return [loose] if loose else []
-        rules = ex.options.get("commands")
+        mongo = ex.kind in ("mongo-query", "mongo-pipeline")
         if (
-            rules
+            mongo
+            and rules.ordered
+            and (loose := ordering.undetermined_documents(result, rules.order_by))
+        ):
+            return [loose]
+        commands = ex.options.get("commands")
+        if (
+            commands
             and result.commands is not None
-            and (found := mechanism.check(result.commands, rules))
+            and (found := mechanism.check(result.commands, commands))
         ):
             return found
         if ex.kind != "redis" or "concurrent" not in ex.options:

@@ -1,5 +1,7 @@
 """How an answer did its work, judged from the commands it sent (the Redis gate's log), for
-exercises whose prompt names a mechanism: an atomic command, a script, WATCH, a capped XADD.
+exercises whose prompt names a mechanism: an atomic command, a script, WATCH, a capped XADD;
+and from a MongoDB pipeline's stages (one line per stage, its name: ``$group``), for prompts
+that say how to build it ("join after grouping").
 
 Option ``commands`` of a ``redis`` exercise: ``{"uses": [rule...], "avoids": [rule...]}``, each
 rule ``{"match": regex, "message": what the learner is told when it is broken}``. A ``uses``
