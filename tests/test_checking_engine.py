@@ -160,6 +160,20 @@ def test_an_sql_answer_with_the_right_rows_but_the_plan_the_prompt_rules_out_fai
     assert checker.check(no_setup, forced).status == "failed"
 
 
+def test_commands_rules_read_an_sql_answers_statements_in_order(checker):
+    rule = {"over": "log", "match": r"^SET [^\n]*\n(?:.*\n)*?CREATE TABLE ", "message": "SET first"}
+    ddl = ex(
+        "sql-ddl",
+        "SET LOCAL lock_timeout = '2s'; CREATE TABLE t_new (id int)",
+        probe="SELECT current_setting('lock_timeout') AS timeout, to_regclass('t_new') AS made",
+        commands={"uses": [rule]},
+    )
+    spaced = "set  local lock_timeout = '2s';\n\nCREATE TABLE t_new (id int)"
+    assert checker.check(ddl, spaced).passed
+    late = checker.check(ddl, "CREATE TABLE t_new (id int); SET LOCAL lock_timeout = '2s'")
+    assert late.status == "failed" and late.message == "SET first", late.text()
+
+
 def test_answer_plan_is_only_for_postgresql_sql_exercises():
     spec = {"avoids": [{"Node Type": "Seq Scan"}]}
     assert not any("answer_plan" in p for p in problems(ex("sql", "SELECT 1", answer_plan=spec)))

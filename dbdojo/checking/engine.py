@@ -22,7 +22,7 @@ from dbdojo.checking.normalize import digits_for
 from dbdojo.checking.result import Digest, ResultSet, Rules, digest
 from dbdojo.checking.runners import AnswerError, CannotCheck
 from dbdojo.checking.sandbox.process import SandboxError
-from dbdojo.checking.sqltext import column_names, normalized_text, order_by_items
+from dbdojo.checking.sqltext import column_names, normalized_text, order_by_items, split_statements
 from dbdojo.checking.verdict import ERROR, FAILED, NOT_ANSWERED, PASSED, Verdict
 from dbdojo.connect import NotSeeded
 from dbdojo.workspace import MAIN, SNAPSHOT_REDIS_DB, Workspace, current
@@ -268,9 +268,9 @@ class Checker:
 
     def how(self, ex: Exercise, answer: str, result: ResultSet, rules: Rules) -> list[str]:
         """What an answer with the right outcome breaks of what the prompt asks about how it
-        gets there: an SQL order that only the plan defines, the plan the prompt asks for; for
-        Redis, the commands it must (not) send and what must hold when several clients run it
-        at once; for a MongoDB pipeline, the order of its stages."""
+        gets there: an SQL order that only the plan defines, the plan the prompt asks for, the
+        order of its statements; for Redis, the commands it must (not) send and what must hold
+        when several clients run it at once; for a MongoDB pipeline, the order of its stages."""
         if ex.kind == "sql":
             loose = ordering.undetermined(answer, result, rules.order_by) if rules.ordered else ""
             return [loose] if loose else self.plan_problems(ex, answer)
@@ -282,11 +282,10 @@ class Checker:
         ):
             return [loose]
         commands = ex.options.get("commands")
-        if (
-            commands
-            and result.commands is not None
-            and (found := mechanism.check(result.commands, commands))
-        ):
+        sent = result.commands
+        if commands and ex.kind in ("sql", "sql-ddl"):  # the statements, as the scanner splits
+            sent = [" ".join(s.split()) for s in split_statements(answer)]
+        if commands and sent is not None and (found := mechanism.check(sent, commands)):
             return found
         if ex.kind != "redis" or "concurrent" not in ex.options:
             return []
