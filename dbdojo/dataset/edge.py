@@ -18,7 +18,7 @@ from dbdojo.dataset.pgbinary import NULL_INT
 from dbdojo.dataset.sampling import rng_for
 from dbdojo.dataset.scales import DEFAULT_SEED, EDGE_BASE, with_days
 
-EDGE_VERSION = 12  # bump when a variant's mutation changes: it rebuilds the edge workspaces
+EDGE_VERSION = 13  # bump when a variant's mutation changes: it rebuilds the edge workspaces
 DST_DAYS = ("2024-10-26", "2024-10-27", "2025-03-29", "2025-03-30")
 UNICODE_FIRST = [
     "Zoë", "Łukasz", "François", "Şükrü", "Åsa", "José", "Ólafur", "Nguyễn", "Dmitrij", "Ольга",
@@ -106,7 +106,8 @@ def _implied_conditions(data: Dataset) -> None:
     and warranty (P4 arrow operators); a bakery product stored chilled (only groceries have a
     storage on the main data: P4 path filter); a vegetarian, spicy curry without a description
     (a text search over name || description without coalesce loses it: P4 menu search); an
-    electronics product without a battery (an average that counts it as 0 is off: P4 JSON_TABLE)."""
+    electronics product without a battery (an average that counts it as 0 is off: P4 JSON_TABLE);
+    a wireless one without a warranty (`NOT warranty < 24` matches it: M1 nested attributes)."""
     t = data.tables
     products = t["products"]
     attributes, category = products["attributes"], products["category"]
@@ -126,6 +127,10 @@ def _implied_conditions(data: Dataset) -> None:
     cable = first("electronics", lambda a: "battery_mah" in a.get("specs", {}))
     specs = {k: v for k, v in json.loads(attributes[cable])["specs"].items() if k != "battery_mah"}
     update(cable, specs=specs)  # an electronics product without a battery: an average skips it
+    speaker = first("electronics", lambda a: a.get("specs", {}).get("wireless") is True)
+    attributes[speaker] = json.dumps(  # wireless, no warranty: `$not: {$lt: 24}` matches it
+        {k: v for k, v in json.loads(attributes[speaker]).items() if k != "warranty_months"}
+    )
     curry = first("restaurant")
     update(curry, vegetarian=True, spicy_level=3)
     products["name"][curry] = "Green vegetable curry"
