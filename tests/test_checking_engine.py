@@ -380,6 +380,23 @@ def test_redis_json_is_compared_as_json(checker):
     assert not checker.check(as_text, spaced).passed
 
 
+def test_redis_binary_values_are_compared_not_a_crash(checker):
+    """Bitmaps and HyperLogLogs are bytes, not text: compared exactly, shown by their digest."""
+    ref = (
+        "def solve(r, prefix):\n"
+        "    r.setbit(prefix + 'seen', 7, 1)\n"
+        "    r.pfadd(prefix + 'hll', 'a', 'b')\n"
+        "    return r.bitcount(prefix + 'seen')\n"
+    )
+    task = ex("redis", ref)
+    assert checker.check(task, ref).passed
+    other_bit = checker.check(task, ref.replace("'seen', 7, 1", "'seen', 0, 1"))
+    assert other_bit.status == "failed", other_bit.text()
+    assert "<binary, 1 bytes, sha256" in other_bit.text()
+    left_over = ref.replace("    return", "    r.setbit(prefix + 'tmp', 9, 1)\n    return")
+    assert checker.check(task, left_over).status == "failed"
+
+
 STREAM_REF = (
     "def solve(r, prefix):\n"
     "    s = prefix + 'jobs'\n"

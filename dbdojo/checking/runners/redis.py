@@ -79,10 +79,26 @@ def key_state(
     }
     if kind == "none":
         return None
-    value = readers.get(kind, lambda: f"<{kind}>")()
+    try:
+        value = readers.get(kind, lambda: f"<{kind}>")()
+    except UnicodeDecodeError:  # a bitmap, a HyperLogLog: bytes that are no text
+        value = _binary(r, key, kind)
     pttl = r.pttl(key)
     late = 0.0 if since is None else time.monotonic() - since
     return (key, kind, value, ttl_seconds(pttl + int(late * 1000) if pttl >= 0 else pttl))
+
+
+def _binary(r: Any, key: str, kind: str) -> str:
+    """A value that is not text, compared exactly by its digest: the string's bytes, or for
+    another type its serialized form (``DUMP``)."""
+    import hashlib
+
+    from redis.client import NEVER_DECODE
+
+    command = "GET" if kind == "string" else "DUMP"
+    data = r.execute_command(command, key, **{NEVER_DECODE: []}) or b""
+    what = "bytes" if kind == "string" else f"{kind}, serialized"
+    return f"<binary, {len(data):,} {what}, sha256 {hashlib.sha256(data).hexdigest()[:16]}>"
 
 
 def ttl_seconds(pttl_ms: int) -> int | None:
