@@ -136,9 +136,11 @@ def problems(ex: Exercise, lab: str | None = None) -> list[str]:
         if option not in ex.options:
             found.append(f"kind {ex.kind} needs options.{option}")
     if ex.options.get("database", "postgres") != "postgres" and (
-        ex.kind != "sql" or ex.options["database"] != "mysql"
+        ex.kind not in ("sql", "sql-ddl") or ex.options["database"] != "mysql"
     ):
-        found.append("options.database is 'postgres' (the default) or, for kind sql, 'mysql'")
+        found.append(
+            "options.database is 'postgres' (the default) or, for kinds sql and sql-ddl, 'mysql'"
+        )
     if ex.kind in ("mongo-pipeline",) and "collection" not in ex.options:
         found.append("kind mongo-pipeline needs options.collection")
     if ex.kind == "sql-concurrent":
