@@ -130,18 +130,27 @@ def _admin():
 
 
 def _connect(where: Scratch, timeout: float):
+    """A connection as the run's user to its database (autocommit, no local files)."""
     from urllib.parse import urlsplit
 
     import pymysql
 
-    from dbdojo.connect import server_url
+    from dbdojo.connect import ServiceDown, server_url
 
     parts = urlsplit(server_url("mysql"))
-    return pymysql.connect(
-        host=parts.hostname, port=parts.port or 3306, user=where.user, password=where.password,
-        database=where.database, charset="utf8mb4", autocommit=True, connect_timeout=5,
-        read_timeout=timeout + 10, local_infile=False,
-    )  # fmt: skip
+    try:
+        return pymysql.connect(
+            host=parts.hostname, port=parts.port or 3306, user=where.user,
+            password=where.password, database=where.database, charset="utf8mb4",
+            autocommit=True, connect_timeout=5, read_timeout=timeout + 10, local_infile=False,
+        )  # fmt: skip
+    except pymysql.err.OperationalError as exc:
+        if exc.args and exc.args[0] == 1049:  # the answer dropped its own database
+            raise AnswerError(
+                "your statements dropped the scratch database the check looks in",
+                "change the tables the exercise names; leave the database alone",
+            ) from exc
+        raise ServiceDown("mysql", str(exc)) from exc
 
 
 def _run_answer(where: Scratch, todo: list[str], timeout: float) -> None:
