@@ -629,3 +629,20 @@ def test_mariadb_scratch_work_left_uncommitted_is_gone(seeded_mariadb, scratch_r
         MY_SCRATCH, "START TRANSACTION; INSERT INTO t VALUES (3); COMMIT"
     ).passed
     assert_scratch_gone(scratch_runs)
+
+
+def test_mariadb_scratch_left_by_a_killed_check_is_swept(seeded_mariadb, scratch_runs):
+    """A scratch database older than an hour (its check was killed) goes with the next run."""
+    from dbdojo.checking.runners import mysql_scratch
+
+    old = f"{mysql_scratch.PREFIX}{int(time.time()) - 2 * mysql_scratch.STALE:08x}0badf00d"
+    fresh = f"{mysql_scratch.PREFIX}{int(time.time()):08x}0badf00d"
+    for name in (old, fresh):
+        my_admin_rows(f"CREATE DATABASE `{name}`")
+        my_admin_rows(f"CREATE USER '{name}'@'127.0.0.1' IDENTIFIED BY 'x'")
+    try:
+        assert seeded_mariadb.check(MY_SCRATCH, MY_SCRATCH.reference).passed
+        assert_scratch_gone([*scratch_runs, mysql_scratch.Scratch(old, "")])
+        assert my_admin_rows("SHOW DATABASES LIKE %s", fresh)  # maybe a check running now
+    finally:
+        mysql_scratch.drop(mysql_scratch.Scratch(fresh, ""))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ from dbdojo.checking.runners import AnswerError
 from dbdojo.checking.runners import mysql as read_only
 
 PREFIX = "dojocheck"  # no '_': it is a wildcard in GRANT's database names
+STALE = 3600  # seconds: a scratch database this old was left by a killed check
 HOSTS = ("127.0.0.1", "localhost", "::1")
 PRIVILEGES = (
     "SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX, REFERENCES, "
@@ -47,13 +49,14 @@ class Scratch:
 
 
 def statements(source: str) -> list[str]:
-    """The SQL statements of ``source``, one by one, without comment-only pieces."""
+    """The SQL statements of ``source``, one by one, without their comments (the server
+    takes one statement per call: a comment after its semicolon would be a second one)."""
     import sqlparse
 
     found = []
     for piece in sqlparse.split(source):
-        text = piece.strip().rstrip(";").strip()
-        if read_only.COMMENTS.sub(" ", text).strip():
+        text = sqlparse.format(piece, strip_comments=True).strip().rstrip(";").strip()
+        if text:
             found.append(text)
     return found
 
@@ -85,9 +88,11 @@ def run_ddl(source: str, options: dict[str, Any], timeout: float) -> ResultSet:
 def scratch(setup: str | None, timeout: float) -> Iterator[Scratch]:
     """A new database with ``setup`` run in it and a user who may change only it; both
     dropped afterwards."""
-    where = Scratch(f"{PREFIX}{secrets.token_hex(6)}", secrets.token_urlsafe(24))
+    name = f"{PREFIX}{int(time.time()):08x}{secrets.token_hex(4)}"  # born when, and whose
+    where = Scratch(name, secrets.token_urlsafe(24))
     try:
         with _admin() as admin, admin.cursor() as cur:
+            _sweep(cur)
             cur.execute(f"CREATE DATABASE `{where.database}` CHARACTER SET utf8mb4")
             for host in HOSTS:
                 user = f"'{where.user}'@'{host}'"
@@ -103,6 +108,17 @@ def scratch(setup: str | None, timeout: float) -> Iterator[Scratch]:
         yield where
     finally:
         drop(where)
+
+
+def _sweep(cur) -> None:
+    """Drop the scratch databases (and users) of checks killed before they could."""
+    cur.execute("SHOW DATABASES LIKE %s", (PREFIX + "%",))
+    for (database,) in cur.fetchall():
+        with contextlib.suppress(ValueError):  # not one of ours
+            born = int(database[len(PREFIX) : len(PREFIX) + 8], 16)
+            if len(database) == len(PREFIX) + 16 and time.time() - born > STALE:
+                with contextlib.suppress(Exception):  # another check sweeps it meanwhile
+                    drop(Scratch(database, ""))
 
 
 def drop(where: Scratch) -> None:
