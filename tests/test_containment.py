@@ -498,3 +498,151 @@ def test_mariadb_time_limit_holds(seeded_mariadb, answer):
     )
     assert verdict.status in ("error", "failed") and seconds < 8, (verdict, seconds)
     assert verdict.status == "failed" or "stopped after 1 s" in verdict.message
+
+
+# --- MariaDB scratch databases (kind sql-ddl, options.database: mysql; lesson X3) -------------
+
+MY_SCRATCH = ex(
+    "sql-ddl",
+    "INSERT INTO t VALUES (3)",
+    database="mysql",
+    setup="CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1), (2)",
+    probe="SELECT COUNT(*) AS n FROM t",
+)
+
+
+@pytest.fixture
+def scratch_runs(seeded_mariadb, monkeypatch) -> list:
+    """The scratch databases the checks used (recorded as they are dropped)."""
+    from dbdojo.checking.runners import mysql_scratch
+
+    dropped, drop = [], mysql_scratch.drop
+
+    def recording(where):
+        dropped.append(where)
+        drop(where)
+
+    monkeypatch.setattr(mysql_scratch, "drop", recording)
+    return dropped
+
+
+def my_admin_rows(query: str, *args) -> list[tuple]:
+    from dbdojo.connect import mysql_connect_url, server_url
+
+    with mysql_connect_url(server_url("mysql")) as conn, conn.cursor() as cur:
+        cur.execute(query, args)
+        return list(cur.fetchall())
+
+
+def assert_scratch_gone(runs: list) -> None:
+    assert runs, "no scratch database was made"
+    for where in runs:
+        assert not my_admin_rows("SHOW DATABASES LIKE %s", where.database), where
+        assert not my_admin_rows("SELECT user FROM mysql.user WHERE user = %s", where.user)
+
+
+def test_mariadb_scratch_user_may_change_only_its_database(seeded_mariadb):
+    from dbdojo.checking.runners import mysql_scratch
+
+    with mysql_scratch.scratch(None, 5) as where:
+        grants = " ".join(
+            g for (g,) in my_admin_rows(f"SHOW GRANTS FOR '{where.user}'@'127.0.0.1'")
+        )
+    assert f"ON `{where.database}`.*" in grants and "GRANT USAGE ON *.*" in grants, grants
+    for privilege in ("FILE", "PROCESS", "SUPER", "ALL PRIVILEGES", "GRANT OPTION", "RELOAD"):
+        assert privilege not in grants, grants
+    assert_scratch_gone([where])
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "DROP DATABASE dojo",  # the learner's workspace copy
+        "DROP DATABASE dojo_template",
+        "DROP TABLE dojo_template.orders",
+        "INSERT INTO t SELECT COUNT(*) FROM dojo_template.orders",
+        "CREATE TABLE stolen AS SELECT user, password FROM mysql.user",
+        "USE dojo_template; DELETE FROM orders",
+        "CREATE DATABASE dojo_evil",
+        "GRANT SELECT ON dojo_template.* TO CURRENT_USER()",
+        "CREATE USER 'evil'@'%' IDENTIFIED BY 'evil'",
+        "SELECT * FROM t INTO OUTFILE '/tmp/dojo-scratch-stolen.txt'",
+        "LOAD DATA INFILE '/etc/passwd' INTO TABLE t",
+        "LOAD DATA LOCAL INFILE '/etc/passwd' INTO TABLE t",
+        "SET GLOBAL max_connections = 1",
+        "SET GLOBAL read_only = 1",
+        "CREATE DEFINER = 'root'@'localhost' VIEW v AS SELECT * FROM t",
+        "CREATE PROCEDURE p() SELECT 1",
+        "PREPARE s FROM CONCAT('DROP DATABASE ', DATABASE()); EXECUTE s",  # its own scratch
+        "INSERT INTO t VALUES (3); SHUTDOWN",
+    ],
+)
+def test_mariadb_scratch_answer_is_contained(seeded_mariadb, scratch_runs, answer):
+    before = (my_count(), my_admin_rows("SELECT @@GLOBAL.max_connections, @@GLOBAL.read_only"))
+    verdict = seeded_mariadb.check(MY_SCRATCH, answer)
+    assert verdict.status == "error", verdict
+    assert (my_count(), my_admin_rows("SELECT @@GLOBAL.max_connections, @@GLOBAL.read_only")) == (
+        before
+    )
+    assert my_admin_rows("SHOW DATABASES LIKE 'dojo'") and not my_admin_rows(
+        "SHOW DATABASES LIKE 'dojo_evil'"
+    )
+    assert not my_admin_rows("SELECT user FROM mysql.user WHERE user = 'evil'")
+    assert_scratch_gone(scratch_runs)
+
+
+def test_mariadb_scratch_answer_cannot_kill_other_connections(seeded_mariadb, scratch_runs):
+    from dbdojo.connect import mysql_connect_url, server_url
+
+    with mysql_connect_url(server_url("mysql")) as other, other.cursor() as cur:
+        verdict = seeded_mariadb.check(MY_SCRATCH, f"KILL CONNECTION {other.thread_id()}")
+        assert verdict.status == "error" and "not owner of thread" in verdict.message, verdict
+        cur.execute("SELECT 1")  # still alive
+        assert cur.fetchone() == (1,)
+    assert_scratch_gone(scratch_runs)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "SELECT SLEEP(1000)",
+        "INSERT INTO t VALUES (3); SET SESSION max_statement_time = 0; SELECT SLEEP(1000)",
+        "SET STATEMENT max_statement_time = 0 FOR SELECT SLEEP(1000)",
+        "SET max_recursive_iterations = 1000000000; CREATE TABLE n (i BIGINT); "
+        "INSERT INTO n WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL "
+        "SELECT i + 1 FROM r WHERE i < 100000000) SELECT i FROM r",
+    ],
+)
+def test_mariadb_scratch_time_limit_holds(seeded_mariadb, scratch_runs, answer):
+    exercise = ex("sql-ddl", MY_SCRATCH.reference, timeout=1, **MY_SCRATCH.options)
+    verdict, seconds = timed(seeded_mariadb, exercise, answer)
+    assert verdict.status == "error" and seconds < 10, (verdict, seconds)
+    assert "stopped after 1 s" in verdict.message, verdict
+    assert_scratch_gone(scratch_runs)
+
+
+def test_mariadb_scratch_work_left_uncommitted_is_gone(seeded_mariadb, scratch_runs):
+    """The probe runs on a connection of its own: an open transaction ends with the answer."""
+    verdict = seeded_mariadb.check(MY_SCRATCH, "START TRANSACTION; INSERT INTO t VALUES (3)")
+    assert verdict.status == "failed", verdict
+    assert seeded_mariadb.check(
+        MY_SCRATCH, "START TRANSACTION; INSERT INTO t VALUES (3); COMMIT"
+    ).passed
+    assert_scratch_gone(scratch_runs)
+
+
+def test_mariadb_scratch_left_by_a_killed_check_is_swept(seeded_mariadb, scratch_runs):
+    """A scratch database older than an hour (its check was killed) goes with the next run."""
+    from dbdojo.checking.runners import mysql_scratch
+
+    old = f"{mysql_scratch.PREFIX}{int(time.time()) - 2 * mysql_scratch.STALE:08x}0badf00d"
+    fresh = f"{mysql_scratch.PREFIX}{int(time.time()):08x}0badf00d"
+    for name in (old, fresh):
+        my_admin_rows(f"CREATE DATABASE `{name}`")
+        my_admin_rows(f"CREATE USER '{name}'@'127.0.0.1' IDENTIFIED BY 'x'")
+    try:
+        assert seeded_mariadb.check(MY_SCRATCH, MY_SCRATCH.reference).passed
+        assert_scratch_gone([*scratch_runs, mysql_scratch.Scratch(old, "")])
+        assert my_admin_rows("SHOW DATABASES LIKE %s", fresh)  # maybe a check running now
+    finally:
+        mysql_scratch.drop(mysql_scratch.Scratch(fresh, ""))

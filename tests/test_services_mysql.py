@@ -105,7 +105,7 @@ def test_without_a_binary_the_kit_says_how_to_get_one_and_goes_on(monkeypatch):
             manager.down(["redis"])
 
 
-def test_options_database_is_postgres_or_mysql_for_sql_only():
+def test_options_database_is_postgres_or_mysql_for_sql_and_sql_ddl_only():
     from dbdojo.checking.model import Exercise, problems
 
     def found(kind: str, database: str) -> list[str]:
@@ -113,7 +113,24 @@ def test_options_database_is_postgres_or_mysql_for_sql_only():
         return [p for p in problems(exercise) if "options.database" in p]
 
     assert found("sql", "mysql") == [] and found("sql", "postgres") == []
-    assert found("sql", "oracle") and found("sql-ddl", "mysql") and found("redis", "mysql")
+    assert found("sql-ddl", "mysql") == []  # a scratch database on MariaDB
+    assert found("sql", "oracle") and found("sql-plan", "mysql") and found("redis", "mysql")
+
+
+def test_scratch_answers_run_statement_by_statement_without_comments():
+    """The server takes one statement per call: a trailing comment would be a second one."""
+    from dbdojo.checking.runners.mysql_scratch import statements
+
+    source = (
+        "INSERT INTO t VALUES (';'); -- a comment\n/* only a comment */;\n"
+        "SELECT 'x;y -- kept' AS `a;b` # MySQL's comment\n;\nCREATE TABLE u (a INT) -- last"
+    )
+    assert statements(source) == [
+        "INSERT INTO t VALUES (';')",
+        "SELECT 'x;y -- kept' AS `a;b`",
+        "CREATE TABLE u (a INT)",
+    ]
+    assert statements("-- nothing\n# at all") == []
 
 
 def test_answers_on_mariadb_are_one_query():

@@ -122,6 +122,10 @@ class Checker:
             return mysql.run_query(source, ws, options, timeout)
         if ex.kind == "sql":
             return sql.run_query(source, ws, options, timeout)
+        if ex.kind == "sql-ddl" and options.get("database") == "mysql":
+            from dbdojo.checking.runners import mysql_scratch
+
+            return mysql_scratch.run_ddl(source, options, timeout)
         if ex.kind == "sql-ddl":
             return sql.run_ddl(source, ws, options, timeout)
         if ex.kind in MONGO_KINDS:
