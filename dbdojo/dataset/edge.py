@@ -12,13 +12,14 @@ import json
 
 import numpy as np
 
+from dbdojo.dataset.edge_labday import lab_day
 from dbdojo.dataset.edge_names import VARIANTS
 from dbdojo.dataset.generate import Dataset, generate
 from dbdojo.dataset.pgbinary import NULL_INT
 from dbdojo.dataset.sampling import rng_for
 from dbdojo.dataset.scales import DEFAULT_SEED, EDGE_BASE, with_days
 
-EDGE_VERSION = 9  # bump when a variant's mutation changes: it rebuilds the edge workspaces
+EDGE_VERSION = 10  # bump when a variant's mutation changes: it rebuilds the edge workspaces
 DST_DAYS = ("2024-10-26", "2024-10-27", "2025-03-29", "2025-03-30")
 UNICODE_FIRST = [
     "Zoë", "Łukasz", "François", "Şükrü", "Åsa", "José", "Ólafur", "Nguyễn", "Dmitrij", "Ольга",
@@ -95,6 +96,7 @@ def _nulls(data: Dataset, rng) -> None:
     first_merchant = orders["merchant_id"][0]
     orders["tip"][orders["merchant_id"] == first_merchant] = NULL_INT
     _implied_conditions(data)
+    lab_day(data)  # the M3 lab's day, with ties and orders on its boundaries
 
 
 def _implied_conditions(data: Dataset) -> None:
