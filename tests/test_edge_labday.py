@@ -1,0 +1,60 @@
+"""The M3 lab's day in the ``nulls`` edge variant (no servers): its ties and boundary orders."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dbdojo.dataset import edge
+from dbdojo.dataset.edge_labday import DAY_END, DAY_START
+
+
+@pytest.fixture(scope="module")
+def tables() -> dict:
+    return edge.variant("nulls").tables
+
+
+def _in_day(orders: dict) -> np.ndarray:
+    return (orders["placed_at"] >= DAY_START) & (orders["placed_at"] < DAY_END)
+
+
+def test_orders_sit_on_both_boundaries_by_eindhoven_customers(tables):
+    orders, customers = tables["orders"], tables["customers"]
+    for moment in (DAY_START, DAY_END):
+        at = np.flatnonzero(orders["placed_at"] == moment)
+        assert len(at) == 1
+        assert customers["city"][orders["customer_id"][at[0]] - 1] == "Eindhoven"
+
+
+def test_restaurant_revenues_tie_at_the_top_with_a_third_below(tables):
+    orders, merchants = tables["orders"], tables["merchants"]
+    day = _in_day(orders)
+    revenue = {
+        int(m): int(orders["total"][day & (orders["merchant_id"] == m)].sum())
+        for m in merchants["merchant_id"][merchants["category"] == "restaurant"]
+    }
+    ranked = sorted(revenue.values(), reverse=True)
+    assert ranked[0] == ranked[1] > ranked[2] > 0  # $rank 1, 1, 3; $denseRank 1, 1, 2
+
+
+def test_category_line_revenues_and_city_counts_tie_above_a_lower_one(tables):
+    orders, merchants, regions = tables["orders"], tables["merchants"], tables["regions"]
+    day = np.flatnonzero(_in_day(orders) & (orders["status"] == "delivered"))
+    category: dict[str, int] = {}
+    for i in day:
+        name = merchants["category"][orders["merchant_id"][i] - 1]
+        category[name] = category.get(name, 0) + int(orders["subtotal"][i])
+    parent = dict(zip(regions["region_id"].tolist(), regions["parent_region_id"].tolist(),
+                      strict=True))  # fmt: skip
+    cities = np.unique([parent[int(z)] for z in orders["region_id"][day]], return_counts=True)[1]
+    for values in (list(category.values()), cities.tolist()):
+        ranked = sorted(values, reverse=True)
+        assert any(a == b > c for a, b, c in zip(ranked, ranked[1:], ranked[2:], strict=False))
+
+
+def test_moved_orders_keep_their_deliveries_after_them(tables):
+    orders, jobs = tables["orders"], tables["delivery_jobs"]
+    placed = dict(zip(orders["order_id"].tolist(), orders["placed_at"].tolist(), strict=True))
+    for order_id, created in zip(jobs["order_id"].tolist(), jobs["created_at"].tolist(),
+                                 strict=True):  # fmt: skip
+        assert created >= placed[order_id]
