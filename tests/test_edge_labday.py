@@ -58,3 +58,13 @@ def test_moved_orders_keep_their_deliveries_after_them(tables):
     for order_id, created in zip(jobs["order_id"].tolist(), jobs["created_at"].tolist(),
                                  strict=True):  # fmt: skip
         assert created >= placed[order_id]
+
+
+def test_timed_tables_stay_in_time_order(tables):
+    for table, time, key in (
+        ("payments", "paid_at", "payment_id"),
+        ("delivery_status_events", "occurred_at", "delivery_status_event_id"),
+        ("gps_pings", "recorded_at", "gps_ping_id"),
+    ):
+        assert (np.diff(tables[table][time]) >= 0).all(), table
+        assert (np.diff(tables[table][key]) > 0).all(), table

@@ -35,6 +35,12 @@ ROLES = {
     "next midnight": (5, "Eindhoven", 2_500, 86_400),  # exactly at its end: outside
 }
 EINDHOVEN_ROLES = ("first instant", "next midnight")
+# tables whose ids follow their times (the Redis stream's ids come from the events' times)
+TIMED = (
+    ("payments", "paid_at", "payment_id"),
+    ("delivery_status_events", "occurred_at", "delivery_status_event_id"),
+    ("gps_pings", "recorded_at", "gps_ping_id"),
+)
 
 
 def lab_day(data: Dataset) -> None:
@@ -54,6 +60,8 @@ def lab_day(data: Dataset) -> None:
             _reassign(t, i, merchant)
         _place(t, i, city, subtotal)
         _shift(t, np.array([i]), np.array([DAY_START + offset - placed[i]]))
+    for table, time, key in TIMED:
+        _in_time_order(t[table], time, key)
 
 
 def _pick(t: dict, role: str, merchant: int, city: str, taken: set[int]) -> int:
@@ -121,6 +129,15 @@ def _shift(t: dict, rows: np.ndarray, delta: np.ndarray) -> None:
         events, pings = t["delivery_status_events"], t["gps_pings"]
         _move(events, "occurred_at", np.isin(events["delivery_job_id"], job_ids), d)
         _move(pings, "recorded_at", np.isin(pings["delivery_job_id"], job_ids), d)
+
+
+def _in_time_order(table: dict, time: str, key: str) -> None:
+    """Rows sorted by time (then id), the same ids given out again in that order."""
+    order = np.lexsort((table[key], table[time]))
+    ids = np.sort(table[key])
+    for column in table:
+        table[column] = table[column][order]
+    table[key] = ids
 
 
 def _move(table: dict, column: str, rows: np.ndarray, delta: int) -> None:
