@@ -28,6 +28,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from dbdojo import state
 from dbdojo.connect import postgres_url
+from dbdojo.settings import classroom_kernel
 from dbdojo.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -147,15 +148,9 @@ def password(role: str) -> str:
 def url(ws: Workspace, role: str) -> str:
     """The workspace's PostgreSQL URL, logged in as ``role``. In a classroom learner's kernel
     the learner's role is their own, already in their URL (dbdojo.classroom)."""
-    if role == LEARNER and _classroom_kernel():
+    if role == LEARNER and classroom_kernel():
         return postgres_url(ws)
     return as_role(postgres_url(ws), role)
-
-
-def _classroom_kernel() -> bool:
-    from dbdojo.classroom import remote
-
-    return remote.active()
 
 
 def as_role(server: str, role: str) -> str:
@@ -170,7 +165,7 @@ def connect(ws: Workspace, role: str, **kwargs) -> psycopg.Connection:
     """A connection to the workspace's database as ``role``, the database made fit first."""
     from dbdojo.connect import pg_connect
 
-    if role == LEARNER and _classroom_kernel():  # no kit credentials here: nothing to prepare
+    if role == LEARNER and classroom_kernel():  # no kit credentials here: nothing to prepare
         return pg_connect(ws, **kwargs)
     with pg_connect(ws) as admin:
         prepare(admin)

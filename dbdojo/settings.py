@@ -20,6 +20,13 @@ URL_SCHEMES = {
 
 
 STRICT_ENV = "DOJO_STRICT"
+CLASSROOM_ENV = "DOJO_CLASSROOM"
+
+
+def classroom_kernel() -> bool:
+    """True in a classroom learner's kernel (the hub sets ``DOJO_CLASSROOM=1``): checks go to
+    the classroom service, and the learner's own credentials are the only ones there."""
+    return os.environ.get(CLASSROOM_ENV) == "1"
 
 
 def strict() -> bool:

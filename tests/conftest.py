@@ -12,75 +12,28 @@ server user when tests run as root). Services whose ``DOJO_*_URL`` is set use th
 instead, as the CLI does; so ``DOJO_POSTGRES_URL=... pytest`` runs against your own server.
 The servers are stopped and the directory removed at the end of the session.
 
-``isolated_state`` (a context manager, not a fixture) gives a fresh state directory without
-user URLs, for tests of the kit's own servers (see tests/test_services_*.py).
+``seeded_tiny`` (session) and ``scratch`` (one test): the tiny dataset in those servers and
+a workspace of it for one test.
+
+Plain helpers shared by test modules (``isolated_state``, ``own_server``, ...) live in
+tests/helpers.py; test modules import them from there, never from this file.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
+import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from dbdojo.records import ServerRecord
-from tests.leftovers import stop_servers_under
+from tests.helpers import isolated_state
 
-URL_VARS = ("DOJO_POSTGRES_URL", "DOJO_MONGO_URL", "DOJO_REDIS_URL", "DOJO_MYSQL_URL")
-
-
-@contextmanager
-def isolated_state(*, keep_user_urls: bool = False) -> Iterator[Path]:
-    """A fresh state directory as ``DOJO_STATE_DIR`` (removed afterwards); user URLs are
-    hidden unless ``keep_user_urls``. Tests skip initdb's final fsync (DOJO_PG_NO_SYNC)."""
-    root = Path(tempfile.mkdtemp(prefix="dojo-test-", dir="/var/tmp"))
-    root.chmod(0o755)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DOJO_STATE_DIR", str(root))
-        mp.setenv("DOJO_PG_NO_SYNC", "1")
-        if not keep_user_urls:
-            for var in URL_VARS:
-                mp.delenv(var, raising=False)
-        try:
-            yield root
-        finally:
-            stop_servers_under(root)  # before the directory goes: see tests/leftovers.py
-            shutil.rmtree(root, ignore_errors=True)
-
-
-@contextmanager
-def own_server(service: str) -> Iterator[None]:
-    """The kit's own server for ``service`` in an isolated state directory, stopped after."""
-    from dbdojo.services import manager
-
-    with isolated_state():
-        [outcome] = manager.up([service], wait=True)
-        assert outcome.action == "started", outcome.detail
-        try:
-            yield
-        finally:
-            manager.down([service])
-
-
-def recorded(service: str) -> ServerRecord:
-    """The state file's record of ``service`` (fails the test if there is none)."""
-    from dbdojo import state
-
-    found = state.get_record(service)
-    assert found is not None, f"no {service} record in the state file"
-    return found
-
-
-def is_healthy(service: str) -> bool:
-    """What `dojo status` says about ``service`` now."""
-    from dbdojo.services import manager
-
-    [row] = manager.status([service])
-    return row.healthy
+if TYPE_CHECKING:
+    from dbdojo.workspace import Workspace
 
 
 @dataclass
@@ -115,3 +68,29 @@ def dojo_servers() -> Iterator[DojoServers]:
             yield DojoServers(root, outcomes)
         finally:
             manager.down()
+
+
+@pytest.fixture(scope="session")
+def seeded_tiny(dojo_servers) -> dict[str, str]:
+    """The tiny dataset seeded in the test servers (reseeded if another scale is there)."""
+    from dbdojo.dataset.seeding import ensure_seeded
+
+    dojo_servers.url("postgres")
+    dojo_servers.url("redis")
+    return ensure_seeded("tiny")
+
+
+@pytest.fixture
+def scratch(seeded_tiny, monkeypatch) -> Iterator[Workspace]:
+    """A workspace of this test alone (no spare copies unless the test turns them on)."""
+    from dbdojo.dataset import pg
+    from dbdojo.dataset.workspaces import reset
+    from dbdojo.workspace import Workspace
+
+    monkeypatch.setenv("DOJO_RESET_SPARES", "0")
+    ws = Workspace(f"tds_{os.getpid()}")
+    reset(ws, services=("postgres", "redis"))
+    yield ws
+    with pg.admin() as conn:
+        for name in (ws.database, pg.spare_name(ws.database), f"{ws.database}_old"):
+            pg.drop(conn, name)

@@ -14,10 +14,11 @@ import pytest
 
 from dbdojo.checking import connections, discovery
 from dbdojo.checking.authoring import exercise_cells, new_lab
-from dbdojo.checking.build import LeakError, build_student
+from dbdojo.checking.build import build_student
 from dbdojo.checking.engine import Checker
 from dbdojo.checking.model import Exercise
 from dbdojo.checking.sqltext import normalized_text
+from dbdojo.checking.transforms import LeakError
 from tests.fixtures.checking import dataset_checker, require_servers, workspaces
 
 REF_SQL = (

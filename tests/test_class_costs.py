@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest import isolated_state
 from dbdojo import budget, pgroles, procs, slots
 from dbdojo.checking import connections
 from dbdojo.checking.engine import Checker
@@ -24,6 +23,7 @@ from dbdojo.services import postgres
 from dbdojo.services.redis import embedded_binary
 from dbdojo.workspace import REDIS_DATABASES, SNAPSHOT_REDIS_DB, Workspace
 from tests.fixtures.checking import FixtureWorkspaces, require_servers, workspaces
+from tests.helpers import isolated_state
 from tests.leftovers import stop_servers_under
 
 COUNT = "SELECT count(*) AS n FROM orders"

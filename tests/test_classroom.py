@@ -3,14 +3,18 @@
 exercise in their own kernel, the dashboard showing it; then what isolates one learner from
 another, with destructive answers side by side.
 
-Needs root (system users), configurable-http-proxy (npm) and Debian's chromium; the learners'
-environment is installed once in /srv/dbdojo-classroom (minutes the first time).
+Both modes (dbdojo.classroom.mode): as root, the system-user mode and the shared-user mode
+(forced); as another user, the shared-user mode only (no user can be created: the issue's
+"separate processes with separate homes"). The database-isolation tests run in both; the
+file-isolation asserts belong to the system-user mode. Needs configurable-http-proxy (npm)
+and Debian's chromium; the learners' environment is installed once (minutes the first time).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import pwd
 import shutil
 import subprocess
 from pathlib import Path
@@ -20,10 +24,10 @@ import pytest
 import redis
 
 from dbdojo import procs
-from dbdojo.classroom import control, layout, provision, roster
+from dbdojo.classroom import control, layout, mode, provision, roster
 from dbdojo.classroom.roster import Learner
 from dbdojo.workspace import Workspace
-from tests.conftest import isolated_state
+from tests.helpers import isolated_state
 
 CHROMIUM = "/usr/bin/chromium"
 EXERCISE = "intro.no-phone"
@@ -32,14 +36,19 @@ QUERY = (
 )
 RIGHT, WRONG = QUERY.format("phone IS NULL"), QUERY.format("phone = NULL")  # the planted one
 KERNEL_JS = (Path(__file__).parent / "classroom" / "learner_kernel.js").read_text()
+MODES = [
+    pytest.param(
+        mode.SYSTEM,
+        marks=pytest.mark.skipif(
+            os.geteuid() != 0, reason="system users need root (the shared-user mode runs)"
+        ),
+    ),
+    mode.SHARED,
+]
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0, reason="classroom mode creates system users: the tests run as root"
-)
 
-
-@pytest.fixture(scope="module")
-def room():
+@pytest.fixture(scope="module", params=MODES)
+def room(request):
     """A classroom of ann, bob and cyd, brought up as an instructor does; removed after."""
     assert shutil.which("configurable-http-proxy"), "npm install -g configurable-http-proxy"
     from dbdojo.dataset import ensure_seeded
@@ -51,17 +60,30 @@ def room():
             ensure_seeded("tiny")
             learners = [roster.new_learner(n) for n in ("tstann", "tstbob", "tstcyd")]
             port = procs.free_port()
-            where = control.up(learners, "127.0.0.1", port, say=lambda _: None)
-            yield {"learners": {x.name: x for x in learners}, "port": port, **where}
+            shared, said = request.param == mode.SHARED, []
+            where = control.up(learners, "127.0.0.1", port, say=said.append, shared_user=shared)
+            assert mode.current() == request.param
+            # the shared-user mode says what it does not protect
+            assert any("files are NOT" in line for line in said) == shared, said
+            yield {"learners": {x.name: x for x in learners}, "port": port, "mode": request.param,
+                   **where}  # fmt: skip
         finally:
             control.down(remove=True, say=lambda _: None)
             manager.down()
 
 
-def _as_learner(learner: Learner, *cmd: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        ["runuser", "-u", learner.user, "--", *cmd], capture_output=True, text=True, check=False
-    )
+def _kernel_user(learner: Learner, room: dict) -> str:
+    """Whom a learner's kernel runs as: their system user, or the instructor."""
+    if room["mode"] == mode.SYSTEM:
+        return learner.user
+    return pwd.getpwuid(os.geteuid()).pw_name
+
+
+def _as_learner(learner: Learner, room: dict, *cmd: str) -> subprocess.CompletedProcess:
+    """``cmd`` as the learner's kernel would run it (their system user, or the instructor)."""
+    if room["mode"] == mode.SYSTEM:
+        cmd = ("runuser", "-u", learner.user, "--", *cmd)
+    return subprocess.run(cmd, capture_output=True, text=True, check=False)
 
 
 def _pg(learner: Learner, database: str | None = None) -> psycopg.Connection:
@@ -96,18 +118,23 @@ def test_two_learners_log_in_solve_and_the_dashboard_shows_it(room):
                 page.click("#login_submit")
                 page.wait_for_url(f"**/user/{learner.user}/lab**", timeout=180_000)
                 base = f"/user/{learner.user}/"
-                code = "%load_ext dbdojo\n" if False else ""
                 code = (
                     "%load_ext dbdojo\n"
                     f"get_ipython().run_cell_magic('check', {EXERCISE!r}, {WRONG!r})\n"
                     f"get_ipython().run_cell_magic('check', {EXERCISE!r}, {RIGHT!r})\n"
-                    "import getpass; print('user:', getpass.getuser())\n"
+                    "import os, pwd; print('user:', pwd.getpwuid(os.getuid()).pw_name)\n"
+                    "print('home:', os.environ['HOME'], os.getcwd())\n"
+                    "print('pid:', os.getpid())\n"
                     "print('db:', pg.execute('select current_database()').fetchone()[0])"
                 )
                 outputs[learner.name] = page.evaluate(KERNEL_JS, {"base": base, "code": code})
+            pids = {o.split("pid: ")[1].split()[0] for o in outputs.values() if "pid: " in o}
+            assert len(pids) == 2, outputs  # a kernel process each
             for learner in (ann, bob):
                 out = outputs[learner.name]
-                assert f"user: {learner.user}" in out, out
+                assert f"user: {_kernel_user(learner, room)}\n" in out, out
+                home = provision.home(learner)
+                assert f"home: {home} {home}\n" in out, out  # a home (and process) each
                 assert f"db: {Workspace(learner.workspace).database}" in out, out
                 assert "rows missing" in out and "correct" in out, out
             page = browser.new_context().new_page()
@@ -218,11 +245,15 @@ def test_drop_database_in_mongo_leaves_the_other_intact(room):
         assert client[theirs]["orders"].estimated_document_count() == before > 0
 
 
-def test_learners_cannot_read_each_other_or_the_solutions(room):
+def test_what_a_learner_can_read_of_the_others_and_the_solutions(room):
+    """System users: nothing of another learner's, the solutions or the kit's state. Shared
+    user: all of it (the same user, no file isolation: the README says so), but each learner
+    still has a home of their own with their own credentials and solution-free labs."""
     from dbdojo.paths import labs_dir, state_dir
 
     ann, bob = room["learners"]["tstann"], room["learners"]["tstbob"]
     theirs = provision.home(bob)
+    assert theirs != provision.home(ann)
     secrets_of_others = [
         theirs / ".env",
         theirs / "work" / "00-how-labs-work.ipynb",
@@ -232,12 +263,15 @@ def test_learners_cannot_read_each_other_or_the_solutions(room):
     ]
     for path in secrets_of_others:
         assert path.exists(), path
-        result = _as_learner(ann, "cat", str(path))
-        assert result.returncode != 0 and "Permission denied" in result.stderr, path
-    mine = _as_learner(ann, "cat", str(provision.home(ann) / ".env"))
+        result = _as_learner(ann, room, "cat", str(path))
+        if room["mode"] == mode.SYSTEM:
+            assert result.returncode != 0 and "Permission denied" in result.stderr, path
+        else:
+            assert result.returncode == 0, (path, result.stderr)
+    mine = _as_learner(ann, room, "cat", str(provision.home(ann) / ".env"))
     assert mine.returncode == 0 and ann.pg_password in mine.stdout
     assert bob.pg_password not in mine.stdout
-    listing = _as_learner(ann, "ls", str(provision.home(ann) / "work"))
+    listing = _as_learner(ann, room, "ls", str(provision.home(ann) / "work"))
     assert "00-how-labs-work.ipynb" in listing.stdout
     copy = json.loads((provision.home(ann) / "work" / "00-how-labs-work.ipynb").read_text())
     sources = "".join("".join(c["source"]) for c in copy["cells"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 
 import pytest
 
@@ -12,7 +13,7 @@ from dbdojo.checking import progress
 from dbdojo.checking.feedback_kinds import feedback_kind
 from dbdojo.checking.verdict import ERROR, FAILED, NOT_ANSWERED, PASSED, Verdict
 from dbdojo.classroom import dashboard, roster
-from tests.conftest import isolated_state
+from tests.helpers import isolated_state
 
 
 def test_roster_from_csv_and_numbered(tmp_path):
@@ -108,3 +109,16 @@ def test_the_service_keeps_checker_connections_of_the_last_learners_only(monkeyp
         room._keep_connections(Workspace(name))
     assert dropped == names[:3]  # the three who checked longest ago
     assert list(room.recent) == [*names[3:5], *names[6:-1], names[-1], names[5]]
+
+
+def test_the_mode_is_shared_when_asked_or_without_root():
+    from dbdojo.classroom import layout, mode
+
+    with isolated_state():
+        assert mode.choose(shared_user=True) == mode.SHARED
+        assert mode.choose() == (mode.SYSTEM if os.geteuid() == 0 else mode.SHARED)
+        mode.record(mode.SHARED)
+        assert mode.shared() and mode.homes_root() == layout.classroom_dir() / "homes"
+        assert "NOT" in mode.warning("ann") and "ann" in mode.warning("ann")
+        mode.record(mode.SYSTEM)
+        assert not mode.shared() and mode.homes_root() == mode.HOME_ROOT

@@ -4,30 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from conftest import isolated_state
+from tests.helpers import dojo, isolated_state, status_rows
 
-DOJO = Path(sys.executable).parent / "dojo"
 KIT = ["--only", "postgres", "--only", "redis"]  # MongoDB's own tests cover the emulator
-
-
-def dojo(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    if not DOJO.exists():
-        pytest.fail(f"the `dojo` executable is missing at {DOJO}: run `pip install -e .`")
-    return subprocess.run(
-        [str(DOJO), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "COLUMNS": "200", **env},
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -37,11 +21,6 @@ def kit():
         assert result.returncode == 0, result.stdout + result.stderr
         yield result
         dojo("down")
-
-
-def status_rows(**env: str) -> dict[str, dict]:
-    result = dojo("status", "--json", **env)
-    return {row["service"]: row for row in json.loads(result.stdout)}
 
 
 def test_up_says_what_it_started(kit):

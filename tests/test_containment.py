@@ -427,9 +427,9 @@ def test_python_answer_mongo_is_a_scratch_database(checker):
 def seeded_mariadb(request) -> Checker:
     """A checker on the seeded dataset, whose copy in MariaDB's dojo_template answers read."""
     from tests.fixtures.checking import dataset_checker
-    from tests.test_services_mysql import require_binary
+    from tests.helpers import require_mysql_binary
 
-    require_binary()
+    require_mysql_binary()
     checker = dataset_checker(request)
     from dbdojo.dataset import mysql_data
 

@@ -9,7 +9,6 @@ import sys
 import time
 
 import pytest
-from test_dataset_postgres import pg_checksum, scratch, seeded_tiny  # noqa: F401 (fixtures)
 
 from dbdojo.dataset import pg
 from dbdojo.dataset.generate import generate
@@ -33,7 +32,7 @@ def _wait_for_build(proc: subprocess.Popen, timeout: float = 120) -> None:
 
 
 @pytest.mark.parametrize("delay", [0.0, 0.8, 2.5])
-def test_kill_9_during_seed_leaves_a_complete_dataset(scratch, delay):  # noqa: F811
+def test_kill_9_during_seed_leaves_a_complete_dataset(scratch, delay):
     proc = subprocess.Popen(
         [sys.executable, "-m", "dbdojo.cli", "seed", "--scale", "tiny", "--force",
          "--seed", str(OTHER_SEED)],

@@ -6,7 +6,6 @@ import hashlib
 
 import pytest
 from bson import json_util
-from test_dataset_postgres import scratch, seeded_tiny  # noqa: F401 (fixtures)
 
 from dbdojo.connect import mongo_db
 from dbdojo.dataset import pg
@@ -16,7 +15,7 @@ from dbdojo.mongo import snapshots as mongo_snapshots
 
 
 @pytest.fixture
-def mongo_ws(scratch):  # noqa: F811
+def mongo_ws(scratch):
     try:
         reset(scratch, services=("mongo",)) if mongo_snapshots.snapshots() else None
     except mongo_snapshots.SnapshotsUnsupported as exc:

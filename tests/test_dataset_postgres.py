@@ -2,51 +2,16 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-
 import pytest
 
 from dbdojo.dataset import pg
 from dbdojo.dataset.columns import TABLES
 from dbdojo.dataset.generate import GENERATOR_VERSION, generate
 from dbdojo.dataset.scales import DEFAULT_SEED
-from dbdojo.dataset.seeding import ensure_seeded
 from dbdojo.dataset.workspaces import reset
 from dbdojo.paths import datasets_dir
 from dbdojo.workspace import Workspace
-
-
-def pg_checksum(conn) -> str:
-    """md5 of every table's rows in key order: equal iff the contents are equal."""
-    parts = []
-    for table, columns in TABLES.items():
-        key = columns[0][0]
-        row = conn.execute(
-            f"SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY {key}), '')) FROM {table} t"
-        ).fetchone()
-        parts.append(row[0])
-    return ",".join(parts)
-
-
-@pytest.fixture(scope="session")
-def seeded_tiny(dojo_servers) -> dict[str, str]:
-    """The tiny dataset seeded in the test servers (reseeded if another scale is there)."""
-    dojo_servers.url("postgres")
-    dojo_servers.url("redis")
-    return ensure_seeded("tiny")
-
-
-@pytest.fixture
-def scratch(seeded_tiny, monkeypatch) -> Iterator[Workspace]:
-    """A workspace of this test alone (no spare copies unless the test turns them on)."""
-    monkeypatch.setenv("DOJO_RESET_SPARES", "0")
-    ws = Workspace(f"tds_{os.getpid()}")
-    reset(ws, services=("postgres", "redis"))
-    yield ws
-    with pg.admin() as conn:
-        for name in (ws.database, pg.spare_name(ws.database), f"{ws.database}_old"):
-            pg.drop(conn, name)
+from tests.helpers import pg_checksum
 
 
 def test_seed_records_what_it_loaded(seeded_tiny):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from test_dataset_postgres import scratch, seeded_tiny  # noqa: F401 (fixtures)
-
 from dbdojo.connect import redis_client
 from dbdojo.dataset import redis_data
 from dbdojo.dataset.generate import generate
@@ -15,7 +13,7 @@ def redis_state(client) -> dict[bytes, bytes]:
     return {key: client.dump(key) for key in sorted(client.scan_iter(count=1000))}
 
 
-def test_workspace_holds_the_dataset_keys(scratch):  # noqa: F811
+def test_workspace_holds_the_dataset_keys(scratch):
     client = redis_client(scratch)
     expected = redis_data.build(generate("tiny"))
     assert client.dbsize() == len(expected.keys)
@@ -30,7 +28,7 @@ def test_workspace_holds_the_dataset_keys(scratch):  # noqa: F811
     assert client.bitcount(sorted(client.scan_iter("active:customers:*"))[-1]) > 0
 
 
-def test_reset_restores_exactly(scratch):  # noqa: F811
+def test_reset_restores_exactly(scratch):
     client = redis_client(scratch, decode_responses=False)
     before = redis_state(client)
     client.delete("drivers:positions")
@@ -41,7 +39,7 @@ def test_reset_restores_exactly(scratch):  # noqa: F811
     assert redis_state(client) == before
 
 
-def test_snapshot_records_the_seeded_data(seeded_tiny):  # noqa: F811
+def test_snapshot_records_the_seeded_data(seeded_tiny):
     from dbdojo.dataset import redis_store
 
     assert redis_store.snapshot_meta()["checksum"] == seeded_tiny["checksum"]

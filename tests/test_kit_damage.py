@@ -18,12 +18,11 @@ from pathlib import Path
 import psutil
 import pytest
 import redis
-from test_cli_servers import DOJO as DOJO_BIN
-from test_cli_servers import dojo, status_rows
 
-from conftest import isolated_state, own_server
 from dbdojo import procs, state
 from dbdojo.launch import wait_until
+from tests.helpers import DOJO as DOJO_BIN
+from tests.helpers import dojo, isolated_state, own_server, status_rows
 
 KIT = ["--only", "postgres", "--only", "redis"]
 NO_TRACEBACK = "Traceback"

@@ -12,12 +12,11 @@ import time
 
 import pytest
 import redis
-from test_cli_servers import DOJO, dojo
 
-from conftest import isolated_state
 from dbdojo import state
 from dbdojo.launch import wait_until
 from dbdojo.workspace import REDIS_DATABASES, SNAPSHOT_REDIS_DB
+from tests.helpers import DOJO, dojo, isolated_state
 
 
 @pytest.fixture(scope="module")

@@ -14,11 +14,11 @@ from pathlib import Path
 import pymongo
 import pytest
 from bson import Decimal128, json_util
-from test_services_mongo import Running, running_emulator
 
 from dbdojo.mongo import snapshots as mongo_snapshots
 from dbdojo.mongo.service import emulator_available
 from dbdojo.workspace import Workspace
+from tests.helpers import Running, running_emulator
 
 pytestmark = pytest.mark.skipif(
     emulator_available() is not None, reason=f"no MongoDB emulator: {emulator_available()}"

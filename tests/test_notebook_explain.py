@@ -13,7 +13,7 @@ from dbdojo import pgroles
 from dbdojo.notebook import explain as explaining
 from dbdojo.notebook.explain import Plan, explain
 from tests.fixtures.checking import dataset_checker
-from tests.test_notebooks_outputs import _sanitize
+from tests.helpers import sanitize
 
 JOIN = (
     "SELECT c.city, count(*) FROM orders o JOIN customers c USING (customer_id) "
@@ -63,11 +63,9 @@ def test_time_shares_add_up_to_the_execution_time(workspace):
 def test_the_drawing_is_stable_under_the_sanitizers(workspace):
     first, second = explain(JOIN), explain(JOIN)
     assert first.json != second.json  # times differ from run to run...
-    assert _sanitize(first.text()) == _sanitize(
-        second.text()
-    )  # ...the drawing, once sanitized, not
-    assert _sanitize(first._repr_html_()) == _sanitize(second._repr_html_())
-    assert _sanitize(first.text()) != _sanitize(explain(LOOKUP).text())
+    assert sanitize(first.text()) == sanitize(second.text())  # ...the drawing, once sanitized, not
+    assert sanitize(first._repr_html_()) == sanitize(second._repr_html_())
+    assert sanitize(first.text()) != sanitize(explain(LOOKUP).text())
 
 
 def test_a_misestimate_is_flagged(workspace):

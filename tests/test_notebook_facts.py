@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_notebook_links import _outside_code
+from tests.helpers import outside_code
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted(ROOT.glob("notebooks/*.ipynb"))
@@ -30,6 +30,8 @@ _YEAR = re.compile(r"^(19|20)\d\d$")
 
 # (notebook stem, number as written): why it is not a dataset fact
 NOT_DATASET_FACTS: dict[tuple[str, str], str] = {
+    ("m1-document-modeling", "12,400"): "an example counter value in a product page's text",
+    ("m2-queries-indexes", "6,371"): "the Earth's mean radius in km (the haversine helper's)",
     ("m3-aggregation-pipelines", "10,000"): "$lookup's hash-join limit, from the MongoDB docs",
     ("p3-indexing-explain", "30,000"): "ANALYZE's default sample (300 × 100), PostgreSQL docs",
     ("p3-indexing-explain", "180,000"): "the sample for a target of 600 (300 × 600)",
@@ -64,7 +66,7 @@ def typed_numbers(path: Path) -> list[tuple[str, str]]:
     for index, cell in enumerate(_cells(path)):
         if cell["cell_type"] != "markdown":
             continue
-        for _, line in _outside_code(_text(cell["source"])):
+        for _, line in outside_code(_text(cell["source"])):
             for match in _NUMBER.finditer(line):
                 written = match.group(1)
                 if not _YEAR.match(written):

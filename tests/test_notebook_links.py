@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+
+from tests.helpers import outside_code
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted(
@@ -30,8 +31,6 @@ SOURCES = sorted(
     ]
 )
 
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
 # [text](target "title") and ![alt](target); the target may be <wrapped in angle brackets>
 _INLINE = re.compile(
     r"!?\[(?:[^\[\]]|\[[^\[\]]*\])*\]\(\s*(<[^>]*>|[^\s()]*(?:\([^\s()]*\)[^\s()]*)*)"
@@ -70,30 +69,10 @@ def markdown_parts(path: Path) -> list[tuple[str, str]]:
     return [("", path.read_text(encoding="utf-8"))]
 
 
-def _outside_code(text: str, blank_spans: bool = True) -> Iterator[tuple[int, str]]:
-    """(line number, line) of the lines outside fenced code blocks, inline code blanked out
-    (links in code are not links) unless ``blank_spans`` is false (a heading keeps its code)."""
-    fence = ""
-    prose: list[tuple[int, str]] = []
-    for number, line in enumerate(text.splitlines(), 1):
-        match = _FENCE.match(line)
-        if fence:
-            if match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence):
-                fence = ""
-            continue
-        if match:
-            fence = match.group(1)
-            continue
-        prose.append((number, line))
-    # code spans may not cross paragraphs; blanking them line by line is close enough
-    for number, line in prose:
-        yield number, _CODE_SPAN.sub(lambda m: " " * len(m.group(0)), line) if blank_spans else line
-
-
 def links_in(path: Path) -> list[Link]:
     found = []
     for where, text in markdown_parts(path):
-        for number, line in _outside_code(text):
+        for number, line in outside_code(text):
             place = where or f"line {number}"
             targets = [m.group(1) for m in _INLINE.finditer(line)]
             targets += [m.group(1) for m in _REFERENCE.finditer(line)]
@@ -129,7 +108,7 @@ def headings(path: Path) -> list[str]:
     found = []
     for _, text in markdown_parts(path):
         previous = ""
-        for _, line in _outside_code(text, blank_spans=False):
+        for _, line in outside_code(text, blank_spans=False):
             atx = _ATX.match(line)
             if atx:
                 found.append(atx.group(1) or "")

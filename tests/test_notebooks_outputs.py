@@ -3,15 +3,15 @@ kit's conventions, and the nbval sanitizers do what they claim."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from tests.helpers import sanitize
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted([*ROOT.glob("notebooks/*.ipynb"), *ROOT.glob("labs/*.ipynb")])
-SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"
 
 
 def _code_cells(path: Path) -> list:
@@ -59,14 +59,6 @@ def test_the_index_lists_every_notebook_and_lab():
     assert not unlisted, f"notebooks/README.md does not list: {unlisted}"
 
 
-def _sanitize(text: str) -> str:
-    pairs = re.findall(r"^regex: (.*)$\n^replace: (.*)$", SANITIZE.read_text(), flags=re.M)
-    assert len(pairs) >= 10, "the sanitize file lost its patterns"
-    for regex, replace in pairs:
-        text = re.sub(regex, replace, text)
-    return text
-
-
 @pytest.mark.parametrize(
     ("first", "second"),
     [
@@ -96,7 +88,7 @@ def _sanitize(text: str) -> str:
     ],
 )
 def test_sanitizers_hide_what_legitimately_changes(first, second):
-    assert _sanitize(first) == _sanitize(second)
+    assert sanitize(first) == sanitize(second)
 
 
 @pytest.mark.parametrize(
@@ -109,4 +101,4 @@ def test_sanitizers_hide_what_legitimately_changes(first, second):
     ],
 )
 def test_sanitizers_keep_what_must_be_compared(first, second):
-    assert _sanitize(first) != _sanitize(second)
+    assert sanitize(first) != sanitize(second)

@@ -16,9 +16,9 @@ import psutil
 import psycopg
 import pytest
 
-from conftest import own_server, recorded
 from dbdojo import procs, state
 from dbdojo.services import postgres
+from tests.helpers import own_server, recorded
 
 
 @pytest.fixture

@@ -14,11 +14,11 @@ import psycopg
 import pytest
 import redis
 
-from conftest import isolated_state
 from dbdojo import state
 from dbdojo.launch import wait_until
 from dbdojo.services import manager, replicas
 from dbdojo.services.replica_postgres import SLOT, PostgresReplica
+from tests.helpers import isolated_state
 
 
 @pytest.fixture(scope="module")

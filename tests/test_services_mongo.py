@@ -6,7 +6,6 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pymongo
@@ -17,49 +16,11 @@ from dbdojo import procs, state
 from dbdojo.mongo.service import MongoService, describe, emulator_available
 from dbdojo.records import ServerRecord
 from dbdojo.workspace import Workspace
+from tests.helpers import Running, running_emulator
 
 pytestmark = pytest.mark.skipif(  # a skip that says what is missing, never hides a failure
     emulator_available() is not None, reason=f"no MongoDB emulator: {emulator_available()}"
 )
-
-
-class Running:
-    """An emulator of a throwaway checkout state directory, started for one test module."""
-
-    def __init__(self, state_dir: Path) -> None:
-        self.state_dir = state_dir
-        self.service = MongoService()
-        self.record: ServerRecord | None = None
-
-    def start(self) -> ServerRecord:
-        self.record = self.service.start(state.get_record("mongo"))
-        state.put_record(self.record)
-        assert self.service.wait_ready(self.record), "the emulator listens but never served"
-        return self.record
-
-    def stop(self) -> None:
-        if self.record and self.record.pid:
-            self.service.stop(self.record)
-            self.record.pid = None
-            state.put_record(self.record)
-
-    def client(self) -> pymongo.MongoClient:
-        assert self.record is not None
-        return pymongo.MongoClient(self.record.url, serverSelectionTimeoutMS=3000)
-
-
-def running_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    """Start an emulator with its own state dir (and no user URL); stop it afterwards."""
-    state_dir = tmp_path_factory.mktemp("dojo_state")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DOJO_STATE_DIR", str(state_dir))
-        mp.delenv("DOJO_MONGO_URL", raising=False)
-        emulator = Running(state_dir)
-        emulator.start()
-        try:
-            yield emulator
-        finally:
-            emulator.stop()
 
 
 emulator = pytest.fixture(scope="module")(running_emulator)

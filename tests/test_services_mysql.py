@@ -13,32 +13,23 @@ import psutil
 import pymysql
 import pytest
 
-from conftest import isolated_state, own_server, recorded
 from dbdojo import state
 from dbdojo.commands.doctor import run_checks
 from dbdojo.connect import mysql_connect_url, mysql_params
 from dbdojo.services import manager
 from dbdojo.services import mysql as mysql_service
-
-
-def require_binary() -> None:
-    if mysql_service.server_binary() is not None:
-        return
-    message = f"MariaDB/MySQL is missing: {mysql_service.HOW_TO_GET}"
-    if os.environ.get("DOJO_REQUIRE_MYSQL") == "1":
-        pytest.fail(message + " (CI installs Debian's mariadb-server in .ci/run: it failed)")
-    pytest.skip(message)
+from tests.helpers import isolated_state, own_server, recorded, require_mysql_binary
 
 
 @pytest.fixture(scope="module")
 def server():
-    require_binary()
+    require_mysql_binary()
     with own_server("mysql"):
         yield recorded("mysql")
 
 
 def test_mariadb_is_installed_where_ci_requires_it():
-    require_binary()
+    require_mysql_binary()
     assert mysql_service.binary_version(mysql_service.server_binary()).startswith(
         ("MariaDB ", "MySQL ")
     )
@@ -168,7 +159,7 @@ def test_reset_restores_a_workspaces_mariadb_copy(request):
     """`dojo reset` (workspaces.reset with MariaDB) puts a damaged copy back, indexes too."""
     from tests.fixtures.checking import dataset_checker
 
-    require_binary()
+    require_mysql_binary()
     dataset_checker(request)  # the seeded dataset, copied into MariaDB's dojo_template
     from dbdojo.connect import mysql_connect
     from dbdojo.dataset import mysql_data, workspaces

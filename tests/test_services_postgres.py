@@ -10,11 +10,11 @@ import psutil
 import psycopg
 import pytest
 
-from conftest import is_healthy, own_server, recorded
 from dbdojo import procs, state
 from dbdojo.launch import wait_until
 from dbdojo.services import manager
 from dbdojo.services.postgres import PostgresService
+from tests.helpers import is_healthy, own_server, recorded
 
 
 @pytest.fixture(scope="module")

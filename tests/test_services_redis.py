@@ -11,13 +11,13 @@ import psutil
 import pytest
 import redis
 
-from conftest import is_healthy, own_server, recorded
 from dbdojo import procs, state
 from dbdojo.connect import redis_client
 from dbdojo.launch import wait_until
 from dbdojo.services import manager
 from dbdojo.services.redis import RedisService
 from dbdojo.workspace import REDIS_DATABASES, Workspace
+from tests.helpers import is_healthy, own_server, recorded
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,10 @@ import sys
 
 import pytest
 
-from conftest import isolated_state
 from dbdojo import procs, state
 from dbdojo.launch import wait_until
 from dbdojo.records import ServerRecord
+from tests.helpers import isolated_state
 
 
 @pytest.fixture

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dbdojo.checking import discovery, progress
+from dbdojo.checking import discovery, progress, remote
 from dbdojo.checking.engine import Checker
 from dbdojo.checking.feedback_kinds import feedback_kind
 from dbdojo.checking.verdict import NOT_ANSWERED, CheckFailed, Verdict
-from dbdojo.classroom import remote
 from dbdojo.settings import strict
 
 

@@ -14,34 +14,30 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import nbformat
 
 from dbdojo.checking.datasets import BUILD_SCALE, identity
 from dbdojo.checking.discovery import default_labs_dir, lab_paths, read_lab, student_dir
-from dbdojo.checking.engine import Checker, ReferenceFailed
+from dbdojo.checking.engine import Checker, Expectation, ReferenceFailed
 from dbdojo.checking.model import Exercise, ExerciseError
-from dbdojo.checking.sqltext import normalized_text
+from dbdojo.checking.transforms import (
+    PLAN_KIND,
+    clear_solution,
+    exercise_id,
+    student_version,
+)
 from dbdojo.workspace import Workspace
 
-SOLUTION_TAG = "dojo-solution"
 BUILD_WORKSPACE = Workspace("student_build")
 COST = (
     "computes every exercise's expected result on a temporary copy of the data "
     "(about 0.8 GB of disk, given back afterwards; about half a minute on an idle machine)"
 )
-HINT_CALL = re.compile(r"^(\s*)(dojo\.hint\(.*)$", re.MULTILINE)
-HINT_NOTE = "  # remove the # and run this cell when you want a hint"
-
-
-class LeakError(ExerciseError):
-    """A cell outside the answer cells repeats a solution."""
 
 
 def build_checker() -> Checker:
@@ -91,22 +87,21 @@ def drop_build_workspace() -> None:
     disk.drop(BUILD_WORKSPACE)
 
 
-def student_metadata(ex: Exercise, checker: Checker) -> dict[str, Any]:
-    meta = {"exercise": ex.id, "title": ex.title, "kind": ex.kind, "starter": ex.starter}
-    meta["difficulty"] = ex.difficulty
-    meta.update(hints=ex.hints, options=ex.options)
+def expected_result(ex: Exercise, checker: Checker) -> Expectation | None:
+    """``ex``'s expected result computed on the checker's workspace (the server part of the
+    build), with the dataset it was computed on; None when there is nothing to compare."""
     if ex.options.get("database") == "mysql" and _no_mysql():
-        meta["expected"] = None  # a student cell (no reference) with nothing to compare: its
-        return meta  # check says MariaDB is missing; the lab is built again once there is one
-    if ex.kind != "sql-plan":  # plans are checked by a predicate, not against a result
-        try:
-            expected = checker.expectation(ex)
-        except ReferenceFailed as exc:
-            where = f"{ex.where()}, workspace {checker.workspace.name!r}"
-            raise ExerciseError(f"{where}: {exc}") from exc
-        expected.dataset = identity(ex.kind, checker.workspace)
-        meta["expected"] = expected.to_dict()
-    return meta
+        return None  # a student cell (no reference) with nothing to compare: its check says
+        # MariaDB is missing; the lab is built again once there is one
+    if ex.kind == PLAN_KIND:
+        return None
+    try:
+        expected = checker.expectation(ex)
+    except ReferenceFailed as exc:
+        where = f"{ex.where()}, workspace {checker.workspace.name!r}"
+        raise ExerciseError(f"{where}: {exc}") from exc
+    expected.dataset = identity(ex.kind, checker.workspace)
+    return expected
 
 
 def _no_mysql() -> bool:
@@ -116,38 +111,14 @@ def _no_mysql() -> bool:
     return mysql_data.template_checksum() is None
 
 
-def solutions(ex: Exercise) -> list[str]:
-    return [normalized_text(s) for s in [ex.reference or "", *ex.wrong] if normalized_text(s)]
-
-
 def student_notebook(path: Path, checker: Checker) -> nbformat.NotebookNode:
-    """The learner version of the lab at ``path``."""
+    """The learner version of the lab at ``path``: the expected results computed on the
+    checker's workspace, then the pure cell transforms of :mod:`dbdojo.checking.transforms`."""
     nb = nbformat.read(path, as_version=4)
     exercises = {ex.id: ex for ex in read_lab(path).exercises}
-    secrets = [s for ex in exercises.values() for s in solutions(ex)]
-    kept = []
-    for index, cell in enumerate(nb.cells):
-        if SOLUTION_TAG in cell.metadata.get("tags", []):
-            continue
-        dojo = cell.metadata.get("dojo", {})
-        if "exercise" in dojo:
-            ex = exercises[dojo["exercise"]]
-            cell.source = f"%%check {ex.id}\n{ex.starter}"
-            cell.metadata["dojo"] = student_metadata(ex, checker)
-        elif cell.cell_type == "code" and HINT_CALL.search(cell.source):
-            cell.source = HINT_CALL.sub(lambda m: f"{m[1]}# {m[2]}{HINT_NOTE}", cell.source)
-        elif any(s in normalized_text(cell.source) for s in secrets if len(s) > 12):
-            raise LeakError(
-                f"{path.name} cell {index} repeats a solution: tag it {SOLUTION_TAG!r} "
-                "(instructor only) or rephrase it"
-            )
-        if cell.cell_type == "code":
-            cell.outputs = []
-            cell.execution_count = None
-        kept.append(cell)
-    nb.cells = kept
-    nb.metadata.setdefault("dojo", {})["student"] = True
-    return nb
+    answered = [exercise_id(c) for c in nb.cells if clear_solution(c) is not None]
+    expected = {i: expected_result(exercises[i], checker) for i in answered if i is not None}
+    return student_version(nb, exercises, expected, path.name)
 
 
 def build_student(

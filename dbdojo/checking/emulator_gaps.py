@@ -10,7 +10,7 @@ from dbdojo.mongo.gaps import LIMITS_DOC
 
 _REFUSALS = re.compile(
     r"Unsupported (query operator|aggregation stage|expression)|Unrecognized expression"
-    r"|cannot convert the value|not (yet )?(supported|implemented)",
+    r"|cannot convert the value|not (yet )?(supported|implemented)|\bsupports only\b",
     re.IGNORECASE,
 )
 # feature in an answer's text -> what the emulator does with it
@@ -18,8 +18,6 @@ _DIFFERENT = {
     r"""\$slice['"]?\s*:\s*\[""": "a projection $slice with [skip, limit] returns []",
     r"""\$filter['"]?\s*:\s*\{[^}]*['"]limit['"]""": "$filter ignores its limit",
     r"""exclusive(Minimum|Maximum)""": "$jsonSchema exclusiveMinimum/exclusiveMaximum are ignored",
-    r"""\$maxDistance""": "$near ignores $maxDistance",
-    r"""\$geoNear""": "$geoNear distances are planar degrees, not metres",
     r"""\$(trunc|round)['"]?\s*:\s*['"]\$""": "one-argument $trunc/$round differ",
     r"""\$bucket['"]?\s*:""": "$bucket emits an empty default bucket",
 }

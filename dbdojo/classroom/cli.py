@@ -19,13 +19,16 @@ def classroom() -> None:
 @click.option("--learners", "count", type=int, help="Or this many numbered learners.")
 @click.option("--ip", default="127.0.0.1", show_default=True, help="Where the hub listens.")
 @click.option("--port", default=8000, show_default=True, help="The hub's port.")
-def up(roster_csv: Path | None, count: int | None, ip: str, port: int) -> None:
+@click.option("--shared-user", is_flag=True,
+              help="Run learners as this user, one process and home each (automatic when not "
+              "root): databases isolated, files not.")  # fmt: skip
+def up(roster_csv: Path | None, count: int | None, ip: str, port: int, shared_user: bool) -> None:
     """Users, workspaces, homes, the hub and the dashboard (again: the same learners keep
     their passwords and work)."""
     from dbdojo.classroom import control
 
     learners = control.learners_for(roster_csv, count)
-    where = control.up(learners, ip, port, say=click.echo)
+    where = control.up(learners, ip, port, say=click.echo, shared_user=shared_user)
     click.echo(f"Hub: {where['hub']}  ({len(learners)} learners)")
     click.echo(f"Dashboard: {where['dashboard']}")
     click.echo(f"Handout (logins and passwords, print it): {where['handout']}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import secrets
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from dbdojo import procs
 from dbdojo.checking.engine import Checker, Expectation
 from dbdojo.checking.model import Exercise
 from dbdojo.checking.result import Rules
-from dbdojo.classroom import dashboard, hub, layout, provision, roster
+from dbdojo.classroom import dashboard, hub, layout, mode, provision, roster
 from dbdojo.classroom.roster import Learner
 from dbdojo.connect import pg_connect
 from dbdojo.errors import Invalid
@@ -130,16 +131,23 @@ def check_server_size(count: int) -> None:
 
 
 def up(
-    learners: list[Learner], ip: str, port: int, say: Say = print, lock: bool = True
+    learners: list[Learner],
+    ip: str,
+    port: int,
+    say: Say = print,
+    lock: bool = True,
+    shared_user: bool = False,
 ) -> dict[str, str]:
-    """Everything for a workshop; returns the addresses (hub, dashboard, handout)."""
-    if os.geteuid() != 0:
-        raise ClassroomError("the classroom creates system users: run it as root")
+    """Everything for a workshop; returns the addresses (hub, dashboard, handout).
+    ``shared_user``: learners run as this user even as root (:mod:`.mode`)."""
     os.environ["DOJO_RESET_SPARES"] = "0"  # no spare copy per learner: half the disk
     check_server_size(len(learners))
     down(say=lambda _: None)
+    mode.record(mode.choose(shared_user))
+    if mode.shared():
+        say(mode.warning(pwd.getpwuid(os.geteuid()).pw_name))
     layout.ensure_venv(say)
-    if lock:
+    if lock and not mode.shared():  # the same user reads them anyway
         for path in lock_checkout():
             say(f"learners cannot read {path}")
     roster.save(learners, layout.roster_file())
@@ -186,7 +194,8 @@ def down(remove: bool = False, say: Say = print) -> None:
         for learner in roster.load(layout.roster_file()):
             for line in provision.remove(learner):
                 say(f"removed {line}")
-        for name in ("roster.json", "passwords.json", "handout.txt", "service.json", "hub.json"):
+        names = ("roster.json", "passwords.json", "handout.txt", "service.json", "hub.json", "mode")
+        for name in names:
             (layout.classroom_dir() / name).unlink(missing_ok=True)
 
 

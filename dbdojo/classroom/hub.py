@@ -2,7 +2,9 @@
 
 The hub runs as root from the learners' environment (it setuids each learner's JupyterLab to
 their system user, as The Littlest JupyterHub does), with configurable-http-proxy from npm in
-front. Its files (database, cookie secret, log) stay in ``.dojo/classroom/hub/``.
+front; in shared-user mode (:mod:`dbdojo.classroom.mode`) it runs as the instructor and starts
+each JupyterLab as the instructor too, in its own process and home. Its files (database,
+cookie secret, log) stay in ``.dojo/classroom/hub/``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from dbdojo import procs
-from dbdojo.classroom import layout, provision
+from dbdojo.classroom import layout, mode, provision
 from dbdojo.classroom.roster import Learner
 from dbdojo.errors import NotFound
 
@@ -38,9 +40,11 @@ c.JupyterHub.pid_file = "{hub_dir}/jupyterhub.pid"
 c.JupyterHub.authenticator_class = "dbdojo.classroom.hubauth.DojoAuthenticator"
 c.DojoAuthenticator.password_file = {password_file!r}
 c.Authenticator.allowed_users = {allowed!r}
-c.JupyterHub.spawner_class = "dbdojo.classroom.hubauth.DojoSpawner"
+c.JupyterHub.spawner_class = {spawner!r}
 c.DojoSpawner.learner_env = {learner_env!r}
+c.SimpleLocalProcessSpawner.home_dir_template = {home_template!r}
 c.Spawner.cmd = [{singleuser!r}]
+c.Spawner.args = {singleuser_args!r}
 c.Spawner.notebook_dir = "~"
 c.Spawner.default_url = "/lab/tree/work"
 c.Spawner.start_timeout = 180
@@ -70,6 +74,17 @@ def proxy_command() -> str:
     return found
 
 
+def _spawner() -> dict[str, Any]:
+    """The spawner of the classroom's mode; JupyterLab refuses root without ``--allow-root``
+    (a root instructor who forced shared-user mode)."""
+    shared = mode.shared()
+    return {
+        "spawner": "dbdojo.classroom.hubauth." + ("DojoSharedSpawner" if shared else "DojoSpawner"),
+        "home_template": str(mode.homes_root() / "{username}"),
+        "singleuser_args": ["--allow-root"] if shared and os.geteuid() == 0 else [],
+    }
+
+
 def write_config(
     learners: list[Learner], bind_url: str, service_url: str, api_token: str
 ) -> dict[str, Any]:
@@ -88,6 +103,7 @@ def write_config(
         allowed={x.user for x in learners},
         learner_env={x.user: provision.spawn_env(x) for x in learners},
         singleuser=layout.venv_bin("jupyterhub-singleuser"),
+        **_spawner(),
         service=SERVICE_NAME,
         service_url=service_url,
     )

@@ -1,6 +1,7 @@
 """What the hub imports (from the learners' environment, where JupyterHub is installed):
-the login check against the classroom's password hashes, and the spawner that starts a
-learner's JupyterLab as their system user with their environment."""
+the login check against the classroom's password hashes, and the spawners that start a
+learner's JupyterLab with their environment: as their system user, or (shared-user mode) as
+the hub's own user in a home of its own."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyterhub.auth import Authenticator
-from jupyterhub.spawner import LocalProcessSpawner
+from jupyterhub.spawner import LocalProcessSpawner, SimpleLocalProcessSpawner
 from traitlets import Dict, Unicode
 
 from dbdojo.classroom.roster import PREFIX, verify_password
@@ -40,3 +41,9 @@ class DojoSpawner(LocalProcessSpawner):
         env = super().get_env()
         env.update(self.learner_env.get(self.user.name, {}))
         return env
+
+
+class DojoSharedSpawner(DojoSpawner, SimpleLocalProcessSpawner):
+    """Shared-user mode: JupyterHub's SimpleLocalProcessSpawner (no setuid; ``HOME`` and the
+    working directory are ``home_dir_template`` for the hub user) plus the learner's
+    environment. Separate processes and homes, no file isolation."""

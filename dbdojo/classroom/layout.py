@@ -3,13 +3,15 @@
 - ``.dojo/classroom/`` (mode 0700, the instructor's): the roster with its secrets, the hub's
   password hashes, its database and cookie secret, the handout, the service's address.
 - ``/srv/dbdojo-classroom/<checkout id>/venv``: the environment learners' JupyterLab runs from
-  (readable by all; the kit is installed in it as a package, without the labs' sources).
-- ``/home/dojo-<name>``: each learner's home (mode 0700, theirs).
+  (readable by all; the kit is installed in it as a package, without the labs' sources); for
+  an instructor who is not root, ``~/.local/share/dbdojo-classroom/<checkout id>/venv``.
+- each learner's home: see :mod:`dbdojo.classroom.mode`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 import sysconfig
@@ -51,8 +53,16 @@ def hub_dir() -> Path:
     return path
 
 
+def shared_root() -> Path:
+    """``/srv/dbdojo-classroom`` as root, else in the instructor's data directory."""
+    if os.geteuid() == 0:
+        return SHARED_ROOT
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "dbdojo-classroom"
+
+
 def shared_dir() -> Path:
-    return SHARED_ROOT / checkout_id()
+    return shared_root() / checkout_id()
 
 
 def venv_dir() -> Path:
@@ -84,6 +94,8 @@ def learner_python() -> tuple[Path, Path]:
     base = Path(sys.base_prefix)
     version = f"{sys.version_info[0]}.{sys.version_info[1]}"
     libdir = Path(sysconfig.get_config_var("LIBDIR") or base / "lib")
+    if not os.access(libdir, os.X_OK):  # a moved Python (its build-time LIBDIR unreachable)
+        libdir = base / "lib"
     if not _world_reachable(base / "bin"):
         base = procs.mirror_tree(
             base, shared_dir() / f"python-{version}", ["bin", str(libdir.relative_to(base))]
@@ -98,7 +110,7 @@ def ensure_venv(say=print) -> Path:
     marker = venv / f".installed-{_requirements_key()}"
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
     shared_dir().mkdir(parents=True, exist_ok=True)
-    for path in (SHARED_ROOT, shared_dir()):
+    for path in (shared_root(), shared_dir()):
         path.chmod(0o755)
     python, _ = learner_python()
     if not marker.exists():

@@ -1,6 +1,7 @@
 """A learner's system user, home and workspace, made, reset or removed.
 
-The home (mode 0700, owned by the learner) holds ``work/`` (their lab copies from the student
+The home (mode 0700, owned by the learner; in shared-user mode, a directory of the
+instructor's, see :mod:`dbdojo.classroom.mode`) holds ``work/`` (their lab copies from the student
 build: no solutions), ``notebooks/`` and ``datasets/`` (the course's), and ``.env`` (mode
 0600): their own database URLs and the token their kernel shows the classroom service. The
 kernel finds them there because the hub starts it with ``DOJO_HOME`` set to the home.
@@ -15,7 +16,8 @@ import subprocess
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from dbdojo.classroom import isolation, layout
+from dbdojo import settings
+from dbdojo.classroom import isolation, layout, mode
 from dbdojo.classroom.roster import Learner
 from dbdojo.connect import pg_connect, redis_client, server_url
 from dbdojo.notebook import learner as learner_copies
@@ -23,11 +25,9 @@ from dbdojo.notebook import startup
 from dbdojo.paths import datasets_dir, notebooks_dir
 from dbdojo.workspace import Workspace
 
-HOME_ROOT = Path("/home")
-
 
 def home(learner: Learner) -> Path:
-    return HOME_ROOT / learner.user
+    return mode.homes_root() / learner.user
 
 
 def system_user(learner: Learner) -> pwd.struct_passwd:
@@ -76,7 +76,7 @@ def spawn_env(learner: Learner) -> dict[str, str]:
     return {
         "DOJO_HOME": str(base),
         "DOJO_WORKSPACE": learner.workspace,
-        "DOJO_CLASSROOM": "1",
+        settings.CLASSROOM_ENV: "1",
         "IPYTHONDIR": str(base / ".dojo" / "ipython"),
         "LD_LIBRARY_PATH": str(layout.learner_python()[1]),
     }
@@ -84,8 +84,9 @@ def spawn_env(learner: Learner) -> dict[str, str]:
 
 def write_home(learner: Learner, build: Path, check_url: str) -> None:
     """Fill the learner's home (their lab copies are never overwritten once started)."""
-    user = system_user(learner)
     base = home(learner)
+    user = None if mode.shared() else system_user(learner)
+    base.mkdir(mode=0o700, parents=True, exist_ok=True)
     base.chmod(0o700)
     for source, name in ((notebooks_dir(), "notebooks"), (datasets_dir(), "datasets")):
         shutil.copytree(source, base / name, dirs_exist_ok=True)
@@ -101,7 +102,8 @@ def write_home(learner: Learner, build: Path, check_url: str) -> None:
     env = base / ".env"
     env.write_text("".join(f"{k}={v}\n" for k, v in learner_env(learner, check_url).items()))
     env.chmod(0o600)
-    subprocess.run(["chown", "-R", f"{user.pw_uid}:{user.pw_gid}", str(base)], check=True)
+    if user is not None:
+        subprocess.run(["chown", "-R", f"{user.pw_uid}:{user.pw_gid}", str(base)], check=True)
 
 
 def reset_workspace(learner: Learner) -> None:
@@ -122,7 +124,7 @@ def grant_workspace(learner: Learner, ws: Workspace | None = None) -> None:
 
 
 def remove(learner: Learner) -> list[str]:
-    """The learner's workspace, database role, Valkey user, system user and home. The hub
+    """The learner's workspace, database role, Valkey user, system user (if any) and home. The hub
     has stopped their server first (its own processes are gone with it)."""
     from psycopg import sql
 
@@ -132,6 +134,9 @@ def remove(learner: Learner) -> list[str]:
     with pg_connect(Workspace("main"), autocommit=True) as admin:
         admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(learner.pg_role)))
     isolation.drop_redis_user(redis_client(Workspace("main")), learner)
+    if mode.shared():
+        shutil.rmtree(home(learner), ignore_errors=True)
+        return [*done, f"home {home(learner)}"]
     out = subprocess.run(["userdel", "--remove", learner.user], check=False, capture_output=True)
     if out.returncode == 0:
         done.append(f"system user {learner.user} and its home")

@@ -1,4 +1,5 @@
-"""The kernel side of classroom mode: ``%%check`` and ``dojo.hint`` go to the classroom service.
+"""The kernel side of classroom mode (:mod:`dbdojo.classroom`): ``%%check`` and ``dojo.hint``
+go to the classroom service.
 
 A learner's kernel holds their own database credentials and a token (``~/.env``), never the
 kit's: the service checks their answer on their workspace as the instructor's kit does, and
@@ -17,8 +18,8 @@ from dotenv import dotenv_values
 
 from dbdojo.errors import DojoError
 from dbdojo.paths import project_root
+from dbdojo.settings import classroom_kernel
 
-ENV_VAR = "DOJO_CLASSROOM"
 TIMEOUT = 180  # seconds: a check waits its turn behind the class's other checks
 
 
@@ -27,8 +28,8 @@ class ServiceUnreachable(DojoError, RuntimeError):
 
 
 def active() -> bool:
-    """True in a classroom learner's kernel (the hub sets ``DOJO_CLASSROOM=1``)."""
-    return os.environ.get(ENV_VAR) == "1"
+    """True in a classroom learner's kernel."""
+    return classroom_kernel()
 
 
 def _setting(name: str) -> str:
