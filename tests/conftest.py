@@ -12,7 +12,7 @@ server user when tests run as root). Services whose ``DOJO_*_URL`` is set use th
 instead, as the CLI does; so ``DOJO_POSTGRES_URL=... pytest`` runs against your own server.
 The servers are stopped and the directory removed at the end of the session.
 
-``seeded_tiny`` (session) and ``scratch`` (one test): the tiny dataset in those servers and
+``seeded_tiny`` (module) and ``scratch`` (one test): the tiny dataset in those servers and
 a workspace of it for one test.
 
 Plain helpers shared by test modules (``isolated_state``, ``own_server``, ...) live in
@@ -70,9 +70,11 @@ def dojo_servers() -> Iterator[DojoServers]:
             manager.down()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def seeded_tiny(dojo_servers) -> dict[str, str]:
-    """The tiny dataset seeded in the test servers (reseeded if another scale is there)."""
+    """The tiny dataset seeded in the test servers, checked again for each module: a module of
+    the lab checker's tests on the same worker (``--dist loadfile``) seeds the default scale
+    in the same servers, and the tiny one comes back here."""
     from dbdojo.dataset.seeding import ensure_seeded
 
     dojo_servers.url("postgres")

@@ -42,17 +42,25 @@ def isolated_state(*, keep_user_urls: bool = False) -> Iterator[Path]:
     hidden unless ``keep_user_urls``. Tests skip initdb's final fsync (DOJO_PG_NO_SYNC)."""
     root = Path(tempfile.mkdtemp(prefix="dojo-test-", dir="/var/tmp"))
     root.chmod(0o755)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DOJO_STATE_DIR", str(root))
-        mp.setenv("DOJO_PG_NO_SYNC", "1")
-        if not keep_user_urls:
-            for var in URL_VARS:
-                mp.delenv(var, raising=False)
-        try:
-            yield root
-        finally:
-            stop_servers_under(root)  # before the directory goes: see tests/leftovers.py
-            shutil.rmtree(root, ignore_errors=True)
+    changed = ["DOJO_STATE_DIR", "DOJO_PG_NO_SYNC", *([] if keep_user_urls else URL_VARS)]
+    saved = {var: os.environ.get(var) for var in changed}
+    os.environ.update(DOJO_STATE_DIR=str(root), DOJO_PG_NO_SYNC="1")
+    for var in changed[2:]:
+        os.environ.pop(var, None)
+    try:
+        yield root
+    finally:
+        stop_servers_under(root)  # before the directory goes: see tests/leftovers.py
+        shutil.rmtree(root, ignore_errors=True)
+        # A longer-lived fixture (the session's servers) first entered inside this one owns
+        # the environment now: putting ours back would send every later test of this worker
+        # to the checkout's own servers (a CI run lost its emulator that way).
+        if os.environ.get("DOJO_STATE_DIR") == str(root):
+            for var, value in saved.items():
+                if value is None:
+                    os.environ.pop(var, None)
+                else:
+                    os.environ[var] = value
 
 
 @contextmanager

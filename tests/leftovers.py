@@ -34,8 +34,16 @@ def stop_servers_under(root: Path) -> list[str]:
     """Stop every process working in or started on ``root`` (not this one); return them."""
     from dbdojo.services import manager
 
-    with contextlib.suppress(Exception):  # a damaged or half-made state: the sweep below
-        manager.down()
+    previous = os.environ.get("DOJO_STATE_DIR")
+    os.environ["DOJO_STATE_DIR"] = str(root)  # root's servers, whoever owns the environment now
+    try:
+        with contextlib.suppress(Exception):  # a damaged or half-made state: the sweep below
+            manager.down()
+    finally:
+        if previous is None:
+            os.environ.pop("DOJO_STATE_DIR", None)
+        else:
+            os.environ["DOJO_STATE_DIR"] = previous
     prefix = str(root)
     stopped = []
     for proc in psutil.process_iter():

@@ -301,3 +301,70 @@ def test_an_isolation_level_set_too_late_is_explained(checker):
     late = f"{STASH}; SET TRANSACTION ISOLATION LEVEL SERIALIZABLE; {WRITE_STASHED}"
     verdict = checker.check(ex(KEPT["atomic increment"], TOP_UP), late)
     assert verdict.status == "error" and "SET TRANSACTION comes first" in verdict.hint
+
+
+# --- the server-wide snapshot horizon (option quiet) -----------------------------------------
+
+OUTBOX = {
+    "setup": "CREATE TABLE outbox (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
+    "txid xid8 NOT NULL DEFAULT pg_current_xact_id(), payload text NOT NULL); "
+    "CREATE TABLE relay_position (last_xmin xid8 NOT NULL); "
+    "INSERT INTO relay_position VALUES ('0'); "
+    "CREATE TABLE delivered (message_id bigint NOT NULL)",
+    "probe": "SELECT (SELECT count(*) FROM outbox) AS written, count(*) AS deliveries, "
+    "count(DISTINCT message_id) AS delivered_once FROM delivered",
+    "sessions": [
+        {"script": "INSERT INTO outbox (payload) VALUES ('slow'); SELECT 1; SELECT 1"},
+        {"script": "INSERT INTO outbox (payload) VALUES ('fast')"},
+        {"repeat": 4},
+    ],
+    "vary": False,
+}
+RELAY = (
+    "WITH bounds AS (SELECT last_xmin AS since, pg_snapshot_xmin(pg_current_snapshot()) AS upto "
+    "FROM relay_position), moved AS (UPDATE relay_position SET last_xmin = (SELECT upto FROM "
+    "bounds)) INSERT INTO delivered (message_id) SELECT o.id FROM outbox o, bounds "
+    "WHERE o.txid >= bounds.since AND o.txid < bounds.upto ORDER BY o.txid, o.id"
+)
+
+
+def open_transaction_elsewhere():
+    """A connection to another database with a transaction holding a transaction id."""
+    conn = pg_scratch.connect(autocommit=False, dbname="postgres")
+    conn.execute("SELECT pg_current_xact_id()")
+    return conn
+
+
+def test_a_transaction_elsewhere_on_the_server_changes_a_relays_outcome(checker):
+    """Why ``quiet`` exists: the horizon is the server's, so an open transaction in another
+    database holds the same correct relay back (it delivers nothing)."""
+    reference = checker.run(ex(RELAY, OUTBOX), RELAY, checker.workspace, trusted=True)
+    holder = open_transaction_elsewhere()
+    try:
+        held = checker.run(ex(RELAY, OUTBOX), RELAY, checker.workspace, trusted=True)
+    finally:
+        holder.close()
+    assert reference.rows == [(2, 2, 2)] and held.rows == [(2, 0, 0)], (reference, held)
+
+
+def test_a_quiet_check_waits_for_other_transactions_to_end(checker):
+    import threading
+
+    exercise = ex(RELAY, {**OUTBOX, "quiet": True})
+    holder = open_transaction_elsewhere()
+    threading.Timer(1.0, holder.close).start()
+    started = time.monotonic()
+    verdict = checker.check(exercise, RELAY)
+    assert verdict.passed and time.monotonic() - started >= 0.9, verdict.text()
+
+
+def test_a_quiet_check_that_cannot_get_a_quiet_server_says_who_holds_it(checker, monkeypatch):
+    monkeypatch.setattr(pg_concurrent, "QUIET_WAIT", 0.5)
+    holder = open_transaction_elsewhere()
+    pid = holder.info.backend_pid
+    try:
+        verdict = checker.check(ex(RELAY, {**OUTBOX, "quiet": True, "timeout": 2}), RELAY)
+    finally:
+        holder.close()
+    assert verdict.status == "error" and not verdict.graded, verdict.text()
+    assert f"pid {pid}" in verdict.message and "postgres" in verdict.message

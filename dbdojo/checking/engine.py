@@ -20,7 +20,7 @@ from dbdojo.checking.compare import compare
 from dbdojo.checking.model import MONGO_KINDS, Exercise
 from dbdojo.checking.normalize import digits_for
 from dbdojo.checking.result import Digest, ResultSet, Rules, digest
-from dbdojo.checking.runners import AnswerError
+from dbdojo.checking.runners import AnswerError, CannotCheck
 from dbdojo.checking.sandbox.process import SandboxError
 from dbdojo.checking.sqltext import column_names, normalized_text, order_by_items
 from dbdojo.checking.verdict import ERROR, FAILED, NOT_ANSWERED, PASSED, Verdict
@@ -216,7 +216,7 @@ class Checker:
             return self.check_plan(ex, answer)
         try:
             expected = self.expectation(ex)
-        except ReferenceFailed as exc:
+        except (ReferenceFailed, CannotCheck) as exc:
             return Verdict(ex.id, ERROR, f"cannot check this exercise: {exc}", graded=False)
         built_on = expected.dataset
         if built_on and (problem := datasets.mismatch(ex.kind, self.workspace, built_on)):
@@ -255,7 +255,7 @@ class Checker:
                 if problems := self.how(ex, answer, result, expected.rules):
                     hint = f"dojo.hint({ex.id!r}) gives a hint"
                     return Verdict(ex.id, FAILED, problems[0], problems[1:], hint=hint)
-        except SandboxError as exc:
+        except (SandboxError, CannotCheck) as exc:
             return Verdict(ex.id, ERROR, f"cannot check this answer: {exc}", graded=False)
         if unchecked:
             message = (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dbdojo.errors import DojoError
+
 
 class AnswerError(Exception):
     """The answer could not run; ``str()`` is the database's (or Python's) message."""
@@ -10,3 +12,8 @@ class AnswerError(Exception):
         super().__init__(message)
         self.hint = hint
         self.timeout = timeout
+
+
+class CannotCheck(DojoError, RuntimeError):
+    """The checker cannot judge any answer right now (not the answer's fault): the message says
+    why and what to do."""

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from dbdojo import pgroles
 from dbdojo.checking.result import ResultSet
-from dbdojo.checking.runners import AnswerError
+from dbdojo.checking.runners import AnswerError, CannotCheck
 from dbdojo.checking.runners import pg_scratch as scratch
 from dbdojo.checking.runners.sql import execute, fetch, statements_of
 from dbdojo.checking.sqltext import split_statements
@@ -55,11 +55,21 @@ MAX_SESSIONS = 6
 RETRIES = 10  # retryable failures in a row before a session gives up
 POLL = 0.005  # seconds between looks at a running statement
 OPTIONS = {"setup", "probe", "sessions", "repeat", "retries", "forbid", "timeout", "ordered",
-           "order_by", "tolerance", "vary", "form", "function"}  # fmt: skip
+           "order_by", "tolerance", "vary", "form", "function", "quiet"}  # fmt: skip
+QUIET_WAIT = 60.0  # seconds a ``quiet`` run waits for other transactions on the server to end
 
 # Waiting for a lock that a live session holds: once the holder commits, the waiter's list
 # is empty before it wakes, so a waiter about to go on is not taken for a waiting one.
 _WAITING = "SELECT cardinality(pg_blocking_pids(%s)) > 0"
+# Transactions anywhere on the server that hold a transaction id: each one keeps the xmin of
+# every snapshot (pg_snapshot_xmin, the horizon an outbox relay moves by) at or below its id.
+_XID_HOLDERS = """
+    SELECT format('pid %s in database %s (%s since %s): %s', pid, datname, state,
+                  date_trunc('second', xact_start), left(query, 60))
+    FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()
+    UNION ALL
+    SELECT format('prepared transaction %L in database %s', gid, database)
+    FROM pg_prepared_xacts"""
 
 
 def problems(options: dict[str, Any]) -> list[str]:
@@ -83,8 +93,9 @@ def problems(options: dict[str, Any]) -> list[str]:
         value = options.get(name, 1)
         if not isinstance(value, int) or not 0 <= value <= 50:
             found.append(f"options.{name}: a whole number from 0 to 50")
-    if not isinstance(options.get("vary", True), bool):
-        found.append("options.vary: true or false")
+    for name, default in (("vary", True), ("quiet", False)):
+        if not isinstance(options.get(name, default), bool):
+            found.append(f"options.{name}: true or false")
     if options.get("form", "sql") not in ("sql", "python"):
         found.append("options.form: 'sql' (the default) or 'python' (a solve(conn) function)")
     elif options.get("form") == "python":
@@ -204,6 +215,8 @@ def _scenario(
             conn.autocommit = False
             execute(cur, options["setup"], timeout, "the exercise's setup")
             conn.commit()
+        if options.get("quiet"):
+            _wait_for_quiet_server()
         traffic(name, settings, record, timeout, extra)
         with _answer_conn(name, timeout) as conn, conn.cursor() as cur:
             conn.autocommit = False
@@ -211,6 +224,25 @@ def _scenario(
             result = fetch(cur)
             conn.rollback()
     return result
+
+
+def _wait_for_quiet_server() -> None:
+    """Wait until no other transaction on the server holds a transaction id (option ``quiet``:
+    the answer reads the server-wide snapshot horizon, which any of them holds back; the same
+    answer would then give another end state). Transactions that start later are younger than
+    the run's own and change nothing."""
+    limit = QUIET_WAIT
+    deadline = time.monotonic() + limit
+    with scratch.connect() as admin:
+        while holders := [row[0] for row in admin.execute(_XID_HOLDERS).fetchall()]:
+            if time.monotonic() > deadline:
+                raise CannotCheck(
+                    f"this exercise needs the PostgreSQL server without other running "
+                    f"transactions (they hold back pg_snapshot_xmin), and after {limit:g} s "
+                    f"there still are: {'; '.join(holders[:3])}. End them (COMMIT or ROLLBACK "
+                    f"in the session that has one open) and check again."
+                )
+            time.sleep(0.05)
 
 
 @contextlib.contextmanager

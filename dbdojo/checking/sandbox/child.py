@@ -89,6 +89,7 @@ PRELOAD = [
     "dbdojo.checking.runners.mongo",
     "dbdojo.checking.runners.redis",
     "dbdojo.checking.redis_concurrency",
+    "dbdojo.checking.runners.pg_concurrent_py",
     "dbdojo.checking.sandbox.values",
 ]
 MAX_REQUEST = 16 * 1024 * 1024

@@ -1,0 +1,70 @@
+"""MariaDB's copy of the seeded dataset (lesson X3): `dojo reset` restores a workspace's copy,
+and the student build writes X3's lab where no MariaDB answers.
+
+These tests use the session's seeded servers; they live apart from tests/test_services_mysql.py,
+whose module fixture runs a MariaDB in a state directory of its own: a session fixture first
+entered inside that one would have its state directory undone when the module ends."""
+
+from __future__ import annotations
+
+from tests.helpers import require_mysql_binary
+
+
+def test_reset_restores_a_workspaces_mariadb_copy(request):
+    """`dojo reset` (workspaces.reset with MariaDB) puts a damaged copy back, indexes too."""
+    from tests.fixtures.checking import dataset_checker
+
+    require_mysql_binary()
+    dataset_checker(request)  # the seeded dataset, copied into MariaDB's dojo_template
+    from dbdojo.connect import mysql_connect
+    from dbdojo.dataset import mysql_data, workspaces
+    from dbdojo.dataset.mysql_data import TEMPLATE
+    from dbdojo.workspace import Workspace
+
+    ws = Workspace("mysql_reset_test")
+    try:
+        assert mysql_data.reset(ws) is not None
+        with mysql_connect(ws) as conn, conn.cursor() as cur:
+            cur.execute("DELETE FROM orders WHERE order_id <= 1000")
+            cur.execute("DROP TABLE products")
+        workspaces.reset(ws, workspaces.WITH_MYSQL)
+        with mysql_connect(ws) as conn, conn.cursor() as cur:
+            for table in ("orders", "products"):
+                cur.execute(
+                    f"SELECT (SELECT COUNT(*) FROM {table}), "
+                    f"(SELECT COUNT(*) FROM `{TEMPLATE}`.{table})"
+                )
+                mine, seeded = cur.fetchone()
+                assert mine == seeded > 0, table
+            cur.execute("SHOW INDEX FROM products WHERE Index_type = 'FULLTEXT'")
+            assert cur.fetchall(), "the FULLTEXT index came back with the table"
+    finally:
+        from dbdojo.dataset import disk
+
+        disk.drop(ws)  # every database of the workspace, MariaDB's copy included
+
+
+def test_without_mariadb_the_student_build_still_writes_x3(request, monkeypatch, tmp_path):
+    """`dojo lab` builds every lab: X3's without expected results, its checks saying why."""
+    import shutil
+
+    import nbformat
+
+    from dbdojo.checking import build
+    from dbdojo.checking.engine import Checker
+    from dbdojo.checking.model import from_metadata
+    from dbdojo.procs import free_port
+    from tests.fixtures.checking import dataset_checker
+
+    dataset_checker(request)  # seeded PostgreSQL: what the build computes the others on
+    monkeypatch.setenv("DOJO_MYSQL_URL", f"mysql://root:x@127.0.0.1:{free_port()}/")
+    source = tmp_path / "labs"
+    source.mkdir()
+    shutil.copy(build.default_labs_dir() / "x3-mysql-for-postgres-users-lab.ipynb", source)
+    [built] = build.build_student(out=tmp_path / "out", source=source)
+    cells = [c for c in nbformat.read(built, 4).cells if "exercise" in c.metadata.get("dojo", {})]
+    assert len(cells) >= 14 and all(c.metadata["dojo"]["expected"] is None for c in cells)
+    exercise = from_metadata(cells[0].metadata["dojo"], "SELECT 1")
+    assert exercise.reference is None  # a student cell: its body is the learner's answer
+    verdict = Checker(edges=[]).check(exercise, "SELECT 1")
+    assert verdict.status == "error" and "checked on MariaDB/MySQL" in verdict.message
