@@ -68,3 +68,20 @@ def test_timed_tables_stay_in_time_order(tables):
     ):
         assert (np.diff(tables[table][time]) >= 0).all(), table
         assert (np.diff(tables[table][key]) > 0).all(), table
+
+
+def test_status_and_payment_counts_tie_below_the_most_common(tables):
+    orders = tables["orders"]
+    day = _in_day(orders)
+    for column in ("status", "payment_method"):
+        counts = sorted(np.unique(orders[column][day], return_counts=True)[1], reverse=True)
+        assert counts[0] > counts[1] == counts[2], column  # ties decided by the _id tiebreaker
+
+
+def test_payments_carry_their_order_s_method(tables):
+    orders, payments = tables["orders"], tables["payments"]
+    method = dict(zip(orders["order_id"].tolist(), orders["payment_method"].tolist(), strict=True))
+    assert all(
+        method[o] == m
+        for o, m in zip(payments["order_id"].tolist(), payments["method"].tolist(), strict=True)
+    )

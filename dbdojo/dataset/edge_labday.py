@@ -7,7 +7,10 @@ their payments, delivery job, events, pings and rating) into that day and gives 
 subtotals that tie: restaurants 1 and 7 earn the same and restaurant 8 less (ranks 1, 1, 3);
 grocery and bakery earn the same and pharmacy and electronics less; two cities get two orders
 each and three cities one. One order sits exactly at the day's first instant (inside) and one
-exactly at the next midnight (outside), both by customers from Eindhoven.
+exactly at the next midnight (outside), both by customers from Eindhoven. A cancelled and a
+refunded order (one each) join the day, and the day's payment methods are set so that counts
+tie below the most common one (card 4, wallet 2, paypal 2, cash 1; delivered 7, cancelled 1,
+refunded 1): a count per status or method sorted without its tiebreaker shows.
 """
 
 from __future__ import annotations
@@ -33,7 +36,14 @@ ROLES = {
     "pharmacy": (4, "Utrecht", 2_000, 20 * 3_600),
     "first instant": (5, "Eindhoven", 2_500, 0),  # exactly at the day's start: inside
     "next midnight": (5, "Eindhoven", 2_500, 86_400),  # exactly at its end: outside
+    "cancelled": (4, "Den Haag", 2_000, 16 * 3_600),  # not delivered: counted by status only
+    "refunded": (5, "Utrecht", 2_000, 17 * 3_600),
 }
+STATUS = {"cancelled": "cancelled", "refunded": "refunded"}  # the other roles: delivered
+PAYMENT = {"restaurant 1": "card", "restaurant 7": "card", "bakery": "card",
+           "first instant": "card", "next midnight": "card", "grocery": "wallet",
+           "cancelled": "wallet", "pharmacy": "paypal", "refunded": "paypal",
+           "restaurant 8": "cash"}  # fmt: skip
 EINDHOVEN_ROLES = ("first instant", "next midnight")
 # tables whose ids follow their times (the Redis stream's ids come from the events' times)
 TIMED = (
@@ -59,18 +69,19 @@ def lab_day(data: Dataset) -> None:
         if merchant == 8:
             _reassign(t, i, merchant)
         _place(t, i, city, subtotal)
+        _pay_with(t, i, PAYMENT[role])
         _shift(t, np.array([i]), np.array([DAY_START + offset - placed[i]]))
     for table, time, key in TIMED:
         _in_time_order(t[table], time, key)
 
 
 def _pick(t: dict, role: str, merchant: int, city: str, taken: set[int]) -> int:
-    """The latest delivered order for the role (of merchant 6 for restaurant 8, which has
-    none), preferring one already delivered in ``city``; by an Eindhoven customer for the
-    two boundary roles."""
+    """The latest order with the role's status (delivered unless :data:`STATUS` says otherwise)
+    for the role (of merchant 6 for restaurant 8, which has none), preferring one already
+    delivered in ``city``; by an Eindhoven customer for the two boundary roles."""
     orders, customers = t["orders"], t["customers"]
     owner = 6 if merchant == 8 else merchant
-    ok = (orders["merchant_id"] == owner) & (orders["status"] == "delivered")
+    ok = (orders["merchant_id"] == owner) & (orders["status"] == STATUS.get(role, "delivered"))
     if role in EINDHOVEN_ROLES:
         ok &= customers["city"][orders["customer_id"] - 1] == "Eindhoven"
     candidates = [int(i) for i in np.flatnonzero(ok)[::-1] if int(i) not in taken]
@@ -111,6 +122,13 @@ def _place(t: dict, i: int, city: str, subtotal: int) -> None:
     lines["quantity"][mine] = 1
     lines["unit_price"][mine] = subtotal // len(mine)
     lines["unit_price"][mine[0]] += subtotal - subtotal // len(mine) * len(mine)
+
+
+def _pay_with(t: dict, i: int, method: str) -> None:
+    """Order ``i`` and its payments paid with ``method``."""
+    orders, payments = t["orders"], t["payments"]
+    orders["payment_method"][i] = method
+    payments["method"][payments["order_id"] == orders["order_id"][i]] = method
 
 
 def _shift(t: dict, rows: np.ndarray, delta: np.ndarray) -> None:
