@@ -27,3 +27,34 @@ def test_ties_has_merchants_whose_latest_orders_share_a_moment():
         mine = np.sort(orders["placed_at"][orders["merchant_id"] == merchant])
         tied += len(mine) >= 2 and mine[-1] == mine[-2]
     assert tied >= 3
+
+
+def test_cycles_has_delivery_jobs_across_the_m1_and_m2_id_windows():
+    from dbdojo.dataset.edge_ids import FIRST
+    from dbdojo.dataset.pgbinary import NULL_INT
+
+    t = variant("cycles").tables
+    jobs = t["delivery_jobs"]
+    ids = jobs["delivery_job_id"]
+    assert (ids < FIRST).sum() >= 10 and (ids >= FIRST + 10).any()  # both bounds have jobs
+    assert (np.diff(ids) == 1).all()
+    for table in ("delivery_status_events", "gps_pings"):
+        refs = t[table]["delivery_job_id"]
+        assert np.isin(refs[refs != NULL_INT], ids).all(), table
+    # the job at FIRST counts for a driver among the five busiest from it on
+    (driver,) = jobs["driver_id"][ids == FIRST]
+    later = jobs["driver_id"][(ids >= FIRST) & (jobs["driver_id"] != NULL_INT)]
+    _, counts = np.unique(later, return_counts=True)
+    assert driver != NULL_INT and (counts >= (later == driver).sum()).sum() <= 5
+
+
+def test_nulls_has_an_organic_frozen_product_outside_grocery():
+    import json
+
+    products = variant("nulls").tables["products"]
+    found = [
+        category
+        for category, attributes in zip(products["category"], products["attributes"], strict=True)
+        if {"organic": True, "storage": "frozen"}.items() <= json.loads(attributes).items()
+    ]
+    assert any(category != "grocery" for category in found)

@@ -12,6 +12,7 @@ import json
 
 import numpy as np
 
+from dbdojo.dataset.edge_ids import jobs_across
 from dbdojo.dataset.edge_labday import lab_day
 from dbdojo.dataset.edge_names import VARIANTS
 from dbdojo.dataset.generate import Dataset, generate
@@ -19,7 +20,7 @@ from dbdojo.dataset.pgbinary import NULL_INT
 from dbdojo.dataset.sampling import rng_for
 from dbdojo.dataset.scales import DEFAULT_SEED, EDGE_BASE, with_days
 
-EDGE_VERSION = 11  # bump when a variant's mutation changes: it rebuilds the edge workspaces
+EDGE_VERSION = 12  # bump when a variant's mutation changes: it rebuilds the edge workspaces
 DST_DAYS = ("2024-10-26", "2024-10-27", "2025-03-29", "2025-03-30")
 UNICODE_FIRST = [
     "Zoë", "Łukasz", "François", "Şükrü", "Åsa", "José", "Ólafur", "Nguyễn", "Dmitrij", "Ольга",
@@ -103,8 +104,9 @@ def _implied_conditions(data: Dataset) -> None:
     """Rows that break what the main data happens to imply, so that a condition the prompt
     states cannot be left out: a product outside electronics with an electronics brand, battery
     and warranty (P4 arrow operators); a bakery product stored chilled (only groceries have a
-    storage on the main data: P4 path filter); a vegetarian, spicy curry without a description
-    (a text search over name || description without coalesce loses it: P4 menu search)."""
+    storage on the main data: P4 path filter) and an organic frozen one (M1: organic frozen
+    products are not all groceries); a vegetarian, spicy curry without a description (a text
+    search over name || description without coalesce loses it: P4 menu search)."""
     t = data.tables
     products = t["products"]
     attributes, category = products["attributes"], products["category"]
@@ -121,6 +123,8 @@ def _implied_conditions(data: Dataset) -> None:
     update(amplifier, brand="Sony", warranty_months=24, color="white",
            specs={"battery_mah": 6000, "weight_g": 40, "wireless": True})  # fmt: skip
     update(first("bakery", lambda a: "nuts" in a.get("allergens", [])), storage="chilled")
+    update(first("bakery", lambda a: "nuts" not in a.get("allergens", [])),
+           organic=True, storage="frozen", baked_today=False)  # fmt: skip
     curry = first("restaurant")
     update(curry, vegetarian=True, spicy_level=3)
     products["name"][curry] = "Green vegetable curry"
@@ -352,12 +356,14 @@ def _unicode(data: Dataset, rng) -> None:
 
 
 def _cycles(data: Dataset, rng) -> None:
-    """Two zones that name each other as parent: a recursive walk up never reaches the root."""
+    """Two zones that name each other as parent: a recursive walk up never reaches the root.
+    Also the delivery jobs renumbered across the id windows M1 and M2 name (edge_ids)."""
     regions = data.tables["regions"]
     zones = np.flatnonzero(regions["level"] == "zone")[:2]
     a, b = regions["region_id"][zones]
     regions["parent_region_id"][zones[0]] = b
     regions["parent_region_id"][zones[1]] = a
+    jobs_across(data)
 
 
 # Physical row order: the later of two same-moment orders of a customer first in the table (an
