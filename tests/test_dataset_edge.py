@@ -58,3 +58,15 @@ def test_nulls_has_an_organic_frozen_product_outside_grocery():
         if {"organic": True, "storage": "frozen"}.items() <= json.loads(attributes).items()
     ]
     assert any(category != "grocery" for category in found)
+
+
+def test_ties_has_the_customer_m1_names_with_their_two_latest_orders_tied():
+    from dbdojo.dataset.edge_ids import CUSTOMER
+
+    t = variant("ties").tables
+    customers, orders = t["customers"], t["orders"]
+    assert (np.diff(customers["customer_id"]) > 0).all() and CUSTOMER in customers["customer_id"]
+    placed = np.sort(orders["placed_at"][orders["customer_id"] == CUSTOMER])
+    assert len(placed) >= 4 and placed[-1] == placed[-2] > placed[-3]
+    for table in ("wallets", "ratings"):
+        assert np.isin(t[table]["customer_id"], customers["customer_id"]).all(), table
