@@ -70,3 +70,15 @@ def test_ties_has_the_customer_m1_names_with_their_two_latest_orders_tied():
     assert len(placed) >= 4 and placed[-1] == placed[-2] > placed[-3]
     for table in ("wallets", "ratings"):
         assert np.isin(t[table]["customer_id"], customers["customer_id"]).all(), table
+
+
+def test_ties_has_customer_2000_with_a_proton_address_and_tips_on_the_fee():
+    from dbdojo.dataset.edge_ids import CUSTOMER, PROTON
+
+    t = variant("ties").tables
+    customers, orders = t["customers"], t["orders"]
+    (email,) = customers["email"][customers["customer_id"] == PROTON]
+    assert email.endswith("@proton.me") and (orders["customer_id"] == PROTON).any()
+    mine = orders["customer_id"] == CUSTOMER
+    tips, fees = orders["tip"][mine], orders["delivery_fee"][mine]
+    assert (tips == fees).any() and (tips > fees).any()  # m2.expr: > and >= differ

@@ -85,3 +85,19 @@ def test_payments_carry_their_order_s_method(tables):
         method[o] == m
         for o, m in zip(payments["order_id"].tolist(), payments["method"].tolist(), strict=True)
     )
+
+
+def test_the_m2_evening_has_orders_on_its_bounds(tables):
+    from dbdojo.dataset.edge_labday import EVENING
+
+    orders, lines = tables["orders"], tables["order_lines"]
+    evening = orders["placed_at"] >= EVENING
+    assert (orders["placed_at"] == EVENING).sum() == 1
+    assert "cancelled" in set(orders["status"][evening])
+    mine = np.isin(lines["order_id"], orders["order_id"][evening]) & (lines["quantity"] >= 2)
+    assert {500, 1_000} <= set(lines["unit_price"][mine].tolist())  # exactly on 5 and 10 euros
+    cheap = np.unique(lines["order_id"][mine & (lines["unit_price"] < 500)])
+    delivered = orders["order_id"][evening & (orders["status"] == "delivered")]
+    assert len(np.intersect1d(cheap, delivered)) >= 6  # a top five with one more
+    totals = orders["total"][np.isin(orders["order_id"], cheap)]
+    assert len(np.unique(totals)) < len(totals)  # two equal totals

@@ -2,13 +2,14 @@
 
 The main data has tens of thousands of customers and hundreds of thousands of delivery jobs;
 an edge variant has a few dozen and a few hundred, numbered from 1, so a filter such as
-``_id >= 329000`` or ``customer_id: 37008`` matches nothing there and cannot tell ``$gte`` from
+``_id >= 329000`` or ``customer_id: 37008`` match nothing there and cannot tell ``$gte`` from
 ``$gt`` or a missing tiebreaker. :func:`jobs_across` renumbers a variant's jobs (keeping their
 order) so that they straddle :data:`FIRST` and :data:`FIRST` + 10, the job at :data:`FIRST`
 held by a driver who is among the five busiest from it on (m1.child-references-parent counts
 jobs per driver from there; m2.slice reads the ten jobs from there). :func:`customer_named`
 gives a customer with several orders the id :data:`CUSTOMER`, their two latest orders at the
-same moment (m1.subset-profile: newest first, the larger ``_id`` first on equal times).
+same moment (m1.subset-profile: newest first, the larger ``_id`` first on equal times), and
+another the id :data:`PROTON` with a proton.me address (m2.regex: ids below 2000).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dbdojo.dataset.pgbinary import NULL_INT
 FIRST = 329_000
 BELOW = 10  # jobs kept below FIRST: an inclusive bound written as exclusive shows
 CUSTOMER = 37_008
+PROTON = 2_000  # m2.regex reads the customers below it
 
 
 def jobs_across(data: Dataset) -> None:
@@ -53,21 +55,34 @@ def _first_at(drivers: np.ndarray) -> int:
 def customer_named(data: Dataset, orders_at_least: int = 4) -> None:
     """The highest-numbered customer with ``orders_at_least`` orders, none of them among the
     data's last day or at its last week's start (other edge cases sit there), renumbered
-    :data:`CUSTOMER` (the customers table stays sorted by id); their latest order moved back
-    to the moment of the one before it."""
+    :data:`CUSTOMER`: their latest order moved back to the moment of the one before it, their
+    first order tipped exactly the delivery fee and their second more (m2.expr: tip > fee).
+    The next customer with an order down becomes :data:`PROTON` with a proton.me address
+    (m2.regex: ids below 2000). The customers table stays sorted by id."""
     t = data.tables
     orders, customers = t["orders"], t["customers"]
     placed, latest = orders["placed_at"], orders["placed_at"].max()
-    busy = np.bincount(orders["customer_id"]) >= orders_at_least
+    counts = np.bincount(orders["customer_id"])
     taken = orders["customer_id"][(placed >= latest - 86_400) | (placed == latest - 7 * 86_400)]
+    busy = counts >= orders_at_least
     busy[taken] = False
     old = int(np.flatnonzero(busy).max())
-    for table in ("customers", "wallets", "orders", "ratings"):
-        ids = t[table]["customer_id"]
-        ids[ids == old] = CUSTOMER
-    order = np.argsort(customers["customer_id"], kind="stable")
-    for column in customers:
-        customers[column] = customers[column][order]
+    _renumber(t, old, CUSTOMER)
     mine = np.flatnonzero(orders["customer_id"] == CUSTOMER)
     mine = mine[np.argsort(placed[mine], kind="stable")]
     placed[mine[-1]] = placed[mine[-2]]
+    fee = orders["delivery_fee"][mine[0]]
+    orders["tip"][mine[:2]] = [fee, orders["delivery_fee"][mine[1]] + 50]
+    other = int(np.flatnonzero(counts[:old] > 0).max())
+    _renumber(t, other, PROTON)
+    at = customers["customer_id"] == PROTON
+    customers["email"][at] = f"edge.{PROTON}@proton.me"
+    order = np.argsort(customers["customer_id"], kind="stable")
+    for column in customers:
+        customers[column] = customers[column][order]
+
+
+def _renumber(t: dict, old: int, new: int) -> None:
+    for table in ("customers", "wallets", "orders", "ratings"):
+        ids = t[table]["customer_id"]
+        ids[ids == old] = new

@@ -1,4 +1,5 @@
-"""The M3 lab's day (Saturday 30 August 2025, Amsterdam time) in an edge-case variant.
+"""The M3 lab's day (Saturday 30 August 2025, Amsterdam time) and the M2 lab's last evening
+(from 31 August 2025, 21:00 UTC) in an edge-case variant.
 
 The M3 pipelines filter on that local day; without orders in it an edge workspace cannot tell
 ``$gt`` from ``$gte``, ``$rank`` from ``$denseRank`` or ``$documentNumber``, or a missing
@@ -11,6 +12,10 @@ exactly at the next midnight (outside), both by customers from Eindhoven. A canc
 refunded order (one each) join the day, and the day's payment methods are set so that counts
 tie below the most common one (card 4, wallet 2, paypal 2, cash 1; delivered 7, cancelled 1,
 refunded 1): a count per status or method sorted without its tiebreaker shows.
+
+:func:`evening` fills the M2 lab's window (orders from :data:`EVENING` on) with orders whose
+lines sit on its filters' bounds: one exactly at its start, a line at exactly 10 and one at
+exactly 5 euros, a cancelled order, two equal totals and six matches for a top five.
 """
 
 from __future__ import annotations
@@ -45,6 +50,19 @@ PAYMENT = {"restaurant 1": "card", "restaurant 7": "card", "bakery": "card",
            "cancelled": "wallet", "pharmacy": "paypal", "refunded": "paypal",
            "restaurant 8": "cash"}  # fmt: skip
 EINDHOVEN_ROLES = ("first instant", "next midnight")
+EVENING = int(dt.datetime(2025, 8, 31, 21, tzinfo=dt.UTC).timestamp())
+# the evening's orders: (minutes after EVENING, status, lines as (quantity, unit price in cents))
+EVENING_ORDERS = (
+    (0, "delivered", ((3, 400), (2, 1_200), (1, 2_000))),  # at the start: >= vs >
+    (10, "delivered", ((2, 1_000),)),  # a unit price of exactly 10 (m2.elemmatch: >= 10)
+    (20, "delivered", ((2, 500), (1, 5_000))),  # exactly 5 (m2.bulk-cheap-lines: < 5), dear
+    (30, "cancelled", ((2, 300), (1, 6_000))),  # cheap lines, dear, but cancelled
+    (40, "delivered", ((2, 450), (1, 3_000))),  # two equal totals: the _id tiebreaker
+    (50, "delivered", ((2, 450), (1, 3_000))),
+    (60, "delivered", ((2, 200),)),  # six matches for a top five
+    (70, "delivered", ((2, 300),)),
+    (80, "delivered", ((2, 350),)),
+)
 # tables whose ids follow their times (the Redis stream's ids come from the events' times)
 TIMED = (
     ("payments", "paid_at", "payment_id"),
@@ -71,8 +89,29 @@ def lab_day(data: Dataset) -> None:
         _place(t, i, city, subtotal)
         _pay_with(t, i, PAYMENT[role])
         _shift(t, np.array([i]), np.array([DAY_START + offset - placed[i]]))
+    evening(t, taken)
     for table, time, key in TIMED:
         _in_time_order(t[table], time, key)
+
+
+def evening(t: dict, taken: set[int]) -> None:
+    """Orders not ``taken`` (the latest with the right status and number of lines) moved to
+    the M2 lab's evening as :data:`EVENING_ORDERS` says: no tip, the usual fee, those lines."""
+    orders, lines = t["orders"], t["order_lines"]
+    count = np.bincount(np.searchsorted(orders["order_id"], lines["order_id"]),
+                        minlength=len(orders["order_id"]))  # fmt: skip
+    before = orders["placed_at"] < DAY_START - 3_600  # not in the lab's day, nor moved out of it
+    for minutes, status, spec in EVENING_ORDERS:
+        ok = before & (orders["status"] == status) & (count == len(spec))
+        i = next(int(i) for i in np.flatnonzero(ok)[::-1] if int(i) not in taken)
+        taken.add(i)
+        mine = np.flatnonzero(lines["order_id"] == orders["order_id"][i])
+        lines["quantity"][mine] = [quantity for quantity, _ in spec]
+        lines["unit_price"][mine] = [price for _, price in spec]
+        orders["tip"][i] = NULL_INT
+        orders["delivery_fee"][i] = FEE
+        delta = EVENING + 60 * minutes - int(orders["placed_at"][i])
+        _shift(t, np.array([i]), np.array([delta]))
 
 
 def _pick(t: dict, role: str, merchant: int, city: str, taken: set[int]) -> int:
