@@ -101,3 +101,13 @@ def test_the_m2_evening_has_orders_on_its_bounds(tables):
     assert len(np.intersect1d(cheap, delivered)) >= 6  # a top five with one more
     totals = orders["total"][np.isin(orders["order_id"], cheap)]
     assert len(np.unique(totals)) < len(totals)  # two equal totals
+
+
+def test_tied_methods_come_first_in_the_order_group_meets_them_not_by_name(tables):
+    orders = tables["orders"]
+    day = np.flatnonzero(_in_day(orders))
+    day = day[np.argsort(orders["order_id"][day])]
+    methods, counts = np.unique(orders["payment_method"][day], return_counts=True)
+    tied = {m for m, c in zip(methods, counts, strict=True) if c == 2}
+    met = [m for m in dict.fromkeys(orders["payment_method"][day].tolist()) if m in tied]
+    assert len(met) == 2 and met != sorted(met)  # without the _id tiebreaker: out of order

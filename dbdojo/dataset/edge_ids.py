@@ -6,7 +6,8 @@ an edge variant has a few dozen and a few hundred, numbered from 1, so a filter 
 ``$gt`` or a missing tiebreaker. :func:`jobs_across` renumbers a variant's jobs (keeping their
 order) so that they straddle :data:`FIRST` and :data:`FIRST` + 10, the job at :data:`FIRST`
 held by a driver who is among the five busiest from it on (m1.child-references-parent counts
-jobs per driver from there; m2.slice reads the ten jobs from there). :func:`customer_named`
+jobs per driver from there; m2.slice reads the ten jobs from there), and an unassigned job
+without events at :data:`LONE` (x2.timeline). :func:`customer_named`
 gives a customer with several orders the id :data:`CUSTOMER`, their two latest orders at the
 same moment (m1.subset-profile: newest first, the larger ``_id`` first on equal times), and
 another the id :data:`PROTON` with a proton.me address (m2.regex: ids below 2000).
@@ -21,6 +22,7 @@ from dbdojo.dataset.pgbinary import NULL_INT
 
 FIRST = 329_000
 BELOW = 10  # jobs kept below FIRST: an inclusive bound written as exclusive shows
+LONE = 329_805  # x2.timeline reads this job's status events
 CUSTOMER = 37_008
 PROTON = 2_000  # m2.regex reads the customers below it
 
@@ -35,6 +37,21 @@ def jobs_across(data: Dataset) -> None:
     for table in ("delivery_status_events", "gps_pings"):
         ids = t[table]["delivery_job_id"]
         t[table]["delivery_job_id"] = np.where(ids == NULL_INT, NULL_INT, ids + offset)
+    _lone_job(t)
+
+
+def _lone_job(t: dict) -> None:
+    """The first unassigned job renumbered :data:`LONE`, without status events (nobody took
+    it yet): its timeline is empty, so an ``$unwind`` that keeps empty arrays shows."""
+    jobs, events = t["delivery_jobs"], t["delivery_status_events"]
+    i = int(np.flatnonzero(jobs["status"] == "unassigned")[0])
+    old = jobs["delivery_job_id"][i]
+    jobs["delivery_job_id"][i] = LONE
+    pings = t["gps_pings"]["delivery_job_id"]
+    pings[pings == old] = LONE
+    keep = events["delivery_job_id"] != old
+    for column in events:
+        events[column] = events[column][keep]
 
 
 def _first_at(drivers: np.ndarray) -> int:
