@@ -10,7 +10,7 @@ import pytest
 
 from dbdojo.checking import plan as plans
 from dbdojo.checking.engine import Checker, Expectation
-from dbdojo.checking.model import Exercise
+from dbdojo.checking.model import Exercise, problems
 from tests.fixtures.checking import require_servers, workspaces
 
 SPEND = (
@@ -136,6 +136,53 @@ def test_planner_settings_in_the_answer_do_not_pass_a_plan_check(checker):
     forced = "SET enable_seqscan = off; SET enable_bitmapscan = off"
     verdict = checker.check(plan, forced)
     assert verdict.status == "failed", verdict
+
+
+def test_an_sql_answer_with_the_right_rows_but_the_plan_the_prompt_rules_out_fails(checker):
+    """Option answer_plan: the answer's own plan (EXPLAIN of its last statement) is judged,
+    with the planner settings the setup left (an answer cannot switch scans off itself)."""
+    by_key = "SELECT order_id, total FROM orders WHERE order_id = 3"
+    exercise = ex(
+        "sql",
+        by_key,
+        setup="SET LOCAL enable_seqscan = off",
+        answer_plan={"avoids": [{"Node Type": "Seq Scan", "Relation Name": "orders"}]},
+    )
+    assert checker.check(exercise, by_key).passed
+    in_list = "SELECT order_id, total FROM orders WHERE order_id IN (3)"
+    assert checker.check(exercise, in_list).passed
+    unindexable = "SELECT order_id, total FROM orders WHERE order_id + 0 = 3"
+    verdict = checker.check(exercise, unindexable)
+    assert verdict.status == "failed", verdict.text()
+    assert verdict.message.startswith("your rows are right, but the plan still uses Seq Scan")
+    no_setup = ex("sql", by_key, answer_plan=exercise.options["answer_plan"])
+    forced = f"SET enable_seqscan = off; {unindexable}"
+    assert checker.check(no_setup, forced).status == "failed"
+
+
+def test_commands_rules_read_an_sql_answers_statements_in_order(checker):
+    rule = {"over": "log", "match": r"^SET [^\n]*\n(?:.*\n)*?CREATE TABLE ", "message": "SET first"}
+    ddl = ex(
+        "sql-ddl",
+        "SET LOCAL lock_timeout = '2s'; CREATE TABLE t_new (id int)",
+        probe="SELECT current_setting('lock_timeout') AS timeout, to_regclass('t_new') AS made",
+        commands={"uses": [rule]},
+    )
+    spaced = "set  local lock_timeout = '2s';\n\nCREATE TABLE t_new (id int)"
+    assert checker.check(ddl, spaced).passed
+    late = checker.check(ddl, "CREATE TABLE t_new (id int); SET LOCAL lock_timeout = '2s'")
+    assert late.status == "failed" and late.message == "SET first", late.text()
+
+
+def test_answer_plan_is_only_for_postgresql_sql_exercises():
+    spec = {"avoids": [{"Node Type": "Seq Scan"}]}
+    assert not any("answer_plan" in p for p in problems(ex("sql", "SELECT 1", answer_plan=spec)))
+    for wrong in (
+        ex("mongo-query", "{}", collection="orders", answer_plan=spec),
+        ex("sql", "SELECT 1", answer_plan={"max_buffers": 10}),
+        ex("sql", "SELECT 1", database="mysql", answer_plan=spec),
+    ):
+        assert any("answer_plan" in p for p in problems(wrong)), wrong
 
 
 BIG = (
@@ -380,9 +427,9 @@ def test_what_the_emulator_refuses_is_not_blamed_on_the_learner(checker):
     verdict = checker.check(pipeline, near)
     assert verdict.status == "error" and not verdict.graded
     assert "may be right on a real MongoDB 8" in verdict.message
-    slice_answer = (
-        '[{"$match": {"status": "delivered"}}, '
-        '{"$project": {"_id": 0, "order_id": 1, "x": {"$slice": ["$items", 1]}}}]'
+    bucket_answer = (  # $bucket: the emulator adds an empty default bucket (EMULATOR.md)
+        '[{"$match": {"status": "delivered"}}, {"$bucket": {"groupBy": "$order_id", '
+        '"boundaries": [0, 1000000], "default": "other"}}]'
     )
-    failed = checker.check(pipeline, slice_answer)
+    failed = checker.check(pipeline, bucket_answer)
     assert not failed.passed and any("emulator differs" in n for n in failed.notes)

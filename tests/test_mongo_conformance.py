@@ -433,3 +433,20 @@ def test_text_score_as_documented(db):
     ranked = list(db.articles.find(query, score).sort([("score", score["score"])]))
     scores = [d["score"] for d in ranked]
     assert ranked[0]["_id"] == 1 and scores == sorted(scores, reverse=True)  # best first
+
+
+# https://www.mongodb.com/docs/manual/reference/operator/projection/slice/ : "$slice: [ <number
+#   to skip>, <number to return> ]" and "If <number to skip> is negative, MongoDB counts from
+#   the end of the array"; "If the absolute value of the negative number is greater than the
+#   number of array elements, the starting position is the start of the array."
+def test_projection_slice_with_a_negative_skip_counts_from_the_end(db):
+    db.jobs.insert_one({"_id": 1, "pings": [1, 2, 3, 4, 5]})
+
+    def sliced(operand):
+        return db.jobs.find_one({"_id": 1}, {"pings": {"$slice": operand}})["pings"]
+
+    assert sliced([-2, 2]) == [4, 5]
+    assert sliced([-3, 1]) == [3]
+    assert sliced([-9, 2]) == [1, 2]
+    assert sliced([1, 2]) == [2, 3]
+    assert sliced(-2) == [4, 5]

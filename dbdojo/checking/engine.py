@@ -22,7 +22,7 @@ from dbdojo.checking.normalize import digits_for
 from dbdojo.checking.result import Digest, ResultSet, Rules, digest
 from dbdojo.checking.runners import AnswerError, CannotCheck
 from dbdojo.checking.sandbox.process import SandboxError
-from dbdojo.checking.sqltext import column_names, normalized_text, order_by_items
+from dbdojo.checking.sqltext import column_names, normalized_text, order_by_items, split_statements
 from dbdojo.checking.verdict import ERROR, FAILED, NOT_ANSWERED, PASSED, Verdict
 from dbdojo.connect import NotSeeded
 from dbdojo.workspace import MAIN, SNAPSHOT_REDIS_DB, Workspace, current
@@ -268,26 +268,47 @@ class Checker:
 
     def how(self, ex: Exercise, answer: str, result: ResultSet, rules: Rules) -> list[str]:
         """What an answer with the right outcome breaks of what the prompt asks about how it
-        gets there: an SQL order that only the plan defines; for Redis, the commands it must
-        (not) send and what must hold when several clients run it at once."""
-        if ex.kind == "sql" and rules.ordered:
-            loose = ordering.undetermined(answer, result, rules.order_by)
-            return [loose] if loose else []
-        if ex.kind in ("mongo-query", "mongo-pipeline") and rules.ordered:
-            loose = ordering.undetermined_documents(result, rules.order_by)
-            return [loose] if loose else []
-        rules = ex.options.get("commands")
+        gets there: an SQL order that only the plan defines, the plan the prompt asks for, the
+        order of its statements; for Redis, the commands it must (not) send and what must hold
+        when several clients run it at once; for a MongoDB pipeline, the order of its stages."""
+        if ex.kind == "sql":
+            loose = ordering.undetermined(answer, result, rules.order_by) if rules.ordered else ""
+            return [loose] if loose else self.plan_problems(ex, answer)
+        mongo = ex.kind in ("mongo-query", "mongo-pipeline")
         if (
-            rules
-            and result.commands is not None
-            and (found := mechanism.check(result.commands, rules))
+            mongo
+            and rules.ordered
+            and (loose := ordering.undetermined_documents(result, rules.order_by))
         ):
+            return [loose]
+        commands = ex.options.get("commands")
+        sent = result.commands
+        if commands and ex.kind in ("sql", "sql-ddl"):  # the statements, as the scanner splits
+            sent = [" ".join(s.split()) for s in split_statements(answer)]
+        if commands and sent is not None and (found := mechanism.check(sent, commands)):
             return found
         if ex.kind != "redis" or "concurrent" not in ex.options:
             return []
         return redis_concurrency.check(
             answer, ex.options, ex.timeout, _prefix(ex), self.redis_source
         )
+
+    def plan_problems(self, ex: Exercise, answer: str) -> list[str]:
+        """Option ``answer_plan`` of kind ``sql``: what the answer's own plan breaks of what
+        the prompt asks of it (a rewrite that each part of which an index serves)."""
+        from dbdojo.checking.runners import sql
+
+        spec = ex.options.get("answer_plan")
+        if not spec:
+            return []
+        try:
+            tree = sql.answer_plan(answer, self.workspace, ex.options, ex.timeout)
+        except AnswerError as exc:
+            return [f"your rows are right, but its plan could not be read: {exc}"]
+        found = plans.check(tree, spec)
+        if found:
+            found[0] = f"your rows are right, but {found[0]} (plan: {plans.outline(tree)})"
+        return found
 
     def check_plan(self, ex: Exercise, answer: str) -> Verdict:
         from dbdojo.checking.runners import sql

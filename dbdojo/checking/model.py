@@ -139,6 +139,16 @@ def problems(ex: Exercise, lab: str | None = None) -> list[str]:
         ex.kind != "sql" or ex.options["database"] != "mysql"
     ):
         found.append("options.database is 'postgres' (the default) or, for kind sql, 'mysql'")
+    if "answer_plan" in ex.options and (
+        ex.kind != "sql"
+        or ex.options.get("database", "postgres") != "postgres"
+        or not isinstance(ex.options["answer_plan"], dict)
+        or "max_buffers" in ex.options["answer_plan"]
+    ):
+        found.append(
+            "options.answer_plan is for PostgreSQL exercises of kind sql: {uses, avoids} of the "
+            "answer's own plan (no max_buffers: the plan is not run)"
+        )
     if ex.kind in ("mongo-pipeline",) and "collection" not in ex.options:
         found.append("kind mongo-pipeline needs options.collection")
     if ex.kind == "sql-concurrent":

@@ -33,6 +33,8 @@ def satisfies(node: dict[str, Any], pattern: dict[str, Any]) -> bool:
 
 
 def describe(pattern: dict[str, Any]) -> str:
+    if pattern == {"Parent Relationship": "SubPlan"}:
+        return "a subquery run for each row (SubPlan)"
     text = pattern.get("Node Type", "a node")
     if "Relation Name" in pattern:
         text += f" on {pattern['Relation Name']}"

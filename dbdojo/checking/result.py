@@ -22,7 +22,8 @@ class ResultSet:
     order_by: list[str] | None = None  # the reference's own order keys, when it orders
     ordered: bool = False
     noun: str = "row"
-    commands: list[str] | None = None  # Redis: what the answer sent, as the gate logged it
+    commands: list[str] | None = None  # Redis: what the answer sent, as the gate logged it;
+    # a MongoDB pipeline: its stages' names, in order
     problems: list[str] = field(default_factory=list)  # found on the way (sql-concurrent)
     notes: list[str] = field(default_factory=list)  # worth saying, not wrong (retries)
 

@@ -20,7 +20,7 @@ from dbdojo.dataset.pgbinary import NULL_INT
 from dbdojo.dataset.sampling import rng_for
 from dbdojo.dataset.scales import DEFAULT_SEED, EDGE_BASE, with_days
 
-EDGE_VERSION = 15  # bump when a variant's mutation changes: it rebuilds the edge workspaces
+EDGE_VERSION = 16  # bump when a variant's mutation changes: it rebuilds the edge workspaces
 DST_DAYS = ("2024-10-26", "2024-10-27", "2025-03-29", "2025-03-30")
 UNICODE_FIRST = [
     "Zoë", "Łukasz", "François", "Şükrü", "Åsa", "José", "Ólafur", "Nguyễn", "Dmitrij", "Ольга",
@@ -96,6 +96,9 @@ def _nulls(data: Dataset, rng) -> None:
     orders = t["orders"]  # one merchant whose orders all lack a tip: a NULL-only group
     first_merchant = orders["merchant_id"][0]
     orders["tip"][orders["merchant_id"] == first_merchant] = NULL_INT
+    customers = t["customers"]  # and one city where every customer has a phone: a count of
+    city = customers["city"] == customers["city"][0]  # the missing ones lists it with 0
+    customers["phone"][city] = [f"+31 6 {5000_0000 + i}" for i in np.flatnonzero(city)]
     _implied_conditions(data)
     lab_day(data)  # the M3 lab's day, with ties and orders on its boundaries
 
@@ -106,7 +109,9 @@ def _implied_conditions(data: Dataset) -> None:
     and warranty (P4 arrow operators); a bakery product stored chilled (only groceries have a
     storage on the main data: P4 path filter) and an organic frozen one (M1: organic frozen
     products are not all groceries); a vegetarian, spicy curry without a description (a text
-    search over name || description without coalesce loses it: P4 menu search)."""
+    search over name || description without coalesce loses it: P4 menu search); an
+    electronics product without a battery (an average that counts it as 0 is off: P4 JSON_TABLE);
+    a wireless one without a warranty (`NOT warranty < 24` matches it: M1 nested attributes)."""
     t = data.tables
     products = t["products"]
     attributes, category = products["attributes"], products["category"]
@@ -125,6 +130,13 @@ def _implied_conditions(data: Dataset) -> None:
     update(first("bakery", lambda a: "nuts" in a.get("allergens", [])), storage="chilled")
     update(first("bakery", lambda a: "nuts" not in a.get("allergens", [])),
            organic=True, storage="frozen", baked_today=False)  # fmt: skip
+    cable = first("electronics", lambda a: "battery_mah" in a.get("specs", {}))
+    specs = {k: v for k, v in json.loads(attributes[cable])["specs"].items() if k != "battery_mah"}
+    update(cable, specs=specs)  # an electronics product without a battery: an average skips it
+    speaker = first("electronics", lambda a: a.get("specs", {}).get("wireless") is True)
+    attributes[speaker] = json.dumps(  # wireless, no warranty: `$not: {$lt: 24}` matches it
+        {k: v for k, v in json.loads(attributes[speaker]).items() if k != "warranty_months"}
+    )
     curry = first("restaurant")
     update(curry, vegetarian=True, spicy_level=3)
     products["name"][curry] = "Green vegetable curry"
@@ -147,6 +159,7 @@ def _ties(data: Dataset, rng) -> None:
     events = t["delivery_status_events"]  # a job's steps minutes apart share a time: the event id
     events["occurred_at"] = events["occurred_at"] // 600 * 600  # alone orders them
     _same_moment_orders(orders)
+    _earlier_id_placed_later(orders)
     _orders_at_midnight(orders)
     _order_at_week_start(orders, lines)
     _same_moment_latest_orders(orders)
@@ -265,6 +278,29 @@ def _same_moment_orders(orders: dict, customers: int = 10) -> None:
             return
 
 
+def _earlier_id_placed_later(orders: dict, customers: int = 3) -> None:
+    """For the lowest customer ids with four orders or more, of their two latest order ids the
+    smaller placed an hour after the larger (two orders :func:`_same_moment_orders` tied stay
+    as they are): on that day time order and id order disagree, so ordering by one where the
+    prompt names the other shows."""
+    owners, placed = orders["customer_id"], orders["placed_at"]
+    changed = 0
+    for customer in np.unique(owners):
+        mine = np.flatnonzero(owners == customer)
+        if len(mine) < 4:
+            continue
+        smaller, larger = mine[np.argsort(orders["order_id"][mine], kind="stable")][-2:]
+        if (
+            np.count_nonzero(placed[mine] == placed[smaller]) > 1
+            or np.count_nonzero(placed[mine] == placed[larger]) > 1
+        ):
+            continue  # a tie another case relies on
+        placed[smaller] = placed[larger] + 3600
+        changed += 1
+        if changed == customers:
+            return
+
+
 def _append(table: dict, rows: dict) -> None:
     for column, values in rows.items():
         table[column] = np.concatenate(
@@ -372,7 +408,10 @@ def _cycles(data: Dataset, rng) -> None:
 # them in another order than one with it, instead of agreeing by the table's natural order.
 LAYOUT = {
     "ties": "UPDATE orders SET placed_at = placed_at WHERE order_id IN "
-    "(SELECT min(order_id) FROM orders GROUP BY customer_id, placed_at HAVING count(*) > 1)",
+    "(SELECT min(order_id) FROM orders GROUP BY customer_id, placed_at HAVING count(*) > 1); "
+    # and each order's first line last, so that lines aggregated without their ORDER BY
+    # (jsonb_agg, string_agg) come out of line_no order
+    "UPDATE order_lines SET line_no = line_no WHERE line_no = 1",
 }
 
 AFTER_MONEY = {"ties": _tie_city_revenue}

@@ -49,10 +49,12 @@ def run(source: str, ws: Workspace, options: dict[str, Any], timeout: float) -> 
     value = evaluate(source, _namespace(db))
     ms = max(1, int(timeout * 1000))
     order: list[str] | None = None
+    stages: list[str] | None = None
     collection = options.get("collection")
     try:
         if isinstance(value, list) and all(isinstance(s, dict) for s in value) and collection:
             order = pipeline_order(value)
+            stages = [next(iter(stage), "") for stage in value]
             value = db[collection].aggregate(value, maxTimeMS=ms)
         elif isinstance(value, dict) and collection:
             value = db[collection].find(value, options.get("projection"))
@@ -77,4 +79,6 @@ def run(source: str, ws: Workspace, options: dict[str, Any], timeout: float) -> 
         raise AnswerError(f"MongoDB error: {str(exc).splitlines()[0][:300]}") from exc
     if not all(isinstance(d, dict) for d in docs):
         raise AnswerError("the answer must produce documents (dicts)")
-    return ResultSet.from_documents(docs, order_by=order, ordered=order is not None)
+    result = ResultSet.from_documents(docs, order_by=order, ordered=order is not None)
+    result.commands = stages  # the pipeline's stages, one per line, for options.commands
+    return result

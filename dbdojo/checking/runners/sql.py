@@ -203,24 +203,45 @@ def explain(source: str, ws: Workspace, options: dict[str, Any], timeout: float)
         execute(cur, source, timeout)
         (after,) = cur.execute(_INDEXES).fetchone() or ([],)
         (kb,) = cur.execute(_NEW_INDEXES, (before,)).fetchone() or (0,)
-        # The plan must come from the answer's schema changes, not from `SET enable_seqscan =
-        # off` in it: put the planner settings back as the exercise's setup left them.
-        cur.execute(
-            "SELECT set_config(name, value, true) "
-            "FROM unnest(%s::text[], %s::text[]) AS s(name, value)",
-            ([n for n, _ in planner], [v for _, v in planner]),
-        )
+        _restore_planner(cur, planner)
         # A budget of buffers needs the plan as run: EXPLAIN ANALYZE runs the author's query.
         how = "ANALYZE, BUFFERS, " if "max_buffers" in options["plan"] else ""
-        trees = []
-        for query in queries(options):
-            execute(cur, f"EXPLAIN ({how}FORMAT JSON) " + query, timeout, "the EXPLAIN")
-            (plan,) = cur.fetchone() or (None,)
-            if isinstance(plan, str):
-                plan = json.loads(plan)
-            trees.append(plan[0]["Plan"])
-            _describe_indexes(cur, trees[-1])
+        trees = [_plan(cur, f"EXPLAIN ({how}FORMAT JSON) " + q, timeout) for q in queries(options)]
         return PlanRun(trees, len(after or []) - len(before or []), float(kb))
+
+
+def answer_plan(source: str, ws: Workspace, options: dict[str, Any], timeout: float) -> dict:
+    """Kind ``sql`` with option ``answer_plan``: the plan (``EXPLAIN``, not run) of the
+    answer's last statement, after its earlier ones, with the planner settings the exercise's
+    setup left."""
+    *before, last = statements_of(source, "leave out BEGIN, COMMIT and ROLLBACK", "")
+    with rolled_back(ws, timeout, options.get("setup")) as cur:
+        planner = cur.execute(_PLANNER_SETTINGS).fetchall()
+        for statement in before:
+            execute(cur, statement, timeout)
+        _restore_planner(cur, planner)
+        return _plan(cur, "EXPLAIN (FORMAT JSON) " + last, timeout)
+
+
+def _restore_planner(cur: psycopg.Cursor, planner: list[tuple[str, str]]) -> None:
+    """The plan must come from the answer's queries and schema changes, not from `SET
+    enable_seqscan = off` in it: put the planner settings back as the setup left them."""
+    cur.execute(
+        "SELECT set_config(name, value, true) "
+        "FROM unnest(%s::text[], %s::text[]) AS s(name, value)",
+        ([n for n, _ in planner], [v for _, v in planner]),
+    )
+
+
+def _plan(cur: psycopg.Cursor, explain: str, timeout: float) -> dict:
+    """The plan tree an ``EXPLAIN (... FORMAT JSON)`` statement returns, its indexes described."""
+    execute(cur, explain, timeout, "the EXPLAIN")
+    (plan,) = cur.fetchone() or (None,)
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    tree = plan[0]["Plan"]
+    _describe_indexes(cur, tree)
+    return tree
 
 
 _INDEX_FACTS = """

@@ -262,6 +262,7 @@ def _result(reply: dict[str, Any]) -> ResultSet:
             order_by=[str(k) for k in data["order_by"]] if data.get("order_by") else None,
             ordered=bool(data["ordered"]),
             noun=str(data["noun"]),
+            commands=[str(c) for c in data["commands"]] if data.get("commands") else None,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise SandboxError(f"the answer's process sent a malformed result ({exc})") from exc

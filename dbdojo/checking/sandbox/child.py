@@ -118,7 +118,8 @@ def _result_set(rs: Any) -> dict[str, Any]:
     from dbdojo.checking.sandbox.values import encode
 
     return {"columns": list(rs.columns), "rows": encode(list(rs.rows)), "documents": rs.documents,
-            "order_by": rs.order_by, "ordered": rs.ordered, "noun": rs.noun}  # fmt: skip
+            "order_by": rs.order_by, "ordered": rs.ordered, "noun": rs.noun,
+            "commands": rs.commands}  # fmt: skip
 
 
 def _failure(exc: BaseException, seconds: float) -> dict[str, Any]:

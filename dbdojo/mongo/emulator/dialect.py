@@ -10,6 +10,8 @@ around mongoeco's wire executor (see :func:`dbdojo.mongo.emulator.wire.serving`)
   answers them from the engine's catalog, with the sizes measured once per version of a
   collection's data, and with the fields MongoDB 8 documents (``capped``, ``indexSizes``,
   ``totalSize``, ``views``, ``fsUsedSize``, ``host``, ``localTime``...).
+- the projection ``{$slice: [skip, limit]}`` with a negative ``skip`` returns ``[]`` (mongoeco
+  slices ``[skip:skip + limit]``): :func:`patch_projection_slice` counts ``skip`` from the end.
 - ``buildinfo`` (what ``server_info()`` sends) is unknown; ``buildInfo`` is served, with the
   fields MongoDB documents (``gitVersion`` stays "mongoeco": the kit tells the emulator by it).
 - ``listIndexes`` adds ``ns``, ``unique`` on ``_id_`` and false options, and lacks ``v``;
@@ -32,6 +34,28 @@ Execute = Callable[[Any], Awaitable[dict[str, Any]]]
 MB = 1 << 20
 SIZE_CACHE = 256  # collection versions whose size is remembered
 INDEX_ENTRY_BYTES = 32  # collStats' index sizes: an estimate per indexed document
+
+
+def patch_projection_slice() -> None:
+    """``{$slice: [skip, limit]}`` as MongoDB documents it (idempotent): a negative ``skip``
+    starts that many elements from the end (at the first element if there are fewer)."""
+    from copy import deepcopy
+
+    from mongoeco.core import projections
+
+    original = getattr(
+        projections._slice_projection_array, "__wrapped__", projections._slice_projection_array
+    )
+
+    def slice_array(value: list[Any], operand: object) -> list[Any]:
+        if isinstance(operand, list | tuple) and len(operand) == 2 and operand[0] < 0:
+            skip, limit = operand
+            start = max(len(value) + skip, 0)
+            return deepcopy(value[start : start + limit])
+        return original(value, operand)
+
+    slice_array.__wrapped__ = original  # type: ignore[attr-defined]
+    projections._slice_projection_array = slice_array
 
 
 def patch_bson_sizes() -> None:

@@ -59,6 +59,7 @@ async def serving(
     from dbdojo.mongo.emulator import dialect as mongo_dialect
 
     mongo_dialect.patch_bson_sizes()
+    mongo_dialect.patch_projection_slice()
     dialect = mongo_dialect.Dialect(engine)
     # Its own listener (an unused ephemeral port) keeps the proxy's lifecycle intact.
     proxy = AsyncMongoEcoProxyServer(engine=engine, host="127.0.0.1", port=0, mongodb_dialect="8.0")
