@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 
-from dbdojo import budget, pgroles
+from dbdojo import budget, pgroles, settings
 from dbdojo.connect import ServiceDown, pg_connect
 from dbdojo.dataset import pg
 from dbdojo.workspace import Workspace
@@ -79,7 +79,7 @@ def main() -> None:
     idle = counts["after one %%check (idle)"]
     verdict = "OK" if idle <= TARGET_IDLE else "OVER"
     print(f"idle per learner: {idle} (target <= {TARGET_IDLE}): {verdict}")
-    size = budget.class_size()
+    size = settings.class_size()
     print(
         f"budget: class of {size} -> max_connections {budget.max_connections(size)} "
         f"({budget.IDLE_PER_LEARNER} idle + {budget.CHECKING_PER_LEARNER} while checking per "

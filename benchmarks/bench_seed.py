@@ -27,6 +27,7 @@ from pathlib import Path
 from psycopg import sql
 from rich.console import Console
 
+from dbdojo.connect import pg_server
 from dbdojo.dataset import pg, pgcopy
 from dbdojo.dataset.generate import generate
 from dbdojo.dataset.pgbinary import HEADER, TRAILER
@@ -38,7 +39,7 @@ def fresh_database(name: str):
     with pg.admin() as conn:
         pg.drop(conn, name)
         conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
-    conn = pg.connect(name)
+    conn = pg_server(name)
     pg.run_sql_file(conn, "01_schema.sql")
     vector = pg.has_vector(conn)
     if vector:

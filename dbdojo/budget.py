@@ -9,51 +9,29 @@ need a few more. ``dojo up`` sets PostgreSQL's ``max_connections`` from the expe
 
 from __future__ import annotations
 
-import os
+from dbdojo import settings
 
-from dotenv import dotenv_values
-
-from dbdojo.paths import project_root
-
-ENV_VAR = "DOJO_CLASS_SIZE"
-DEFAULT_CLASS = 20
 IDLE_PER_LEARNER = 2  # pg and %sql
 CHECKING_PER_LEARNER = 2  # the checker's admin and answer-role connections, during a check
 RESERVED = 20  # the instructor, dojo commands, spare jobs, replicas, superuser slots
 FLOOR = 100  # PostgreSQL's own default: never below it
 
 
-class BadClassSize(ValueError):
-    """``DOJO_CLASS_SIZE`` is not a positive whole number."""
-
-
-def class_size() -> int:
-    """The expected number of learners on this server (``DOJO_CLASS_SIZE``, default 20)."""
-    raw = os.environ.get(ENV_VAR) or dotenv_values(project_root() / ".env").get(ENV_VAR)
-    if not raw:
-        return DEFAULT_CLASS
-    try:
-        size = int(raw)
-    except ValueError:
-        size = 0
-    if size < 1:
-        raise BadClassSize(f"{ENV_VAR}={raw!r}: give the number of learners, e.g. 30")
-    return size
-
-
 def max_connections(size: int | None = None) -> int:
-    """``max_connections`` for a class of ``size`` learners (default: :func:`class_size`)."""
-    size = class_size() if size is None else size
+    """``max_connections`` for a class of ``size`` learners (default: the expected class,
+    :func:`dbdojo.settings.class_size`)."""
+    size = settings.class_size() if size is None else size
     return max(FLOOR, size * (IDLE_PER_LEARNER + CHECKING_PER_LEARNER) + RESERVED)
 
 
 def describe(in_use: int, limit: int) -> str:
     """One line for ``dojo status``: connections in use, the limit, and the class it fits."""
-    size = class_size()
+    size = settings.class_size()
     line = f"{in_use}/{limit} connections, sized for a class of {size}"
     wanted = max_connections(size)
     if wanted != limit:
-        line += f"; {ENV_VAR}={size} needs {wanted}: `dojo down && dojo up` applies it"
+        var = settings.CLASS_SIZE_ENV
+        line += f"; {var}={size} needs {wanted}: `dojo down && dojo up` applies it"
     return line
 
 
@@ -62,14 +40,14 @@ def backends_of(pid: int | None = None) -> int:
     the admin connection asking excluded: what a kernel costs the server."""
     import psutil
 
-    from dbdojo.dataset import pg
+    from dbdojo.connect import pg_server
 
     ports = {
         c.laddr.port
         for c in psutil.Process(pid).net_connections("tcp")
         if c.raddr and c.status == psutil.CONN_ESTABLISHED
     }
-    with pg.admin() as conn:
+    with pg_server() as conn:
         rows = conn.execute(
             "SELECT client_port FROM pg_stat_activity WHERE backend_type = 'client backend' "
             "AND pid <> pg_backend_pid()"

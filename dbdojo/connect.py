@@ -116,8 +116,13 @@ def _with_path(url: str, path: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
 
 
+def pg_server_url(database: str = "postgres") -> str:
+    """The URL of database ``database`` on the kit's PostgreSQL server, as its superuser."""
+    return _with_path(server_url("postgres"), "/" + database)
+
+
 def postgres_url(ws: Workspace | None = None) -> str:
-    return _with_path(server_url("postgres"), "/" + (ws or current()).database)
+    return pg_server_url((ws or current()).database)
 
 
 def redis_url(ws: Workspace | None = None) -> str:
@@ -135,14 +140,32 @@ def pg_connect(
     ``conninfo``: the workspace's URL with other credentials."""
     import psycopg
 
-    kwargs.setdefault("autocommit", True)
-    kwargs.setdefault("connect_timeout", 5)
     try:
-        return psycopg.connect(conninfo or postgres_url(ws), **kwargs)
+        return _pg(conninfo or postgres_url(ws), kwargs)
     except psycopg.OperationalError as exc:
         if "does not exist" in str(exc):
             raise NotSeeded(f"{exc}. Load the dataset with `dojo seed`.") from exc
         raise pg_unreachable(exc) from exc
+
+
+def pg_server(dbname: str = "postgres", **kwargs) -> psycopg.Connection:
+    """A connection to any database of the kit's PostgreSQL server, as its superuser (the
+    kit's own work: seeding, resets, sizing); raises ServiceDown if the server does not answer."""
+    import psycopg
+
+    try:
+        return _pg(server_url("postgres"), {"dbname": dbname, **kwargs})
+    except psycopg.OperationalError as exc:
+        raise pg_unreachable(exc) from exc
+
+
+def _pg(conninfo: str, kwargs: dict[str, Any]) -> psycopg.Connection:
+    """``psycopg.connect`` with the kit's defaults: autocommit, 5 s to connect."""
+    import psycopg
+
+    kwargs.setdefault("autocommit", True)
+    kwargs.setdefault("connect_timeout", 5)
+    return psycopg.connect(conninfo, **kwargs)
 
 
 def mongo_client(**kwargs) -> pymongo.MongoClient:

@@ -9,6 +9,10 @@ import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import psycopg
 
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 NEARLY_FULL = 64 * 2**20  # bytes: below this, servers may fail to start or to save
@@ -71,10 +75,8 @@ def _server_lost(exc: BaseException) -> str | None:
     """Which server ``exc`` says is gone (its connection lost, or refused), if any."""
     psycopg, redis = sys.modules.get("psycopg"), sys.modules.get("redis")
     pymongo = sys.modules.get("pymongo")
-    if psycopg and isinstance(exc, psycopg.OperationalError):
-        state = getattr(exc, "sqlstate", None) or ""
-        if state.startswith(("57P", "08")) or not state:
-            return "PostgreSQL"
+    if psycopg and isinstance(exc, psycopg.Error) and pg_session_lost(exc):
+        return "PostgreSQL"
     if redis and isinstance(exc, (redis.ConnectionError, redis.BusyLoadingError)):
         return "Redis"
     if pymongo and isinstance(exc, pymongo.errors.ConnectionFailure):
@@ -84,6 +86,18 @@ def _server_lost(exc: BaseException) -> str | None:
     if isinstance(exc, kinds) and "emulator" in str(exc):
         return "MongoDB"
     return None
+
+
+def pg_session_lost(exc: psycopg.Error, conn: psycopg.Connection | None = None) -> bool:
+    """Whether PostgreSQL's error ``exc`` ended the session (the server stopped or died, the
+    session was terminated, the connection failed) rather than being an error of a statement;
+    ``conn``: the session's connection, which is then broken or closed."""
+    state = exc.sqlstate or ""
+    if state.startswith(("57P", "08")):
+        return True
+    if conn is not None:
+        return conn.broken or conn.closed
+    return isinstance(exc, sys.modules["psycopg"].OperationalError) and not state
 
 
 def _first_line(exc: BaseException) -> str:

@@ -72,8 +72,8 @@ def found_record(
 class Service(ABC):
     """A database the kit can start, stop and probe. One subclass per database."""
 
-    name: ClassVar[str]  # "postgres", "mongo" or "redis"
-    label: ClassVar[str]  # "PostgreSQL", "MongoDB", "Redis"
+    name: ClassVar[str]  # one of settings.SERVICES
+    label: ClassVar[str]  # "PostgreSQL", "MongoDB", "Redis", "MariaDB"
     optional: ClassVar[bool] = False  # the kit works without it (MariaDB: no wheel has one)
 
     @abstractmethod

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from functools import cache
 from pathlib import Path
+
+from dbdojo import env
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -17,7 +18,7 @@ def project_root() -> Path:
     ``DOJO_HOME`` wins; otherwise the nearest parent of the working directory that holds
     ``datasets/`` and a ``pyproject.toml`` naming dbdojo; otherwise the package's own checkout.
     """
-    if home := os.environ.get("DOJO_HOME"):
+    if home := env.value("DOJO_HOME"):
         return Path(home).expanduser().resolve()
     for candidate in (Path.cwd(), *Path.cwd().parents):
         if _is_checkout(candidate):
@@ -36,7 +37,8 @@ def _is_checkout(path: Path) -> bool:
 
 def state_dir() -> Path:
     """One git-ignored state directory per checkout (ports, passwords, pids, data, logs)."""
-    path = Path(os.environ.get("DOJO_STATE_DIR", project_root() / ".dojo"))
+    found = env.value("DOJO_STATE_DIR")
+    path = project_root() / ".dojo" if found is None else Path(found)
     path.mkdir(parents=True, exist_ok=True)
     return path
 

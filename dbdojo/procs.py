@@ -22,9 +22,9 @@ from typing import Any
 
 import psutil
 
+from dbdojo import settings
 from dbdojo.errors import DojoError
 
-UNPRIVILEGED_USER = "nobody"
 _CREATE_TIME_SLACK = 1.0  # seconds; psutil's create_time is rounded to clock ticks
 
 
@@ -52,7 +52,7 @@ def run_as() -> RunAs | None:
     """
     if os.geteuid() != 0:
         return None
-    name = os.environ.get("DOJO_RUN_AS", UNPRIVILEGED_USER)
+    name = settings.run_as()
     try:
         entry = pwd.getpwnam(name)
     except KeyError as exc:

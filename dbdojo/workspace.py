@@ -18,18 +18,17 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from dbdojo import settings
 from dbdojo.errors import DojoError, Invalid
 from dbdojo.paths import state_dir
 
 MAIN = "main"
 MAIN_DATABASE = "dojo"  # the main workspace's database; others are dojo_<name>
-ENV_VAR = "DOJO_WORKSPACE"
 REDIS_DATABASES = 1024  # the embedded Redis is started with this many logical databases
 # The seeded snapshot's database: 63 since the kit started Redis with 64 databases, kept there
 # so a server started before (its data is persisted) still finds its snapshot. 1,024 empty
@@ -73,17 +72,9 @@ class Workspace:
         return cls(database.removeprefix(f"{MAIN_DATABASE}_"))
 
 
-def slug(text: str) -> str:
-    """A valid workspace name made from free text (a notebook's file name, say)."""
-    cleaned = re.sub(r"[^a-z0-9_]+", "_", text.lower()).strip("_") or "ws"
-    if not cleaned[0].isalpha():
-        cleaned = f"w{cleaned}"
-    return cleaned[:41]
-
-
 def current() -> Workspace:
     """The workspace named by ``DOJO_WORKSPACE``, else ``main``."""
-    return Workspace(os.environ.get(ENV_VAR) or MAIN)
+    return Workspace(settings.workspace_name() or MAIN)
 
 
 @contextmanager

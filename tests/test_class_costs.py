@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from dbdojo import budget, pgroles, procs, slots
+from dbdojo import budget, pgroles, procs, settings, slots
 from dbdojo.checking import connections
 from dbdojo.checking.engine import Checker
 from dbdojo.checking.model import Exercise
@@ -72,12 +72,12 @@ def test_a_full_server_is_named_in_its_own_words(fx):
 def test_max_connections_follows_the_class_size(dojo_servers, monkeypatch):
     assert budget.max_connections(1) == budget.FLOOR  # never below PostgreSQL's default
     assert budget.max_connections(30) == 30 * 4 + budget.RESERVED
-    monkeypatch.setenv(budget.ENV_VAR, "50")
+    monkeypatch.setenv(settings.CLASS_SIZE_ENV, "50")
     assert "max_connections = 220\n" in postgres._conf(5432, Path("/nonexistent"))
-    monkeypatch.setenv(budget.ENV_VAR, "many")
-    with pytest.raises(budget.BadClassSize, match="number of learners"):
-        budget.class_size()
-    monkeypatch.delenv(budget.ENV_VAR)
+    monkeypatch.setenv(settings.CLASS_SIZE_ENV, "many")
+    with pytest.raises(settings.BadClassSize, match="number of learners"):
+        settings.class_size()
+    monkeypatch.delenv(settings.CLASS_SIZE_ENV)
     health = postgres.PostgresService().probe(dojo_servers.url("postgres"))
     assert health.healthy and "connections, sized for a class of 20" in health.detail
 

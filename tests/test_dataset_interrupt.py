@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from dbdojo.connect import pg_server
 from dbdojo.dataset import pg
 from dbdojo.dataset.generate import generate
 from dbdojo.dataset.scales import DEFAULT_SEED
@@ -50,7 +51,7 @@ def test_kill_9_during_seed_leaves_a_complete_dataset(scratch, delay):
     expected = generate("tiny", int(meta["seed"]))
     assert meta["checksum"] == expected.checksum()  # old or new, but complete
     reset(scratch, services=("postgres",))
-    with pg.connect(scratch.database) as conn:
+    with pg_server(scratch.database) as conn:
         [(orders,)] = conn.execute("SELECT count(*) FROM orders").fetchall()
         info = dict(conn.execute("SELECT key, value FROM dataset_info").fetchall())
     assert orders == expected.rows("orders")

@@ -7,8 +7,7 @@ import hashlib
 import pytest
 from bson import json_util
 
-from dbdojo.connect import mongo_db
-from dbdojo.dataset import pg
+from dbdojo.connect import mongo_db, pg_server
 from dbdojo.dataset.generate import generate
 from dbdojo.dataset.workspaces import reset
 from dbdojo.mongo import snapshots as mongo_snapshots
@@ -38,7 +37,7 @@ def test_the_three_databases_agree(mongo_ws):
     db = mongo_db(mongo_ws)
     data = generate("tiny")
     assert db.orders.count_documents({}) == min(data.scale.mongo_orders, data.rows("orders"))
-    with pg.connect(mongo_ws.database) as conn:
+    with pg_server(mongo_ws.database) as conn:
         pg_totals = dict(conn.execute("SELECT order_id, total FROM orders").fetchall())
         pg_lines = dict(
             conn.execute("SELECT order_id, count(*) FROM order_lines GROUP BY 1").fetchall()

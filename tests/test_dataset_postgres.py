@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from dbdojo.connect import pg_server
 from dbdojo.dataset import pg
 from dbdojo.dataset.columns import TABLES
 from dbdojo.dataset.generate import GENERATOR_VERSION, generate
@@ -19,13 +20,13 @@ def test_seed_records_what_it_loaded(seeded_tiny):
     assert seeded_tiny["seed"] == str(DEFAULT_SEED)
     assert seeded_tiny["generator_version"] == GENERATOR_VERSION
     assert seeded_tiny["checksum"] == generate("tiny").checksum()
-    with pg.connect(pg.template_name()) as conn:
+    with pg_server(pg.template_name()) as conn:
         info = dict(conn.execute("SELECT key, value FROM dataset_info").fetchall())
     assert info == seeded_tiny
 
 
 def test_columns_match_the_generator(seeded_tiny, scratch):
-    with pg.connect(scratch.database) as conn:
+    with pg_server(scratch.database) as conn:
         for table, columns in TABLES.items():
             rows = conn.execute(
                 "SELECT column_name FROM information_schema.columns "
@@ -37,14 +38,14 @@ def test_columns_match_the_generator(seeded_tiny, scratch):
 
 def test_row_counts_equal_the_generated_rows(seeded_tiny, scratch):
     data = generate("tiny")
-    with pg.connect(scratch.database) as conn:
+    with pg_server(scratch.database) as conn:
         for table in TABLES:
             [(count,)] = conn.execute(f"SELECT count(*) FROM {table}").fetchall()
             assert count == data.rows(table), table
 
 
 def test_constraints_are_in_place_and_validated(seeded_tiny, scratch):
-    with pg.connect(scratch.database) as conn:
+    with pg_server(scratch.database) as conn:
         kinds = dict(
             conn.execute(
                 "SELECT contype, count(*) FROM pg_constraint c JOIN pg_namespace n "
@@ -67,35 +68,35 @@ def test_constraints_are_in_place_and_validated(seeded_tiny, scratch):
 
 def test_prices_are_exact_numerics(seeded_tiny, scratch):
     data = generate("tiny")
-    with pg.connect(scratch.database) as conn:
+    with pg_server(scratch.database) as conn:
         [(total,)] = conn.execute("SELECT sum(total) FROM orders").fetchall()
     assert int(total * 100) == int(data.tables["orders"]["total"].sum())
 
 
 def test_reset_restores_exactly(scratch):
-    with pg.connect(scratch.database) as conn:
+    with pg_server(scratch.database) as conn:
         before = pg_checksum(conn)
         conn.execute("DELETE FROM orders WHERE order_id % 3 = 0")
         conn.execute("UPDATE products SET price = price * 2")
         conn.execute("DROP TABLE ratings")
     reset(scratch, services=("postgres",))
-    with pg.connect(scratch.database) as conn:
+    with pg_server(scratch.database) as conn:
         assert pg_checksum(conn) == before
 
 
 def test_reset_swaps_in_a_spare_copy_and_stays_exact(scratch):
     from dbdojo.dataset.spare import prepare
 
-    with pg.connect(scratch.database) as conn:
+    with pg_server(scratch.database) as conn:
         before = pg_checksum(conn)
     prepare(pg.template_name(), scratch.database)  # what the background job does
     with pg.admin() as conn:
         assert pg.exists(conn, pg.spare_name(scratch.database))
-    with pg.connect(scratch.database) as conn:
+    with pg_server(scratch.database) as conn:
         conn.execute("TRUNCATE order_lines")
     with pg.admin() as conn:
         assert pg.reset_database(conn, pg.template_name(), scratch.database) is True
-    with pg.connect(scratch.database) as conn:
+    with pg_server(scratch.database) as conn:
         assert pg_checksum(conn) == before
     prepare(pg.template_name(), scratch.database)  # drops the replaced copy, makes a new spare
     with pg.admin() as conn:  # a spare of an older template is not used

@@ -21,11 +21,11 @@ import nbformat
 import psycopg
 import pytest
 
-from dbdojo import state
+from dbdojo import settings, state
 from dbdojo.commands import doctor
 from dbdojo.connect import mongo_db, postgres_url
 from dbdojo.notebook import startup, testenv
-from dbdojo.services import busy, manager
+from dbdojo.services import manager
 from dbdojo.workspace import Workspace
 from tests.kernel_driver import Kernel
 
@@ -225,7 +225,7 @@ RUNAWAY = (
 
 
 def test_a_runaway_mongo_query_stops_at_the_notebook_time_limit(learner_env):
-    env = {**learner_env, busy.LIMIT_ENV: "3"}
+    env = {**learner_env, settings.MONGO_TIME_LIMIT_ENV: "3"}
     with Kernel(env, ROOT / "notebooks") as kernel:
         assert kernel.run("%load_ext dbdojo").status == "ok"
         started = time.monotonic()

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from dbdojo import settings
 from dbdojo.checking import discovery, progress, remote
 from dbdojo.checking.engine import Checker
 from dbdojo.checking.feedback_kinds import feedback_kind
 from dbdojo.checking.verdict import NOT_ANSWERED, CheckFailed, Verdict
-from dbdojo.settings import strict
 
 
 def check(exercise_id: str, answer: str, *, show: bool = True) -> Verdict:
@@ -16,7 +16,7 @@ def check(exercise_id: str, answer: str, *, show: bool = True) -> Verdict:
     raises)."""
     from dbdojo.checking import connections, feedback
 
-    if remote.active():  # a classroom kernel: the classroom service checks and records
+    if settings.classroom_kernel():  # a classroom kernel: the classroom service checks and records
         verdict = remote.check(exercise_id, answer)
     else:
         ex = discovery.find(exercise_id)
@@ -26,7 +26,7 @@ def check(exercise_id: str, answer: str, *, show: bool = True) -> Verdict:
             progress.record_attempt(ex.id, verdict.status, kind=feedback_kind(verdict))
     if show:
         feedback.show(verdict)
-    if strict() and verdict.status not in ("passed", NOT_ANSWERED):
+    if settings.strict() and verdict.status not in ("passed", NOT_ANSWERED):
         raise CheckFailed(verdict)
     return verdict
 
@@ -37,7 +37,7 @@ def hint(exercise_id: str, *, show: bool = True) -> list[str] | None:
     from dbdojo.checking import feedback
 
     ex = discovery.find(exercise_id)
-    if remote.active():
+    if settings.classroom_kernel():
         shown = remote.hint(exercise_id)
     elif not ex.hints:
         shown = []

@@ -13,14 +13,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
 
+from dbdojo import settings
 from dbdojo.checking.datasets import BUILD_SCALE, identity
 from dbdojo.checking.discovery import default_labs_dir, lab_paths, read_lab, student_dir
 from dbdojo.checking.engine import Checker, Expectation, ReferenceFailed
@@ -58,23 +58,9 @@ def build_checker() -> Checker:
     from dbdojo.dataset.seeding import ensure_edges
 
     ensure_edges()  # the build carries the edge-case digests the labs promise
-    with _no_spare_copy():
+    with settings.spares(False):  # the build workspace is dropped afterwards
         ws = reset(BUILD_WORKSPACE)
     return Checker(ws, cache_main=True)
-
-
-@contextlib.contextmanager
-def _no_spare_copy() -> Iterator[None]:
-    """A reset that prepares no spare copy (the build workspace is dropped afterwards)."""
-    saved = os.environ.get("DOJO_RESET_SPARES")
-    os.environ["DOJO_RESET_SPARES"] = "0"
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop("DOJO_RESET_SPARES", None)
-        else:
-            os.environ["DOJO_RESET_SPARES"] = saved
 
 
 def drop_build_workspace() -> None:

@@ -142,10 +142,3 @@ def mongo(ws: Workspace) -> Any:
             raise ServiceDown("mongo", str(exc).splitlines()[0][:200]) from exc
         _mongo[url] = client
     return client[ws.database]
-
-
-def close_all() -> None:
-    close_pg()
-    for client in list(_mongo.values()):
-        client.close()
-    _mongo.clear()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dbdojo import settings
 from dbdojo.checking.model import Exercise, ExerciseError, from_metadata, split_check_cell
 from dbdojo.paths import labs_dir, project_root
 
@@ -56,8 +56,7 @@ def read_lab(path: Path) -> Lab:
 
 def default_labs_dir() -> Path:
     """``DOJO_LABS_DIR`` (another course's labs, tests), else the checkout's ``labs/``."""
-    env = os.environ.get("DOJO_LABS_DIR")
-    return Path(env) if env else labs_dir()
+    return settings.labs_dir() or labs_dir()
 
 
 def lab_paths(directory: Path) -> list[Path]:

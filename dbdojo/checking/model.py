@@ -52,10 +52,6 @@ class Exercise:
     def timeout(self) -> float:
         return float(self.options.get("timeout") or DEFAULT_TIMEOUT)
 
-    @property
-    def has_solution(self) -> bool:
-        return self.reference is not None
-
     def where(self) -> str:
         return f"{self.notebook.name if self.notebook else '?'} cell {self.cell}"
 

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
-import getpass
 import json
-import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from dbdojo import settings
 from dbdojo.paths import state_dir
 
 
 def learner() -> str:
     """``DOJO_LEARNER``, else the OS user."""
-    name = os.environ.get("DOJO_LEARNER") or getpass.getuser()
-    return re.sub(r"[^A-Za-z0-9_.@-]+", "_", name) or "learner"
+    return re.sub(r"[^A-Za-z0-9_.@-]+", "_", settings.learner()) or "learner"
 
 
 def progress_file(name: str | None = None) -> Path:

@@ -9,16 +9,12 @@ records the attempt where the learner cannot change it.
 from __future__ import annotations
 
 import json
-import os
 import urllib.error
 import urllib.request
 from typing import Any
 
-from dotenv import dotenv_values
-
+from dbdojo import settings
 from dbdojo.errors import DojoError
-from dbdojo.paths import project_root
-from dbdojo.settings import classroom_kernel
 
 TIMEOUT = 180  # seconds: a check waits its turn behind the class's other checks
 
@@ -27,13 +23,7 @@ class ServiceUnreachable(DojoError, RuntimeError):
     """The classroom service did not answer; the message says what to tell the instructor."""
 
 
-def active() -> bool:
-    """True in a classroom learner's kernel."""
-    return classroom_kernel()
-
-
-def _setting(name: str) -> str:
-    value = os.environ.get(name) or dotenv_values(project_root() / ".env").get(name)
+def _required(value: str | None, name: str) -> str:
     if not value:
         raise ServiceUnreachable(f"{name} is not set: ask your instructor")
     return value
@@ -41,11 +31,13 @@ def _setting(name: str) -> str:
 
 def call(path: str, payload: dict[str, Any]) -> dict[str, Any]:
     """POST ``payload`` to the service as this learner; the decoded answer."""
+    url = _required(settings.check_url(), settings.CHECK_URL_ENV)
+    token = _required(settings.check_token(), settings.CHECK_TOKEN_ENV)
     request = urllib.request.Request(
-        _setting("DOJO_CHECK_URL").rstrip("/") + path,
+        url.rstrip("/") + path,
         data=json.dumps(payload).encode(),
         headers={
-            "Authorization": f"Bearer {_setting('DOJO_CHECK_TOKEN')}",
+            "Authorization": f"Bearer {token}",
             "Content-Type": "application/json",
         },
     )

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dbdojo import procs
+from dbdojo import procs, settings
 from dbdojo.checking.engine import Checker, Expectation
 from dbdojo.checking.model import Exercise
 from dbdojo.checking.result import Rules
@@ -94,7 +94,7 @@ def start_service(host: str, port: int, hub_api: dict[str, str]) -> dict[str, An
     layout.service_file().write_text(json.dumps(info))
     layout.service_file().chmod(0o600)
     log = layout.classroom_dir() / "service.log"
-    env = {"DOJO_HOME": str(project_root()), "DOJO_RESET_SPARES": "0"}
+    env = {"DOJO_HOME": str(project_root()), settings.RESET_SPARES_ENV: "0"}
     pid = procs.spawn([sys.executable, "-m", SERVICE_MARKER], log, None, env=env)
     info.update(pid=pid, started=procs.started_at(pid))
     layout.service_file().write_text(json.dumps(info))
@@ -125,8 +125,8 @@ def check_server_size(count: int) -> None:
     if limit < budget.max_connections(count):
         raise ClassroomError(
             f"PostgreSQL admits {limit} connections, a class of {count} needs "
-            f"{budget.max_connections(count)}: set {budget.ENV_VAR}={count} (environment or "
-            ".env), then `dojo down && dojo up`"
+            f"{budget.max_connections(count)}: set {settings.CLASS_SIZE_ENV}={count} "
+            "(environment or .env), then `dojo down && dojo up`"
         )
 
 
@@ -140,7 +140,6 @@ def up(
 ) -> dict[str, str]:
     """Everything for a workshop; returns the addresses (hub, dashboard, handout).
     ``shared_user``: learners run as this user even as root (:mod:`.mode`)."""
-    os.environ["DOJO_RESET_SPARES"] = "0"  # no spare copy per learner: half the disk
     check_server_size(len(learners))
     down(say=lambda _: None)
     mode.record(mode.choose(shared_user))
@@ -153,9 +152,10 @@ def up(
     roster.save(learners, layout.roster_file())
     svc_port = procs.free_port()
     service_url = f"http://127.0.0.1:{svc_port}"
-    for learner in learners:
-        say(f"workspace of {learner.name}")
-        provision.reset_workspace(learner)
+    with settings.spares(False):  # no spare copy per learner: half the disk
+        for learner in learners:
+            say(f"workspace of {learner.name}")
+            provision.reset_workspace(learner)
     build = student_build()
     for learner in learners:
         provision.write_home(learner, build, service_url)

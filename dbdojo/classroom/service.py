@@ -12,7 +12,6 @@ across checks, and the machine's cores are few anyway (benchmarks/bench_classroo
 from __future__ import annotations
 
 import json
-import os
 import threading
 import urllib.request
 from collections import OrderedDict
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from dbdojo import settings
 from dbdojo.checking import connections, discovery, progress
 from dbdojo.checking.engine import Checker
 from dbdojo.checking.feedback_kinds import feedback_kind
@@ -214,7 +214,7 @@ def serve(classroom: Classroom, host: str, port: int) -> ThreadingHTTPServer:
 
 def main() -> None:
     """``python -m dbdojo.classroom.service``: serve the saved classroom until stopped."""
-    os.environ.setdefault("DOJO_RESET_SPARES", "0")
+    settings.no_spares_by_default()
     info = json.loads(layout.service_file().read_text())
     room = Classroom(roster.load(layout.roster_file()), info["key"], info.get("hub"))
     server = serve(room, info["host"], info["port"])

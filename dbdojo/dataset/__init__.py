@@ -1,9 +1,10 @@
 """The course dataset: a last-mile delivery marketplace in PostgreSQL, MongoDB and Redis.
 
-``seed()`` generates and loads it (``dojo seed``), ``reset()`` puts a workspace back to the
-seeded state (``dojo reset``; ``dbdojo.dataset.reset()`` in a notebook), ``ensure_seeded()``
-seeds when nothing is, ``edge_workspaces()`` / ``ensure_edge_variants()`` give the answer
-checker its edge-case datasets. The data dictionary is ``datasets/README.md``.
+``seeding.seed()`` generates and loads it (``dojo seed``), ``reset()`` puts a workspace back
+to the seeded state (``dojo reset``; ``dbdojo.dataset.reset()`` in a notebook),
+``ensure_seeded()`` seeds when nothing is, ``edge_workspaces()`` /
+``ensure_edge_variants()`` give the answer checker its edge-case datasets. The data
+dictionary is ``datasets/README.md``.
 """
 
 from __future__ import annotations
@@ -13,13 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from dbdojo.workspace import Workspace
 
-__all__ = ["edge_workspaces", "ensure_edge_variants", "ensure_seeded", "reset", "seed"]
-
-
-def seed(scale: str = "default", force: bool = False, **kwargs) -> dict[str, str]:
-    from dbdojo.dataset.seeding import seed as _seed
-
-    return _seed(scale, force=force, **kwargs)
+__all__ = ["edge_workspaces", "ensure_edge_variants", "ensure_seeded", "reset"]
 
 
 def ensure_seeded(scale: str | None = None) -> dict[str, str]:

@@ -117,11 +117,12 @@ def build_template() -> float | None:
     seconds it took (None without a server)."""
     if not configured() or not _answering():
         return None
+    from dbdojo.connect import pg_server
     from dbdojo.dataset import pg
 
     started = time.perf_counter()
     with (
-        pg.connect(pg.template_name()) as source,
+        pg_server(pg.template_name()) as source,
         _admin(local_infile=True) as my,
         my.cursor() as cur,
         tempfile.TemporaryDirectory(dir=state.data_root()) as scratch,

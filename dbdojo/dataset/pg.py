@@ -21,7 +21,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from dbdojo.connect import pg_unreachable, server_url
+from dbdojo import settings
+from dbdojo.connect import pg_server
 from dbdojo.dataset import pgcopy
 from dbdojo.dataset.generate import GENERATOR_VERSION, Dataset
 from dbdojo.dataset.phases import timed
@@ -48,21 +49,9 @@ def build_name(dataset: str = MAIN) -> str:
     return "dojo_build" if dataset == MAIN else f"dojo_build_{dataset}"
 
 
-def connect(dbname: str = "postgres", **kwargs) -> psycopg.Connection:
-    """A connection to any database of the kit's PostgreSQL server (autocommit)."""
-    import psycopg
-
-    kwargs.setdefault("autocommit", True)
-    kwargs.setdefault("connect_timeout", 5)
-    try:
-        return psycopg.connect(server_url("postgres"), dbname=dbname, **kwargs)
-    except psycopg.OperationalError as exc:
-        raise pg_unreachable(exc) from exc
-
-
 @contextmanager
 def admin() -> Iterator[psycopg.Connection]:
-    with connect("postgres") as conn:
+    with pg_server() as conn:
         yield conn
 
 
@@ -122,7 +111,7 @@ def build_template(
                 sql.Identifier(build)
             )
         )
-    with connect(build) as conn:
+    with pg_server(build) as conn:
         run_sql_file(conn, BEFORE_LOAD[0])
         vector = has_vector(conn)
         if vector:
@@ -277,7 +266,7 @@ def reset_database(conn: psycopg.Connection, template: str, target: str) -> bool
             fast = False
     if not fast:
         clone(conn, template, target)
-    if spares_enabled():
+    if settings.reset_spares():
         start_spare(template, target)
     return fast
 
@@ -286,10 +275,6 @@ def spare_ready(conn: psycopg.Connection, template: str, target: str) -> bool:
     """True if ``target`` has a spare copy of ``template``'s current data."""
     spare = spare_name(target)
     return exists(conn, spare) and _label(conn, spare) == _label(conn, template) != ""
-
-
-def spares_enabled() -> bool:
-    return os.environ.get("DOJO_RESET_SPARES", "1") != "0"
 
 
 def start_spare(template: str, target: str) -> None:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import os
 
+from dbdojo import settings
 from dbdojo.notebook.session import session
-from dbdojo.workspace import ENV_VAR, Workspace, current
-
-SUFFIX_ENV = "DOJO_WORKSPACE_SUFFIX"
-"""Appended to names given to ``dojo.use_workspace()``: the tests give each worker its own copy."""
+from dbdojo.workspace import Workspace, current
 
 
 def _reset_data(ws: Workspace) -> None:
@@ -34,13 +32,13 @@ def use_workspace(name: str, fresh: bool = True) -> Workspace:
 
     ``fresh`` first restores it to the seeded data, so the notebook starts from a known state.
     """
-    ws = Workspace(name + os.environ.get(SUFFIX_ENV, ""))
+    ws = Workspace(name + settings.workspace_suffix())
     active = session()
     if active is not None:
         active.close()
     if fresh:
         _reset_data(ws)
-    os.environ[ENV_VAR] = ws.name
+    os.environ[settings.WORKSPACE_ENV] = ws.name  # current(), and the processes it starts
     state = "a fresh copy of the dataset" if fresh else "its data as you left it"
     print(f"Using workspace {name}: {state}.")
     if active is not None:

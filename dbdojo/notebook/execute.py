@@ -17,6 +17,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+from dbdojo import settings
 from dbdojo.workspace import Workspace
 
 CHECK_MAGIC = "%%check"
@@ -91,7 +92,7 @@ def run_and_store(
         from dbdojo.dataset import reset as reset_workspace
 
         reset_workspace(ws)
-    env = {**os.environ, "DOJO_WORKSPACE": ws.name, "DOJO_STRICT": "1"}
+    env = {**os.environ, settings.WORKSPACE_ENV: ws.name, settings.STRICT_ENV: "1"}
     try:
         run = execute(path, env=env, timeout=timeout)
     except CellExecutionError as exc:

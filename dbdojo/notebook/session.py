@@ -10,7 +10,7 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
-from dbdojo import pgroles
+from dbdojo import pgroles, settings
 from dbdojo.connect import NotSeeded, ServiceDown, mongo_db, redis_client
 from dbdojo.notebook import banner, sqlmagic
 from dbdojo.settings import BadURL, strict
@@ -69,9 +69,8 @@ def _open_mongo(ip: Any, ws: Workspace) -> tuple[Any, str]:
     """``db`` with a time limit on every operation (``timeoutMS``, sent as ``maxTimeMS``): an
     interrupted or runaway query stops on the server instead of keeping the single-threaded
     emulator busy for minutes."""
-    from dbdojo.services.busy import notebook_mongo_limit
 
-    database = mongo_db(ws, timeoutMS=int(notebook_mongo_limit() * 1000))
+    database = mongo_db(ws, timeoutMS=int(settings.mongo_time_limit() * 1000))
     return database, banner.mongo(database)
 
 

@@ -13,7 +13,8 @@ from typing import IO
 
 from dbdojo.errors import DojoError
 from dbdojo.paths import state_dir
-from dbdojo.workspace import ENV_VAR, Workspace
+from dbdojo.settings import STRICT_ENV, WORKSPACE_ENV, WORKSPACE_SUFFIX_ENV
+from dbdojo.workspace import Workspace
 
 LOCK_FILE = "notebook-tests.lock"
 MAX_SESSIONS = 8
@@ -57,9 +58,9 @@ def worker_workspace() -> Workspace:
 def kernel_env(ws: Workspace) -> dict[str, str]:
     """Variables a notebook kernel needs under the tests (added to the base environment)."""
     return {
-        ENV_VAR: ws.name,
-        "DOJO_STRICT": "1",
-        "DOJO_WORKSPACE_SUFFIX": f"_{ws.name}",  # dojo.use_workspace("x") -> x_nb_gw0
+        WORKSPACE_ENV: ws.name,
+        STRICT_ENV: "1",
+        WORKSPACE_SUFFIX_ENV: f"_{ws.name}",  # dojo.use_workspace("x") -> x_nb_gw0
     }
 
 

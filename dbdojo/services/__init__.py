@@ -12,11 +12,10 @@ from dbdojo.settings import SERVICES
 if TYPE_CHECKING:
     from dbdojo.launch import Service
 
-ORDER = SERVICES
-
 
 def load(name: str) -> Service:
-    """The service ``name``; raises ImportError (with the reason) if its module is missing."""
+    """The primary service ``name`` (replicas: :func:`.replicas.replica_service`); raises
+    ImportError (with the reason) if its module is missing."""
     if name == "postgres":
         from dbdojo.services.postgres import PostgresService
 
@@ -33,18 +32,14 @@ def load(name: str) -> Service:
         from dbdojo.services.mysql import MysqlService
 
         return MysqlService()
-    if name in ("postgres_replica", "redis_replica"):
-        from dbdojo.services.replicas import replica_service
-
-        return replica_service(name)
-    raise KeyError(f"unknown service {name!r}: choose one of {', '.join(ORDER)}")
+    raise KeyError(f"unknown service {name!r}: choose one of {', '.join(SERVICES)}")
 
 
 def registry() -> tuple[dict[str, Service], dict[str, str]]:
     """All services this install can run, and why the others cannot (name -> reason)."""
     available: dict[str, Service] = {}
     missing: dict[str, str] = {}
-    for name in ORDER:
+    for name in SERVICES:
         try:
             available[name] = load(name)
         except ImportError as exc:

@@ -4,24 +4,11 @@ every other client time out. ``dojo status`` and ``dojo doctor`` say so, and wha
 
 from __future__ import annotations
 
-import os
-
 import psutil
 
-from dbdojo import procs
+from dbdojo import procs, settings
 from dbdojo.connect import LABELS
 from dbdojo.records import ServerRecord
-
-LIMIT_ENV = "DOJO_MONGO_TIME_LIMIT"
-
-
-def notebook_mongo_limit() -> float:
-    """Seconds a notebook's MongoDB operation may take (``timeoutMS`` of ``db``): 120, or
-    ``DOJO_MONGO_TIME_LIMIT``; a runaway or interrupted query stops on the server then."""
-    try:
-        return max(0.1, float(os.environ.get(LIMIT_ENV, "120")))
-    except ValueError:
-        return 120.0
 
 
 def holds_its_port(record: ServerRecord) -> bool:
@@ -50,7 +37,7 @@ def explain(name: str, record: ServerRecord) -> str:
     """What a busy kit server means and what to do."""
     label = LABELS.get(name, name)
     limit = (
-        f" Notebook queries stop after {notebook_mongo_limit():.0f} s (their time limit)."
+        f" Notebook queries stop after {settings.mongo_time_limit():.0f} s (their time limit)."
         if name == "mongo"
         else ""
     )

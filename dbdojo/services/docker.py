@@ -17,8 +17,6 @@ from dbdojo.paths import checkout_id, project_root
 from dbdojo.records import ServerRecord
 from dbdojo.settings import SERVICES
 
-CONTAINER_PORTS = {"postgres": 5432, "mongo": 27017, "redis": 6379, "mysql": 3306}
-
 
 def compose_command() -> list[str] | None:
     """``docker compose`` (v2) or ``docker-compose`` (v1), whichever this machine has."""

@@ -41,11 +41,12 @@ class Row:
 
 
 def selected(only: Iterable[str] | None) -> list[str]:
-    names = list(only or services.ORDER)
-    unknown = [n for n in names if n not in services.ORDER]
+    names = list(only or settings.SERVICES)
+    unknown = [n for n in names if n not in settings.SERVICES]
     if unknown:
-        raise Invalid(f"unknown service {unknown[0]!r}: choose from {', '.join(services.ORDER)}")
-    return [n for n in services.ORDER if n in names]
+        choices = ", ".join(settings.SERVICES)
+        raise Invalid(f"unknown service {unknown[0]!r}: choose from {choices}")
+    return [n for n in settings.SERVICES if n in names]
 
 
 def user_urls() -> dict[str, str]:
@@ -224,7 +225,7 @@ def env_lines() -> list[str]:
     urls = {**recorded_urls(), **settings.user_urls()}
     return [
         f"export {settings.ENV_VARS[name]}={shlex.quote(urls[name])}"
-        for name in services.ORDER
+        for name in settings.SERVICES
         if name in urls
     ]
 

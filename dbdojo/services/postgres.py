@@ -16,7 +16,7 @@ import subprocess
 from functools import cache
 from pathlib import Path
 
-from dbdojo import procs, state
+from dbdojo import procs, settings, state
 from dbdojo.launch import Service, on_free_port, port_clash, wait_until
 from dbdojo.records import Health, ServerRecord
 from dbdojo.state import server_home
@@ -250,7 +250,7 @@ class PostgresService(Service):
         ]  # fmt: skip
         if binary_major(bindir) >= 17:
             cmd += ["--locale-provider=builtin", "--builtin-locale=C.UTF-8"]
-        if os.environ.get("DOJO_PG_NO_SYNC") == "1":
+        if settings.pg_no_sync():
             cmd.append("--no-sync")  # tests only: skips initdb's final fsync of a new cluster
         try:
             result = procs.run(cmd, user)
@@ -294,10 +294,10 @@ _PROBE = """SELECT current_setting('server_version'), current_setting('max_conne
 def _conf(port: int, bindir: Path) -> str:
     from dbdojo import budget
 
-    settings = {"port": str(port), "max_connections": str(budget.max_connections()), **SETTINGS}
+    lines = {"port": str(port), "max_connections": str(budget.max_connections()), **SETTINGS}
     if _has_library(bindir, "pg_stat_statements"):
-        settings["shared_preload_libraries"] = "'pg_stat_statements'"
-    return "".join(f"{key} = {value}\n" for key, value in settings.items())
+        lines["shared_preload_libraries"] = "'pg_stat_statements'"
+    return "".join(f"{key} = {value}\n" for key, value in lines.items())
 
 
 def _has_library(bindir: Path, name: str) -> bool:

@@ -245,15 +245,6 @@ def binary_version(binary: Path) -> str:
     return f"{match.group(1)} {match.group(2)}" if match else out.strip()
 
 
-def _conf_port(conf: Path) -> int | None:
-    try:
-        lines = conf.read_text().splitlines()
-    except (FileNotFoundError, PermissionError):
-        return None
-    ports = [line.split()[1] for line in lines if line.startswith("port ")]
-    return int(ports[0]) if ports and ports[0].isdigit() else None
-
-
 def _clear_temporary(home: Path) -> None:
     """Remove what a server killed while saving leaves behind (``temp-<pid>.rdb``, a partial
     AOF rewrite): it holds disk space (a full disk keeps the server from starting) and is

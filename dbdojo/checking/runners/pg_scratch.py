@@ -15,7 +15,6 @@ import contextlib
 import secrets
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit, urlunsplit
 
 from dbdojo import pgroles
 
@@ -26,21 +25,20 @@ DATABASE = "dojocheck_concurrent"
 DEADLOCK_TIMEOUT = "200ms"  # a deadlock is found (and one session aborted) this soon
 
 
-def url(role: str | None = None, database: str = DATABASE) -> str:
+def url(role: str | None = None) -> str:
     """The scratch database's URL, as the kit's superuser or as ``role``."""
-    from dbdojo.connect import server_url
+    from dbdojo.connect import pg_server_url
 
-    parts = urlsplit(server_url("postgres"))
-    admin = urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
+    admin = pg_server_url(DATABASE)
     return admin if role is None else pgroles.as_role(admin, role)
 
 
 def connect(role: str | None = None, **kwargs) -> psycopg.Connection:
-    import psycopg
+    """A connection to the scratch database (autocommit unless told otherwise), as the kit's
+    superuser or as ``role``."""
+    from dbdojo.connect import pg_connect
 
-    kwargs.setdefault("autocommit", True)
-    kwargs.setdefault("connect_timeout", 5)
-    return psycopg.connect(url(role), **kwargs)
+    return pg_connect(conninfo=url(role), **kwargs)
 
 
 def ensure_database() -> None:
@@ -48,13 +46,9 @@ def ensure_database() -> None:
     import psycopg
     from psycopg import sql
 
-    from dbdojo.connect import ServiceDown, server_url
+    from dbdojo.connect import pg_server
 
-    try:
-        admin = psycopg.connect(server_url("postgres"), autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        raise ServiceDown("postgres", str(exc).strip().splitlines()[0]) from exc
-    with admin:
+    with pg_server() as admin:
         pgroles.prepare_server(admin)
         if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone():
             return

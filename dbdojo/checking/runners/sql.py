@@ -15,6 +15,7 @@ from dbdojo.checking import connections
 from dbdojo.checking.result import MAX_ROWS, ResultSet
 from dbdojo.checking.runners import AnswerError
 from dbdojo.checking.sqltext import controls_transaction, split_statements
+from dbdojo.failures import pg_session_lost
 from dbdojo.workspace import Workspace
 
 WATCHDOG_GRACE = 0.5  # seconds past the time limit before the kit cancels from outside
@@ -99,7 +100,7 @@ def execute(
                 else "SET TRANSACTION comes first, before any query of the transaction",
             ) from exc
         except psycopg.Error as exc:
-            if lost_connection(exc, conn):
+            if pg_session_lost(exc, conn):
                 raise _connection_lost(exc) from exc
             raise _database_error(exc, what) from exc
         finally:
@@ -108,13 +109,6 @@ def execute(
             raise AnswerError(
                 "the answer ended the transaction it runs in: leave out COMMIT and ROLLBACK"
             )
-
-
-def lost_connection(exc: psycopg.Error, conn: psycopg.Connection) -> bool:
-    """Whether ``exc`` ended the session (the server stopped or died, or the session was
-    terminated), rather than being an error of the statement."""
-    state = exc.sqlstate or ""
-    return conn.broken or conn.closed or state.startswith(("57P", "08"))
 
 
 def _connection_lost(exc: psycopg.Error) -> Exception:

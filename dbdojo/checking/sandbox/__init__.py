@@ -141,10 +141,10 @@ def _pg_gate(b: process.Box, ws: Workspace) -> Iterator[dict[str, str]]:
     alone, through a relayed Unix socket (none if PostgreSQL is not set up)."""
     import psycopg
 
-    from dbdojo.connect import ServiceDown, server_url
+    from dbdojo.connect import ServiceDown, pg_server
 
     try:
-        admin = psycopg.connect(server_url("postgres"), autocommit=True, connect_timeout=5)
+        admin = pg_server()
     except (ServiceDown, psycopg.Error):
         yield {}
         return

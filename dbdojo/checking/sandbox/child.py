@@ -200,6 +200,8 @@ def _pg_sessions(request: dict[str, Any]) -> dict[str, Any]:
 
     options, timeout = request["options"], request["timeout"]
     solve = function(request["source"], options.get("function", "solve"), {})
+    # The child's input channel, not a user setting (dbdojo.settings): the sandbox passes the
+    # gate's URL for this answer in the child's environment.
     url = os.environ["DOJO_POSTGRES_URL"]
 
     def connect() -> psycopg.Connection:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-SSL_REQUEST, GSS_REQUEST, CANCEL_REQUEST = 80877103, 80877104, 80877102
+SSL_REQUEST, GSS_REQUEST = 80877103, 80877104
 PROTOCOL_3 = 196608
 MAX_STARTUP = 10_000
 

@@ -22,10 +22,10 @@ from typing import Any
 
 import psutil
 
-from dbdojo import slots
+from dbdojo import settings, slots
 from dbdojo.paths import state_dir
 
-UID_BASE = int(os.environ.get("DOJO_SANDBOX_UID_BASE", "1800000000"))
+UID_BASE = settings.sandbox_uid_base()
 SLOTS = 64
 STARTUP_SECONDS = 8.0  # the interpreter, its imports and the clean-up, on a loaded machine
 MAX_REPLY = 64 * 1024 * 1024

@@ -29,7 +29,6 @@ from dbdojo.mongo.emulator.pipeline import optimize
 RunCommand = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 ALL = 1 << 30
 RANGE = ("$gt", "$gte", "$lt", "$lte")
-PUSHABLE = ("$match", "$sort", "$limit", "$skip", "$project")
 
 
 def find_of(command: dict[str, Any]) -> dict[str, Any] | None:

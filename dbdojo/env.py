@@ -1,0 +1,22 @@
+"""The process environment and a checkout's ``.env`` file: where every ``DOJO_*`` value is read.
+
+It sits below :mod:`dbdojo.paths` and :mod:`dbdojo.settings`: ``paths`` reads ``DOJO_HOME``
+and ``DOJO_STATE_DIR`` here (they say where the checkout, and so its ``.env``, is), and
+``settings`` gives every other ``DOJO_*`` variable a typed accessor built on :func:`value`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+
+def value(name: str, dotenv: Path | None = None) -> str | None:
+    """``name`` from the environment; when that is unset or empty and ``dotenv`` is given,
+    from that ``.env`` file (``None`` where neither has it)."""
+    found = os.environ.get(name)
+    if dotenv is None:
+        return found
+    return found or dotenv_values(dotenv).get(name)
