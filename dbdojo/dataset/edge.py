@@ -12,13 +12,15 @@ import json
 
 import numpy as np
 
+from dbdojo.dataset.edge_ids import customer_named, jobs_across
+from dbdojo.dataset.edge_labday import lab_day
 from dbdojo.dataset.edge_names import VARIANTS
 from dbdojo.dataset.generate import Dataset, generate
 from dbdojo.dataset.pgbinary import NULL_INT
 from dbdojo.dataset.sampling import rng_for
 from dbdojo.dataset.scales import DEFAULT_SEED, EDGE_BASE, with_days
 
-EDGE_VERSION = 13  # bump when a variant's mutation changes: it rebuilds the edge workspaces
+EDGE_VERSION = 16  # bump when a variant's mutation changes: it rebuilds the edge workspaces
 DST_DAYS = ("2024-10-26", "2024-10-27", "2025-03-29", "2025-03-30")
 UNICODE_FIRST = [
     "Zoë", "Łukasz", "François", "Şükrü", "Åsa", "José", "Ólafur", "Nguyễn", "Dmitrij", "Ольга",
@@ -98,14 +100,16 @@ def _nulls(data: Dataset, rng) -> None:
     city = customers["city"] == customers["city"][0]  # the missing ones lists it with 0
     customers["phone"][city] = [f"+31 6 {5000_0000 + i}" for i in np.flatnonzero(city)]
     _implied_conditions(data)
+    lab_day(data)  # the M3 lab's day, with ties and orders on its boundaries
 
 
 def _implied_conditions(data: Dataset) -> None:
     """Rows that break what the main data happens to imply, so that a condition the prompt
     states cannot be left out: a product outside electronics with an electronics brand, battery
     and warranty (P4 arrow operators); a bakery product stored chilled (only groceries have a
-    storage on the main data: P4 path filter); a vegetarian, spicy curry without a description
-    (a text search over name || description without coalesce loses it: P4 menu search); an
+    storage on the main data: P4 path filter) and an organic frozen one (M1: organic frozen
+    products are not all groceries); a vegetarian, spicy curry without a description (a text
+    search over name || description without coalesce loses it: P4 menu search); an
     electronics product without a battery (an average that counts it as 0 is off: P4 JSON_TABLE);
     a wireless one without a warranty (`NOT warranty < 24` matches it: M1 nested attributes)."""
     t = data.tables
@@ -124,6 +128,8 @@ def _implied_conditions(data: Dataset) -> None:
     update(amplifier, brand="Sony", warranty_months=24, color="white",
            specs={"battery_mah": 6000, "weight_g": 40, "wireless": True})  # fmt: skip
     update(first("bakery", lambda a: "nuts" in a.get("allergens", [])), storage="chilled")
+    update(first("bakery", lambda a: "nuts" not in a.get("allergens", [])),
+           organic=True, storage="frozen", baked_today=False)  # fmt: skip
     cable = first("electronics", lambda a: "battery_mah" in a.get("specs", {}))
     specs = {k: v for k, v in json.loads(attributes[cable])["specs"].items() if k != "battery_mah"}
     update(cable, specs=specs)  # an electronics product without a battery: an average skips it
@@ -158,6 +164,7 @@ def _ties(data: Dataset, rng) -> None:
     _order_at_week_start(orders, lines)
     _same_moment_latest_orders(orders)
     _tie_rare_statuses(orders, t["payments"])
+    customer_named(data)  # the customer M1 and M2 name, two of their orders tied
 
 
 def _tie_rare_statuses(orders: dict, payments: dict) -> None:
@@ -386,12 +393,14 @@ def _unicode(data: Dataset, rng) -> None:
 
 
 def _cycles(data: Dataset, rng) -> None:
-    """Two zones that name each other as parent: a recursive walk up never reaches the root."""
+    """Two zones that name each other as parent: a recursive walk up never reaches the root.
+    Also the delivery jobs renumbered across the id windows M1 and M2 name (edge_ids)."""
     regions = data.tables["regions"]
     zones = np.flatnonzero(regions["level"] == "zone")[:2]
     a, b = regions["region_id"][zones]
     regions["parent_region_id"][zones[0]] = b
     regions["parent_region_id"][zones[1]] = a
+    jobs_across(data)
 
 
 # Physical row order: the later of two same-moment orders of a customer first in the table (an

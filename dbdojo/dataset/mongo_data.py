@@ -101,7 +101,7 @@ def _customers(c: dict, ids: np.ndarray) -> list[Doc]:
             "is_active": bool(c["is_active"][i]),
             "created_at": _ts(c["created_at"][i]),
         }
-        for i in ids - 1
+        for i in np.searchsorted(c["customer_id"], ids)
     ]
 
 
@@ -129,8 +129,9 @@ def _orders(data: Dataset, held: np.ndarray) -> list[Doc]:
     first_line = np.searchsorted(lines["order_id"], o["order_id"])
     last_line = np.searchsorted(lines["order_id"], o["order_id"], side="right")
     docs = []
+    customer_at = np.searchsorted(c["customer_id"], o["customer_id"])  # ids need not be 1..n
     for i in held:
-        ci, mi = o["customer_id"][i] - 1, o["merchant_id"][i] - 1
+        ci, mi = customer_at[i], o["merchant_id"][i] - 1
         doc_lines = [
             {
                 "line_no": int(lines["line_no"][k]),
