@@ -500,6 +500,19 @@ def test_mariadb_time_limit_holds(seeded_mariadb, answer):
     assert verdict.status == "failed" or "stopped after 1 s" in verdict.message
 
 
+def test_mariadb_answer_whose_connection_the_watchdog_kills_is_reported(
+    seeded_mariadb, monkeypatch
+):
+    """The watchdog KILLs the whole connection (an answer that outlives the server's own limit):
+    the verdict says it was stopped, not a crash of the rollback on the dead connection."""
+    from dbdojo.checking.runners import mysql
+
+    monkeypatch.setattr(mysql, "WATCHDOG_GRACE", -0.8)  # fires 0.2 s into a 1 s limit
+    exercise = ex("sql", "SELECT 1 AS n", database="mysql", edge=False, timeout=1)
+    verdict = seeded_mariadb.check(exercise, "SELECT SLEEP(0.7) AS n")
+    assert verdict.status == "error" and "stopped after 1 s" in verdict.message, verdict.text()
+
+
 # --- MariaDB scratch databases (kind sql-ddl, options.database: mysql; lesson X3) -------------
 
 MY_SCRATCH = ex(

@@ -10,7 +10,9 @@ jobs per driver from there; m2.slice reads the ten jobs from there), and an unas
 without events at :data:`LONE` (x2.timeline). :func:`customer_named`
 gives a customer with several orders the id :data:`CUSTOMER`, their two latest orders at the
 same moment (m1.subset-profile: newest first, the larger ``_id`` first on equal times), and
-another the id :data:`PROTON` with a proton.me address (m2.regex: ids below 2000).
+another the id :data:`PROTON` with a proton.me address (m2.regex: ids below 2000), and the
+lowest-numbered one an address that holds "proton.me" before its ``@`` (a pattern without
+``@`` and ``$`` matches it).
 """
 
 from __future__ import annotations
@@ -94,6 +96,8 @@ def customer_named(data: Dataset, orders_at_least: int = 4) -> None:
     _renumber(t, other, PROTON)
     at = customers["customer_id"] == PROTON
     customers["email"][at] = f"edge.{PROTON}@proton.me"
+    first = int(np.argmin(customers["customer_id"]))  # proton.me, but not as the domain:
+    customers["email"][first] = "proton.me.fan@gmail.com"  # an unanchored pattern matches it
     order = np.argsort(customers["customer_id"], kind="stable")
     for column in customers:
         customers[column] = customers[column][order]

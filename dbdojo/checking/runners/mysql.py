@@ -12,6 +12,7 @@ administrator's connection if it outlives the time limit anyway.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from typing import Any
@@ -88,9 +89,9 @@ def run_query(source: str, ws: Workspace, options: dict[str, Any], timeout: floa
     except pymysql.err.MySQLError as exc:
         raise _answer_error(exc, timeout) from exc
     finally:
-        try:
+        with contextlib.suppress(pymysql.err.MySQLError):  # the watchdog's KILL ended it
             conn.rollback()
-        finally:
+        with contextlib.suppress(pymysql.err.MySQLError):
             conn.close()
     if len(rows) > MAX_ROWS:
         raise AnswerError(f"more than {MAX_ROWS:,} rows: the answer is meant to be much smaller")
