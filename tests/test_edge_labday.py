@@ -111,3 +111,18 @@ def test_tied_methods_come_first_in_the_order_group_meets_them_not_by_name(table
     tied = {m for m, c in zip(methods, counts, strict=True) if c == 2}
     met = [m for m in dict.fromkeys(orders["payment_method"][day].tolist()) if m in tied]
     assert len(met) == 2 and met != sorted(met)  # without the _id tiebreaker: out of order
+
+
+def test_no_variant_holds_an_order_after_the_datas_last_local_month():
+    """The edge variants stay within the main data's months (P7's exercises partition the
+    orders month by month up to August 2025, Amsterdam time)."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from dbdojo.dataset.edge import variant
+    from dbdojo.dataset.edge_names import VARIANTS
+
+    end = dt.datetime(2025, 9, 1, tzinfo=ZoneInfo("Europe/Amsterdam")).timestamp()
+    for name in VARIANTS:
+        latest = dt.datetime.fromtimestamp(int(variant(name).tables["orders"]["placed_at"].max()))
+        assert latest.timestamp() < end, f"edge_{name} has an order at {latest:%Y-%m-%d %H:%M}"
