@@ -104,9 +104,9 @@ def test_a_check_worker_keeps_checker_connections_of_the_last_learners_only(monk
     dropped: list[str] = []
     monkeypatch.setattr(connections, "discard_pg", lambda ws: dropped.append(ws.name))
     monkeypatch.setattr(workers, "_recent", workers.OrderedDict())
-    names = [f"cls_l{i}" for i in range(workers.KEEP + 3)]
+    names = [f"cls_l{i}" for i in range(10 + 3)]
     for name in [*names, names[-1], names[5]]:  # the last and the 6th check again
-        workers._keep_connections(Workspace(name))
+        workers._keep_connections(Workspace(name), 10)
     assert dropped == names[:3]  # the three who checked longest ago
     assert list(workers._recent) == [*names[3:5], *names[6:-1], names[-1], names[5]]
 

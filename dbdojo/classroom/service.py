@@ -55,7 +55,7 @@ class Classroom:
         ex = self._exercise(exercise_id)
         with self.locks(learner.name):
             verdict = self.workers.run(
-                learner.name, workers.check, learner.workspace, ex.id, answer
+                learner.name, workers.check, learner.workspace, ex.id, answer, self.workers.keep
             )
         if verdict.status != NOT_ANSWERED:
             progress.record_attempt(

@@ -21,7 +21,7 @@ from dbdojo.env import value as env_value
 
 WORKERS_ENV = "DOJO_CLASSROOM_CHECK_WORKERS"
 MAX_WORKERS = 4
-KEEP = 10  # learners whose checker connections a worker keeps open between checks
+KEEP = 20  # learners whose checker connections the workers keep open between checks, in all
 
 T = TypeVar("T")
 
@@ -50,6 +50,7 @@ class Workers:
     """``count`` single-process workers, handed out per learner (see the module docstring)."""
 
     def __init__(self, count: int) -> None:
+        self.keep = max(2, KEEP // count)  # per worker: 2 x KEEP PostgreSQL connections in all
         context = multiprocessing.get_context("spawn")  # the service has threads: no fork
         self.pools = [ProcessPoolExecutor(1, mp_context=context) for _ in range(count)]
         self._idle = set(range(count))
@@ -82,8 +83,9 @@ _recent: OrderedDict[str, Any] = OrderedDict()
 _exercises: dict[str, Any] = {}
 
 
-def check(workspace: str, exercise_id: str, answer: str) -> Any:
-    """Check ``answer`` to ``exercise_id`` on ``workspace`` (in a worker); the Verdict."""
+def check(workspace: str, exercise_id: str, answer: str, keep: int = KEEP) -> Any:
+    """Check ``answer`` to ``exercise_id`` on ``workspace`` (in a worker); the Verdict.
+    ``keep``: how many learners' connections this worker keeps."""
     from dbdojo.checking import discovery
     from dbdojo.checking.engine import Checker
     from dbdojo.workspace import Workspace
@@ -92,18 +94,18 @@ def check(workspace: str, exercise_id: str, answer: str) -> Any:
         _exercises.update({ex.id: ex for ex in discovery.exercises()})
     ws = Workspace(workspace)
     verdict = Checker(workspace=ws).check(_exercises[exercise_id], answer)
-    _keep_connections(ws)
+    _keep_connections(ws, keep)
     return verdict
 
 
-def _keep_connections(ws: Any) -> None:
-    """Keep the checker's connections (two per learner) of the last :data:`KEEP` learners
-    this worker checked: a learner trying again is served at once, and a class does not hold
-    2 of PostgreSQL's 100 connections per learner."""
+def _keep_connections(ws: Any, keep: int) -> None:
+    """Keep the checker's connections (two per learner) of the last ``keep`` learners this
+    worker checked: a learner trying again is served at once, and a class does not hold 2 of
+    PostgreSQL's connections per learner."""
     from dbdojo.checking import connections
 
     _recent[ws.name] = ws
     _recent.move_to_end(ws.name)
-    while len(_recent) > KEEP:
+    while len(_recent) > keep:
         _, oldest = _recent.popitem(last=False)
         connections.discard_pg(oldest)
