@@ -202,3 +202,20 @@ def test_a_dropped_user_is_refused_at_once(emulator, room):
         _refused(lambda: again.admin.command("ping"), code=18)
     with mongo_client() as admin:
         isolation.mongo_user(admin, learner)
+
+
+def test_answers_run_through_the_gate_which_logs_in_for_them(emulator, room):
+    """The answer sandbox's gate authenticates its upstream connection as the kit (the
+    answer's process never holds a password) and still confines the answer to its targets."""
+    from dbdojo.checking import sandbox
+    from dbdojo.checking.result import ResultSet
+    from dbdojo.workspace import Workspace
+
+    ann = Workspace(room["ann"].workspace)
+    source = "db.notes.find({}, {'_id': 0, 'by': 1})"
+    (result,) = sandbox.run_mongo(source, [ann], {}, 20).values()
+    assert isinstance(result, ResultSet), result
+    assert {str(row) for row in result.rows} and all("ann" in str(r) for r in result.rows)
+    reach = f"db.client['{_db(room['bob'])}'].notes.find({{}})"
+    (refused,) = sandbox.run_mongo(reach, [ann], {}, 20).values()
+    assert not isinstance(refused, ResultSet)
