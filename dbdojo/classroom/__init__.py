@@ -11,6 +11,7 @@ instructor and records every attempt for the live dashboard.
 Modules: :mod:`.roster` (who), :mod:`.layout` (where), :mod:`.isolation` (database rights),
 :mod:`.mode` (system users or one shared user), :mod:`.provision` (users and homes),
 :mod:`.hub` (JupyterHub), :mod:`.hubauth` (the hub's login check), :mod:`.service`
-(checks and dashboard over HTTP), :mod:`.workers` (checks in parallel), :mod:`.dashboard` (the figures), :mod:`.feedback_kinds`
-(wrong-answer categories), :mod:`.remote` (the kernel side).
+(checks and dashboard over HTTP), :mod:`.workers` (checks in parallel), :mod:`.dashboard`
+(the figures), :mod:`.feedback_kinds` (wrong-answer categories), :mod:`.remote` (the kernel
+side).
 """

@@ -348,7 +348,7 @@ def _other_databases(body: dict, db: str) -> list[tuple[str, str]]:
             for inner in value:
                 visit(inner)
 
-    visit(body.get("pipeline", []))
+    visit(body)  # an aggregate's pipeline, an explained one, a view's
     return found
 
 
