@@ -219,3 +219,37 @@ def test_answers_run_through_the_gate_which_logs_in_for_them(emulator, room):
     reach = f"db.client['{_db(room['bob'])}'].notes.find({{}})"
     (refused,) = sandbox.run_mongo(reach, [ann], {}, 20).values()
     assert not isinstance(refused, ResultSet)
+
+
+def test_scram_sha_256_matches_rfc_7677():
+    """The RFC's example exchange: the server accepts its proof and answers its signature."""
+    import base64
+    import hashlib
+
+    from dbdojo.mongo.emulator import scram
+
+    salt = base64.standard_b64decode("W22ZaJ0SNY7soEsUEjb6gQ==")
+    client_key, server_key = scram.keys("pencil", salt, 4096)
+    stored = {
+        "iterationCount": 4096,
+        "salt": "W22ZaJ0SNY7soEsUEjb6gQ==",
+        "storedKey": base64.standard_b64encode(hashlib.sha256(client_key).digest()),
+        "serverKey": base64.standard_b64encode(server_key),
+    }
+    conversation = scram.ServerConversation.start(b"n,,n=user,r=rOprNGfwEbeRWgbNEkqO")
+    assert conversation.user == "user"
+    conversation.server_first = (
+        "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"
+    )
+    final = conversation.final(
+        b"c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
+        b"p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=",
+        stored,
+    )
+    assert final == b"v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="
+    with pytest.raises(scram.ScramError):  # one bit of the proof changed
+        conversation.final(
+            b"c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
+            b"p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVU=",
+            stored,
+        )
