@@ -159,3 +159,33 @@ def test_the_mode_is_shared_when_asked_or_without_root():
         assert "NOT" in mode.warning("ann") and "ann" in mode.warning("ann")
         mode.record(mode.SYSTEM)
         assert not mode.shared() and mode.homes_root() == mode.HOME_ROOT
+
+
+def test_a_reset_waits_for_a_running_check_of_that_learner(monkeypatch):
+    """The service resets a learner's workspace under the lock their checks hold."""
+    import threading
+    import time
+
+    from dbdojo.classroom import provision, roster, service
+
+    ann, bob = roster.new_learner("ann"), roster.new_learner("bob")
+    room = service.Classroom([ann, bob], key="k", worker_count=1)
+    done: dict[str, float] = {}
+    reset = lambda x: done.setdefault(x.name, time.time())  # noqa: E731
+    monkeypatch.setattr(provision, "reset_workspace", reset)
+    checking = threading.Event()
+
+    def check_of_ann() -> None:
+        with room.locks("ann"):  # what Classroom.check holds while ann's check runs
+            checking.set()
+            time.sleep(1.0)
+            done["ann's check"] = time.time()
+
+    thread = threading.Thread(target=check_of_ann)
+    thread.start()
+    checking.wait()
+    room.reset("bob")  # another learner's reset does not wait
+    room.reset("ann")
+    thread.join()
+    room.workers.close()
+    assert done["bob"] < done["ann's check"] <= done["ann"]

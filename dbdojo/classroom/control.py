@@ -224,7 +224,20 @@ def status() -> list[dict[str, Any]]:
 
 
 def reset(name: str) -> None:
+    """Reset the learner's workspace: through the running service (which waits for a check of
+    theirs to end first), else here."""
     learners = {x.name: x for x in roster.load(layout.roster_file())}
     if name not in learners:
         raise ClassroomError(f"no learner {name!r} in this classroom")
+    info = service_info()
+    if info and procs.is_ours(info.get("pid"), info.get("started"), SERVICE_MARKER):
+        import urllib.request
+
+        request = urllib.request.Request(
+            f"http://{info['host']}:{info['port']}/api/reset?key={info['key']}",
+            data=json.dumps({"learner": name}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=600):
+            return
     provision.reset_workspace(learners[name])
