@@ -1,5 +1,6 @@
 """The emulator behaves as MongoDB 8 documents it: write conflicts in transactions, ``_id``
-equality across numeric types, writes at O(1) per document. Every expected result comes from
+equality across numeric types, writes at O(1) per document, other clients served during a long
+write. Every expected result comes from
 the MongoDB page cited in the test, never from the emulator; on a real MongoDB 7/8 replica set
 (``DOJO_MONGO_URL``) the same assertions hold."""
 
@@ -164,6 +165,66 @@ def test_an_insert_costs_the_same_into_a_large_collection(db):
     db.large.insert_many([{"_id": i, "v": i} for i in range(3000)])
     empty, large = _insert_one_cost(db.empty, 0), _insert_one_cost(db.large, 3000)
     assert large / empty < 3, (empty, large)
+
+
+# docs/manual/reference/method/db.collection.insertMany/ : ordered (the default), an error
+#   stops the remaining documents ("Documents before the error are inserted"); unordered, the
+#   others are inserted; each write error carries the index of its document in the array. The
+#   emulator runs inserts of many documents in slices (dbdojo.mongo.emulator.fairness): the
+#   answer must still be the whole insert's.
+def test_a_large_insert_answers_as_one_insert(db):
+    docs = [{"_id": i} for i in range(1000)]
+    db.c.insert_one({"_id": 450})
+    with pytest.raises(BulkWriteError) as ordered:
+        db.c.insert_many(docs)
+    details = ordered.value.details
+    assert details["nInserted"] == 450
+    assert [e["index"] for e in details["writeErrors"]] == [450]
+    assert db.c.count_documents({}) == 451
+    db.c.delete_many({})
+    db.c.insert_many([{"_id": 450}, {"_id": 820}])
+    with pytest.raises(BulkWriteError) as unordered:
+        db.c.insert_many(docs, ordered=False)
+    details = unordered.value.details
+    assert details["nInserted"] == 998
+    assert sorted(e["index"] for e in details["writeErrors"]) == [450, 820]
+    assert db.c.count_documents({}) == 1000
+    assert db.c.insert_many([{"v": i} for i in range(700)]).inserted_ids[-1] is not None
+    assert db.c.count_documents({"v": {"$exists": True}}) == 700
+
+
+# docs/manual/core/write-operations-atomicity/ : "a write operation that modifies multiple
+#   documents [...] the operation as a whole is not atomic"; "Other operations may interleave".
+#   So another client is served while a long update_many runs (before the kit's fairness patch
+#   the emulator served no one until the last document: benchmarks/bench_mongo_writes.py).
+@pytest.mark.parametrize("write", ["update_many", "delete_many"])
+def test_other_clients_are_served_during_a_long_write(db, write):
+    import threading
+
+    from dbdojo.connect import mongo_client
+
+    total = 6000
+    db.big.insert_many([{"_id": i, "v": 0} for i in range(total)])
+    other = mongo_client()[DB]
+    running, seen = threading.Event(), set()
+
+    def long_write() -> None:
+        running.set()
+        if write == "update_many":
+            db.big.update_many({}, {"$inc": {"v": 1}})
+        else:
+            db.big.delete_many({})
+        running.clear()
+
+    thread = threading.Thread(target=long_write)
+    thread.start()
+    running.wait()
+    while running.is_set():  # what another client reads while the write runs
+        seen.add(other.big.count_documents({"v": 0}))
+    thread.join()
+    assert other.big.count_documents({"v": 0}) == 0
+    # Served between two documents of the write: a read saw it part-way.
+    assert seen - {0, total}, f"reads during the write saw only {sorted(seen)}"
 
 
 # docs/manual/reference/operator/aggregation/graphLookup/ : "Within a Single Collection"
