@@ -227,6 +227,78 @@ def test_other_clients_are_served_during_a_long_write(db, write):
     assert seen - {0, total}, f"reads during the write saw only {sorted(seen)}"
 
 
+# docs/manual/reference/operator/query/in/ : "$in selects the documents where the value of a
+#   field equals any value in the specified array"; an array field matches if any element
+#   does, or the array itself; regular expressions may be listed. docs/manual/tutorial/
+#   query-for-null-fields/ : {field: null} matches null and missing fields. docs/manual/
+#   reference/operator/query/nin/ : $nin selects documents whose field is not in the array
+#   "or the field does not exist", so $nin [null] excludes missing fields (negation of $in).
+#   Numbers compare by value across int, long, double and decimal (docs/manual/reference/
+#   bson-type-comparison-order/#numeric-types). The emulator looks values up in a set
+#   (dbdojo.mongo.emulator.costs): the answers must be the pairwise comparison's.
+IN_DOCS = [
+    {"_id": 1, "v": 1},
+    {"_id": 2, "v": 1.0},
+    {"_id": 3, "v": Decimal128("1")},
+    {"_id": 4, "v": True},
+    {"_id": 5},
+    {"_id": 6, "v": None},
+    {"_id": 7, "v": [3, 9]},
+    {"_id": 8, "v": "abc"},
+    {"_id": 9, "v": [[3, 9]]},
+    {"_id": 10, "v": "ABC"},
+    {"_id": 11, "v": []},
+]
+
+
+@pytest.mark.parametrize(
+    ("values", "matched"),
+    [
+        ([1], {1, 2, 3}),
+        ([Decimal128("1.0")], {1, 2, 3}),
+        ([True], {4}),
+        ([None], {5, 6}),
+        ([9], {7}),
+        ([[3, 9]], {7, 9}),
+        ([[]], {11}),
+        (["abc"], {8}),
+        ([1, "abc", None], {1, 2, 3, 5, 6, 8}),
+    ],
+)
+def test_in_and_nin_as_documented(db, values, matched):
+    db.c.insert_many(IN_DOCS)
+    everything = {d["_id"] for d in IN_DOCS}
+    assert {d["_id"] for d in db.c.find({"v": {"$in": values}})} == matched
+    assert {d["_id"] for d in db.c.find({"v": {"$nin": values}})} == everything - matched
+
+
+def test_in_with_a_regex_and_a_collation(db):
+    import re
+
+    db.c.insert_many(IN_DOCS)
+    assert {d["_id"] for d in db.c.find({"v": {"$in": [re.compile("^a"), 9]}})} == {7, 8}
+    strength2 = {"locale": "en", "strength": 2}  # case-insensitive
+    assert {d["_id"] for d in db.c.find({"v": {"$in": ["abc"]}}, collation=strength2)} == {8, 10}
+
+
+def test_lookup_joins_every_match(db):
+    # docs/manual/reference/operator/aggregation/lookup/#equality-match-with-a-single-join-
+    # condition: each input document gets the array of foreign documents whose foreignField
+    # equals its localField (an array localField matches any element; none: an empty array).
+    db.customers.insert_many([{"_id": i, "city": i % 3} for i in range(6)])
+    db.orders.insert_many(
+        [{"_id": 1, "c": 4}, {"_id": 2, "c": [0, 5]}, {"_id": 3, "c": 99}, {"_id": 4}]
+    )
+    rows = db.orders.aggregate(
+        [
+            {"$lookup": {"from": "customers", "localField": "c", "foreignField": "_id", "as": "m"}},
+            {"$project": {"ids": "$m._id"}},
+            {"$sort": {"_id": 1}},
+        ]
+    )
+    assert [sorted(r["ids"]) for r in rows] == [[4], [0, 5], [], []]
+
+
 # docs/manual/reference/operator/aggregation/graphLookup/ : "Within a Single Collection"
 EMPLOYEES = [
     {"_id": 1, "name": "Dev"},
