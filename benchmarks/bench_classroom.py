@@ -112,6 +112,17 @@ def check_load(service: dict, learners, seconds: float) -> dict[str, float]:
     }
 
 
+def with_check_workers(count: str) -> dict:
+    """The classroom service restarted with ``count`` check workers ("": the default)."""
+    from dbdojo.classroom import control, workers
+
+    os.environ[workers.WORKERS_ENV] = count
+    info = control.service_info() or {}
+    control.stop_service()
+    service = control.start_service(info["host"], info["port"], info["hub"])
+    return {**service, "workers": workers.default_count()}
+
+
 def login_times(hub_url: str, learners) -> list[float]:
     """Seconds from the login form's POST to the hub's answer (no server started)."""
     times = []
@@ -244,12 +255,16 @@ def main() -> None:
             f"{statistics.median(logins) * 1000:.0f} ms, p95 {pct(logins, 0.95) * 1000:.0f} ms"
         )
         service = control.service_info()
-        load = check_load(service, learners, args.seconds)
-        print(
-            f"{args.learners} learners checking for {args.seconds:.0f} s: "
-            f"{load['checks']} checks ({load['checks/s']:.1f}/s), p50 {load['p50 s']:.2f} s, "
-            f"p95 {load['p95 s']:.2f} s, errors {load['errors']} {load['first error']}"
-        )
+        load = {}
+        for label, count in (("serial", "1"), ("parallel", "")):  # before, after issue 18
+            service = with_check_workers(count)
+            load = check_load(service, learners, args.seconds)
+            print(
+                f"{args.learners} learners checking for {args.seconds:.0f} s, {label} "
+                f"({service['workers']} check workers): {load['checks']} checks "
+                f"({load['checks/s']:.1f}/s), p50 {load['p50 s']:.2f} s, "
+                f"p95 {load['p95 s']:.2f} s, errors {load['errors']} {load['first error']}"
+            )
         single = check_load(service, learners[:1], min(args.seconds, 15))
         print(
             f"one learner alone: p50 {single['p50 s']:.2f} s; p50 under load / alone: "
