@@ -21,6 +21,10 @@ by hash (:data:`MATERIALIZATION_LIMIT`). A compiled ``$in`` compared every docum
 listed value (100 ``_id`` values over 12,000 orders: 9.9 s); ``$in`` and ``$nin`` now look the
 document's values up in a set prepared once per query (numbers compared as mongoeco's ``$eq``
 compares them).
+
+Storing a document: mongoeco's codec checked that a value is BSON at every level of its
+recursive encoding, walking each subtree again below each level (a third of building the
+dataset's snapshot); a document is now checked once, whole, then encoded.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from __future__ import annotations
 import decimal
 import functools
 import math
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -90,6 +95,7 @@ def patch_costs() -> None:
     conversion (idempotent)."""
     _patch_decimal_conversion()
     _patch_in_membership()
+    _patch_codec_validation()
     from mongoeco.engines import memory
 
     engine_class = memory.MemoryEngine
@@ -241,3 +247,37 @@ def _patch_in_membership() -> None:
 
     setattr(node_to_code, _PATCHED, True)
     CompiledQuery._node_to_code = node_to_code
+
+
+class _Encoding(threading.local):
+    """Whether this thread is inside an encoding whose whole value was already checked."""
+
+    checked = False
+
+
+def _patch_codec_validation() -> None:
+    from mongoeco.core import codec
+
+    encode = codec.DocumentCodec.encode
+    if getattr(encode, _PATCHED, False):
+        return
+    validate, state = codec.validate_bson_value, _Encoding()
+
+    def validate_once(value: Any) -> None:
+        if not state.checked:
+            validate(value)
+
+    @functools.wraps(encode)
+    def encode_checked_once(data: Any) -> Any:
+        if state.checked:
+            return encode(data)
+        validate(data)  # the whole value: every key, every nested value
+        state.checked = True
+        try:
+            return encode(data)
+        finally:
+            state.checked = False
+
+    setattr(encode_checked_once, _PATCHED, True)
+    codec.validate_bson_value = validate_once
+    codec.DocumentCodec.encode = staticmethod(encode_checked_once)
