@@ -605,14 +605,20 @@ def test_mariadb_scratch_answer_is_contained(seeded_mariadb, scratch_runs, answe
 
 
 def test_mariadb_scratch_answer_cannot_kill_other_connections(seeded_mariadb, scratch_runs):
+    assert_kill_refused(seeded_mariadb, MY_SCRATCH, "", scratch_runs)
+
+
+def assert_kill_refused(checker: Checker, base: Exercise, before: str, runs: list) -> None:
+    """An answer to ``base`` that ends with killing another connection is refused, and that
+    connection lives on."""
     from dbdojo.connect import mysql_connect_url, server_url
 
     with mysql_connect_url(server_url("mysql")) as other, other.cursor() as cur:
-        verdict = seeded_mariadb.check(MY_SCRATCH, f"KILL CONNECTION {other.thread_id()}")
+        verdict = checker.check(base, f"{before}KILL CONNECTION {other.thread_id()}")
         assert verdict.status == "error" and "not owner of thread" in verdict.message, verdict
         cur.execute("SELECT 1")  # still alive
         assert cur.fetchone() == (1,)
-    assert_scratch_gone(scratch_runs)
+    assert_scratch_gone(runs)
 
 
 @pytest.mark.parametrize(
@@ -627,11 +633,16 @@ def test_mariadb_scratch_answer_cannot_kill_other_connections(seeded_mariadb, sc
     ],
 )
 def test_mariadb_scratch_time_limit_holds(seeded_mariadb, scratch_runs, answer):
-    exercise = ex("sql-ddl", MY_SCRATCH.reference, timeout=1, **MY_SCRATCH.options)
-    verdict, seconds = timed(seeded_mariadb, exercise, answer)
-    assert verdict.status == "error" and seconds < 10, (verdict, seconds)
+    assert_stopped_after_1_s(seeded_mariadb, MY_SCRATCH, answer, scratch_runs)
+
+
+def assert_stopped_after_1_s(checker: Checker, base: Exercise, answer: str, runs: list) -> None:
+    """``answer`` to ``base`` with a 1 s limit is stopped, soon, and its scratch is gone."""
+    exercise = ex(base.kind, base.reference, timeout=1, **base.options)
+    verdict, seconds = timed(checker, exercise, answer)
+    assert verdict.status == "error" and seconds < 15, (verdict, seconds)
     assert "stopped after 1 s" in verdict.message, verdict
-    assert_scratch_gone(scratch_runs)
+    assert_scratch_gone(runs)
 
 
 def test_mariadb_scratch_work_left_uncommitted_is_gone(seeded_mariadb, scratch_runs):
@@ -706,15 +717,8 @@ def test_mariadb_concurrent_answer_is_contained(seeded_mariadb, scratch_runs, an
 
 
 def test_mariadb_concurrent_answer_cannot_kill_other_connections(seeded_mariadb, scratch_runs):
-    from dbdojo.connect import mysql_connect_url, server_url
-
-    with mysql_connect_url(server_url("mysql")) as other, other.cursor() as cur:
-        answer = f"UPDATE t SET n = n + 1 WHERE id = 1; KILL CONNECTION {other.thread_id()}"
-        verdict = seeded_mariadb.check(MY_CONCURRENT, answer)
-        assert verdict.status == "error" and "not owner of thread" in verdict.message, verdict
-        cur.execute("SELECT 1")  # still alive
-        assert cur.fetchone() == (1,)
-    assert_scratch_gone(scratch_runs)
+    before = "UPDATE t SET n = n + 1 WHERE id = 1; "
+    assert_kill_refused(seeded_mariadb, MY_CONCURRENT, before, scratch_runs)
 
 
 @pytest.mark.parametrize(
@@ -726,11 +730,7 @@ def test_mariadb_concurrent_answer_cannot_kill_other_connections(seeded_mariadb,
     ],
 )
 def test_mariadb_concurrent_time_limit_holds(seeded_mariadb, scratch_runs, answer):
-    exercise = ex("sql-concurrent", MY_CONCURRENT.reference, timeout=1, **MY_CONCURRENT.options)
-    verdict, seconds = timed(seeded_mariadb, exercise, answer)
-    assert verdict.status == "error" and seconds < 15, (verdict, seconds)
-    assert "stopped after 1 s" in verdict.message, verdict
-    assert_scratch_gone(scratch_runs)
+    assert_stopped_after_1_s(seeded_mariadb, MY_CONCURRENT, answer, scratch_runs)
 
 
 def test_mariadb_concurrent_lost_update_fails_and_locking_passes(seeded_mariadb, scratch_runs):
