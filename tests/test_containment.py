@@ -301,6 +301,42 @@ def test_no_process_of_an_answer_outlives_its_check(checker, monkeypatch):
     assert not left
 
 
+def test_answers_wait_for_a_turn_before_their_clock_starts(checker, monkeypatch, tmp_path):
+    # At most RUNNING answers' processes run at once; one more waits for a turn, and its time
+    # limit starts with its turn (thirty learners checking at once on two cores queued instead
+    # of being stopped at their limit: benchmarks/bench_redis_class.py).
+    import fcntl
+    import threading
+    import time
+
+    import psutil
+
+    from dbdojo.checking.sandbox import process
+
+    monkeypatch.setattr(process, "_lock_dir", lambda: tmp_path)  # turns of this test alone
+    held = []
+    for number in range(process.RUNNING):
+        lock = open(tmp_path / f"running-{number}.lock", "w")  # noqa: SIM115
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        held.append(lock)
+    outcome: list = []
+    thread = threading.Thread(target=lambda: outcome.append(py_check(checker, "return 42")))
+    thread.start()
+
+    def answers_running() -> list:
+        mine = psutil.Process().children(recursive=True)
+        return [p for p in mine if "dbdojo.checking.sandbox.child" in " ".join(p.cmdline())]
+
+    time.sleep(2)
+    assert not answers_running(), "an answer ran while every turn was taken"
+    assert thread.is_alive()
+    for lock in held:
+        lock.close()
+    thread.join(120)
+    verdict, _ = outcome[0]
+    assert verdict.passed, verdict
+
+
 # --- Redis ----------------------------------------------------------------------------------
 
 REDIS_REF = "def solve(r, prefix):\n    r.set(prefix + 'k', 1)\n    return 1\n"

@@ -1,5 +1,6 @@
 """The emulator behaves as MongoDB 8 documents it: write conflicts in transactions, ``_id``
-equality across numeric types, writes at O(1) per document. Every expected result comes from
+equality across numeric types, writes at O(1) per document, other clients served during a long
+write. Every expected result comes from
 the MongoDB page cited in the test, never from the emulator; on a real MongoDB 7/8 replica set
 (``DOJO_MONGO_URL``) the same assertions hold."""
 
@@ -164,6 +165,138 @@ def test_an_insert_costs_the_same_into_a_large_collection(db):
     db.large.insert_many([{"_id": i, "v": i} for i in range(3000)])
     empty, large = _insert_one_cost(db.empty, 0), _insert_one_cost(db.large, 3000)
     assert large / empty < 3, (empty, large)
+
+
+# docs/manual/reference/method/db.collection.insertMany/ : ordered (the default), an error
+#   stops the remaining documents ("Documents before the error are inserted"); unordered, the
+#   others are inserted; each write error carries the index of its document in the array. The
+#   emulator runs inserts of many documents in slices (dbdojo.mongo.emulator.fairness): the
+#   answer must still be the whole insert's.
+def test_a_large_insert_answers_as_one_insert(db):
+    docs = [{"_id": i} for i in range(1000)]
+    db.c.insert_one({"_id": 450})
+    with pytest.raises(BulkWriteError) as ordered:
+        db.c.insert_many(docs)
+    details = ordered.value.details
+    assert details["nInserted"] == 450
+    assert [e["index"] for e in details["writeErrors"]] == [450]
+    assert db.c.count_documents({}) == 451
+    db.c.delete_many({})
+    db.c.insert_many([{"_id": 450}, {"_id": 820}])
+    with pytest.raises(BulkWriteError) as unordered:
+        db.c.insert_many(docs, ordered=False)
+    details = unordered.value.details
+    assert details["nInserted"] == 998
+    assert sorted(e["index"] for e in details["writeErrors"]) == [450, 820]
+    assert db.c.count_documents({}) == 1000
+    assert db.c.insert_many([{"v": i} for i in range(700)]).inserted_ids[-1] is not None
+    assert db.c.count_documents({"v": {"$exists": True}}) == 700
+
+
+# docs/manual/core/write-operations-atomicity/ : "a write operation that modifies multiple
+#   documents [...] the operation as a whole is not atomic"; "Other operations may interleave".
+#   So another client is served while a long update_many runs (before the kit's fairness patch
+#   the emulator served no one until the last document: benchmarks/bench_mongo_writes.py).
+@pytest.mark.parametrize("write", ["update_many", "delete_many"])
+def test_other_clients_are_served_during_a_long_write(db, write):
+    import threading
+
+    from dbdojo.connect import mongo_client
+
+    total = 6000
+    db.big.insert_many([{"_id": i, "v": 0} for i in range(total)])
+    other = mongo_client()[DB]
+    running, seen = threading.Event(), set()
+
+    def long_write() -> None:
+        running.set()
+        if write == "update_many":
+            db.big.update_many({}, {"$inc": {"v": 1}})
+        else:
+            db.big.delete_many({})
+        running.clear()
+
+    thread = threading.Thread(target=long_write)
+    thread.start()
+    running.wait()
+    while running.is_set():  # what another client reads while the write runs
+        seen.add(other.big.count_documents({"v": 0}))
+    thread.join()
+    assert other.big.count_documents({"v": 0}) == 0
+    # Served between two documents of the write: a read saw it part-way.
+    assert seen - {0, total}, f"reads during the write saw only {sorted(seen)}"
+
+
+# docs/manual/reference/operator/query/in/ : "$in selects the documents where the value of a
+#   field equals any value in the specified array"; an array field matches if any element
+#   does, or the array itself; regular expressions may be listed. docs/manual/tutorial/
+#   query-for-null-fields/ : {field: null} matches null and missing fields. docs/manual/
+#   reference/operator/query/nin/ : $nin selects documents whose field is not in the array
+#   "or the field does not exist", so $nin [null] excludes missing fields (negation of $in).
+#   Numbers compare by value across int, long, double and decimal (docs/manual/reference/
+#   bson-type-comparison-order/#numeric-types). The emulator looks values up in a set
+#   (dbdojo.mongo.emulator.costs): the answers must be the pairwise comparison's.
+IN_DOCS = [
+    {"_id": 1, "v": 1},
+    {"_id": 2, "v": 1.0},
+    {"_id": 3, "v": Decimal128("1")},
+    {"_id": 4, "v": True},
+    {"_id": 5},
+    {"_id": 6, "v": None},
+    {"_id": 7, "v": [3, 9]},
+    {"_id": 8, "v": "abc"},
+    {"_id": 9, "v": [[3, 9]]},
+    {"_id": 10, "v": "ABC"},
+    {"_id": 11, "v": []},
+]
+
+
+@pytest.mark.parametrize(
+    ("values", "matched"),
+    [
+        ([1], {1, 2, 3}),
+        ([Decimal128("1.0")], {1, 2, 3}),
+        ([True], {4}),
+        ([None], {5, 6}),
+        ([9], {7}),
+        ([[3, 9]], {7, 9}),
+        ([[]], {11}),
+        (["abc"], {8}),
+        ([1, "abc", None], {1, 2, 3, 5, 6, 8}),
+    ],
+)
+def test_in_and_nin_as_documented(db, values, matched):
+    db.c.insert_many(IN_DOCS)
+    everything = {d["_id"] for d in IN_DOCS}
+    assert {d["_id"] for d in db.c.find({"v": {"$in": values}})} == matched
+    assert {d["_id"] for d in db.c.find({"v": {"$nin": values}})} == everything - matched
+
+
+def test_in_with_a_regex_and_a_collation(db):
+    import re
+
+    db.c.insert_many(IN_DOCS)
+    assert {d["_id"] for d in db.c.find({"v": {"$in": [re.compile("^a"), 9]}})} == {7, 8}
+    strength2 = {"locale": "en", "strength": 2}  # case-insensitive
+    assert {d["_id"] for d in db.c.find({"v": {"$in": ["abc"]}}, collation=strength2)} == {8, 10}
+
+
+def test_lookup_joins_every_match(db):
+    # docs/manual/reference/operator/aggregation/lookup/#equality-match-with-a-single-join-
+    # condition: each input document gets the array of foreign documents whose foreignField
+    # equals its localField (an array localField matches any element; none: an empty array).
+    db.customers.insert_many([{"_id": i, "city": i % 3} for i in range(6)])
+    db.orders.insert_many(
+        [{"_id": 1, "c": 4}, {"_id": 2, "c": [0, 5]}, {"_id": 3, "c": 99}, {"_id": 4}]
+    )
+    rows = db.orders.aggregate(
+        [
+            {"$lookup": {"from": "customers", "localField": "c", "foreignField": "_id", "as": "m"}},
+            {"$project": {"ids": "$m._id"}},
+            {"$sort": {"_id": 1}},
+        ]
+    )
+    assert [sorted(r["ids"]) for r in rows] == [[4], [0, 5], [], []]
 
 
 # docs/manual/reference/operator/aggregation/graphLookup/ : "Within a Single Collection"

@@ -1,6 +1,6 @@
 """A kit server that holds its port but does not answer is busy, not foreign: the MongoDB
-emulator serves one operation at a time, so one long query (an unindexed ``$lookup``) makes
-every other client time out. ``dojo status`` and ``dojo doctor`` say so, and what to do."""
+emulator runs one read at a time (long writes yield between documents, reads do not), so one
+long aggregation makes every other client time out. ``dojo status`` and ``dojo doctor`` say so, and what to do."""
 
 from __future__ import annotations
 

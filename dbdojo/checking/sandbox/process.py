@@ -3,6 +3,11 @@
 As root, each check gets a sandbox user of its own (a numeric uid from a small pool, locked
 for the duration), so everything that user still runs afterwards, a daemonized grandchild
 included, is the answer's and is killed.
+
+At most :data:`RUNNING` answers' processes run at once (on the machine as root, per state
+directory otherwise): the others wait for a turn before their clock starts, so thirty learners
+checking at the same moment on two cores queue for a few seconds instead of being stopped at
+their time limit while they waited for the CPU.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from dbdojo.paths import state_dir
 
 UID_BASE = settings.sandbox_uid_base()
 SLOTS = 64
+RUNNING = 2 * (os.cpu_count() or 1)  # answers' processes running at once
+TURN_WAIT = 120.0  # seconds an answer waits for its turn; then it runs anyway
 STARTUP_SECONDS = 8.0  # the interpreter, its imports and the clean-up, on a loaded machine
 MAX_REPLY = 64 * 1024 * 1024
 
@@ -120,6 +127,13 @@ def run(b: Box, request: dict[str, Any], seconds: float, env: dict[str, str]) ->
         **env,
     }
     command = [sys.executable, "-I", "-m", "dbdojo.checking.sandbox.child", json.dumps(config)]
+    with slots.wait_free(_lock_dir(), "running", range(RUNNING), TURN_WAIT):
+        return _run(b, command, child_env, request, seconds)
+
+
+def _run(
+    b: Box, command: list[str], child_env: dict[str, str], request: dict[str, Any], seconds: float
+) -> dict[str, Any]:
     with open(b.path / "stderr", "wb") as stderr:
         proc = subprocess.Popen(
             command,

@@ -1,4 +1,6 @@
-"""Writes to the emulator at O(1) per document, as on MongoDB (mongoeco 4.11 internals, pinned).
+"""What the emulator's operations cost, brought near MongoDB's (mongoeco 4.11 internals, pinned).
+
+Writes at O(1) per document, as on MongoDB.
 
 mongoeco's MemoryEngine keys each document by the *typed* value of its ``_id`` (``1`` and
 ``1.0`` are different keys), while MongoDB's ``_id`` index compares numbers by value (``1``,
@@ -11,6 +13,14 @@ on every update of a document (``update_many`` over n documents: O(n²), 49 s fo
 number can be stored under (its int, double and decimal forms): same answers, O(1). ``_id``
 values that are documents or arrays holding numbers keep mongoeco's scan (rare, and still
 right). Measured by ``benchmarks/bench_mongo_writes.py``.
+
+Reads: answering with a document converts each decimal (every price and total) to BSON's
+Decimal128 in pure Python, 40% of a find of every order; money values repeat, so
+:func:`patch_costs` caches the conversion by the exact text of the number. ``$lookup`` joins
+by hash (:data:`MATERIALIZATION_LIMIT`). A compiled ``$in`` compared every document with every
+listed value (100 ``_id`` values over 12,000 orders: 9.9 s); ``$in`` and ``$nin`` now look the
+document's values up in a set prepared once per query (numbers compared as mongoeco's ``$eq``
+compares them).
 """
 
 from __future__ import annotations
@@ -22,6 +32,13 @@ from collections.abc import Iterator
 from typing import Any
 
 _PATCHED = "__dbdojo_write_costs__"
+
+#: mongoeco joins ``$lookup`` (localField/foreignField) through a hash of the foreign values
+#: only under a cost policy; without one each input document scans the whole foreign
+#: collection (orders x customers: 12,000 x 7,902 ran for minutes, holding every client, where
+#: MongoDB uses the ``_id`` index). The policy's materialization budget, its other effect, is
+#: set far above any pipeline here so that it never refuses one.
+MATERIALIZATION_LIMIT = 50_000_000
 
 
 def _scalar_number(value: Any) -> decimal.Decimal | None:
@@ -68,8 +85,11 @@ def _clashing_key(engine: Any, coll: Any, candidate_id: Any, exclude: Any) -> An
     return next((key for key in keys if key != exclude and key in coll), None)
 
 
-def patch_write_costs() -> None:
-    """Install the O(1) ``_id`` checks on mongoeco's MemoryEngine (idempotent)."""
+def patch_costs() -> None:
+    """Install the O(1) ``_id`` checks on mongoeco's MemoryEngine and the cached decimal
+    conversion (idempotent)."""
+    _patch_decimal_conversion()
+    _patch_in_membership()
     from mongoeco.engines import memory
 
     engine_class = memory.MemoryEngine
@@ -120,3 +140,104 @@ def patch_write_costs() -> None:
     # scalar numbers are now checked above, so only composite ones need that set.
     memory.id_contains_numeric_value = _composite_numeric
     setattr(engine_class, _PATCHED, True)
+
+
+def _patch_decimal_conversion() -> None:
+    from bson import decimal128
+
+    convert = decimal128._decimal_to_128
+    if getattr(convert, _PATCHED, False):
+        return
+    # Keyed by the text, never by the Decimal: Decimal("1.0") == Decimal("1.00") but their
+    # Decimal128s differ. The (high, low) pair returned is immutable.
+    by_text = functools.lru_cache(maxsize=1 << 16)(convert)
+
+    @functools.wraps(convert)
+    def decimal_to_128(value: Any) -> tuple[int, int]:
+        return by_text(value) if isinstance(value, str) else convert(value)
+
+    setattr(decimal_to_128, _PATCHED, True)
+    decimal128._decimal_to_128 = decimal_to_128
+
+
+def _in_key(value: Any, collation: Any) -> tuple[str, Any] | None:
+    """``value``'s key in a hashed ``$in`` list: numbers by value across BSON's numeric types,
+    strings exactly (without a collation), the rest as mongoeco keys them; None: compare."""
+    from mongoeco.core.bson_scalars import (
+        _is_nan_numeric_value,
+        _numeric_to_decimal,
+        wrap_bson_numeric,
+    )
+    from mongoeco.core.filtering import QueryEngine
+
+    if isinstance(value, bool):
+        return ("bool", value)
+    if isinstance(value, str):
+        return ("str", value) if collation is None else None
+    if (wrapped := wrap_bson_numeric(value)) is not None:
+        raw = wrapped.value
+        if _is_nan_numeric_value(raw):
+            return None
+        return ("number", _numeric_to_decimal(raw))  # how mongoeco's $eq compares numbers
+    return QueryEngine._hashable_in_lookup_key(value)
+
+
+class _Membership:
+    """An ``$in`` list prepared once: hashable values in a set, regexes and the rest (arrays,
+    documents, null, NaN, strings under a collation) matched by mongoeco's own test."""
+
+    def __init__(self, values: tuple[Any, ...], null_matches_undefined: bool) -> None:
+        from mongoeco.core.filtering import QueryEngine
+
+        self.engine, self.values, self.nulls = QueryEngine, values, null_matches_undefined
+        self.prepared = self._prepare(None)
+
+    def _prepare(self, collation: Any) -> tuple[set[Any], list[Any], list[Any]]:
+        lookup, rest = set(), []
+        for item in self.values:
+            key = None if item is None and self.nulls else _in_key(item, collation)
+            lookup.add(key) if key is not None else rest.append(item)
+        hashed, regexes, residual = self.engine._prepare_membership_values(
+            tuple(rest), null_matches_undefined=self.nulls, collation=collation
+        )
+        return lookup | hashed, regexes, residual
+
+    def matches(self, candidates: list[Any], dialect: Any, collation: Any) -> bool:
+        lookup, regexes, residual = self.prepared if collation is None else self._prepare(collation)
+        for candidate in candidates:
+            if (key := _in_key(candidate, collation)) is not None and key in lookup:
+                return True
+            if (regexes or residual) and self.engine._candidate_matches_membership(
+                candidate,
+                literal_lookup=set(),
+                regex_values=regexes,
+                residual_values=residual,
+                null_matches_undefined=self.nulls,
+                dialect=dialect,
+                collation=collation,
+            ):
+                return True
+        return False
+
+
+def _patch_in_membership() -> None:
+    from mongoeco.core.compiled_query import CompiledQuery
+    from mongoeco.core.query_plan import InCondition, NotInCondition
+
+    to_code = CompiledQuery._node_to_code
+    if getattr(to_code, _PATCHED, False):
+        return
+
+    @functools.wraps(to_code)
+    def node_to_code(self: Any, node: Any, depth: int) -> str:
+        if type(node) not in (InCondition, NotInCondition):
+            return to_code(self, node, depth)
+        membership = self._store("values", _Membership(node.values, node.null_matches_undefined))
+        field = self._field(node.field)
+        test = f"{membership}.matches(_extract(doc, {field}) or [None], dialect, collation)"
+        # $nin is the negation of $in: a missing field is null to both (mongoeco's $nin kept
+        # documents without the field when the list held null).
+        return test if type(node) is InCondition else f"(not {test})"
+
+    setattr(node_to_code, _PATCHED, True)
+    CompiledQuery._node_to_code = node_to_code

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from dbdojo.mongo.emulator import journal as mongo_journal
 from dbdojo.mongo.emulator import wire as mongo_wire
 from dbdojo.mongo.emulator.control import MissingSnapshot
+from dbdojo.mongo.emulator.costs import MATERIALIZATION_LIMIT
 
 if TYPE_CHECKING:
     from dbdojo.mongo.emulator import memstate
@@ -132,7 +133,7 @@ class Emulator:
         """Import mongoeco (in a thread, so the control socket keeps answering) and create
         the engine."""
         engine_class = await asyncio.to_thread(_memory_engine_class)
-        self.engine = engine_class(aggregation_materialization_limit=None)
+        self.engine = engine_class(aggregation_materialization_limit=MATERIALIZATION_LIMIT)
         self.ready.set()
 
     def _save_registry(self) -> None:
@@ -370,9 +371,9 @@ HANDSHAKE_COMMANDS = frozenset(
 def _memory_engine_class() -> type:
     from mongoeco.engines.memory import MemoryEngine
 
-    from dbdojo.mongo.emulator.costs import patch_write_costs
+    from dbdojo.mongo.emulator.costs import patch_costs
 
-    patch_write_costs()
+    patch_costs()
     return MemoryEngine
 
 

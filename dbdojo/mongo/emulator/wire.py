@@ -57,7 +57,9 @@ async def serving(
     from mongoeco.wire import AsyncMongoEcoProxyServer
 
     from dbdojo.mongo.emulator import dialect as mongo_dialect
+    from dbdojo.mongo.emulator import fairness
 
+    fairness.patch_yielding_writes()
     mongo_dialect.patch_bson_sizes()
     mongo_dialect.patch_projection_slice()
     dialect = mongo_dialect.Dialect(engine)
@@ -78,6 +80,13 @@ async def serving(
             return await stages.find_text(db, command)
         if name == "find" and mongo_stages.handles_find(command):
             return await stages.find_near(db, command)
+        if name == "insert" and fairness.sliced_insert(command):
+
+            async def run_slice(body: dict[str, Any]) -> dict[str, Any]:
+                part = built(body, connection=context.connection, db_name=db)
+                return await dialect.execute(part, execute)
+
+            return await fairness.insert_in_slices(context.raw_body, run_slice)
         return await dialect.execute(context, execute)
 
     async def gated(context: Any) -> dict[str, Any]:

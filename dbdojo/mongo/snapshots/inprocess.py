@@ -84,10 +84,10 @@ def build_image(build: Callable[[Any], None]) -> memstate.Image:
     from mongoeco import MongoClient
     from mongoeco.engines.memory import MemoryEngine
 
-    from dbdojo.mongo.emulator.costs import patch_write_costs
+    from dbdojo.mongo.emulator.costs import MATERIALIZATION_LIMIT, patch_costs
 
-    patch_write_costs()
-    engine = MemoryEngine(aggregation_materialization_limit=None)
+    patch_costs()
+    engine = MemoryEngine(aggregation_materialization_limit=MATERIALIZATION_LIMIT)
     with MongoClient(engine) as client:
         build(_Database(client[BUILD_DATABASE]))
         return memstate.capture(engine, BUILD_DATABASE)  # before close: it empties the engine

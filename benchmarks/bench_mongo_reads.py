@@ -1,0 +1,92 @@
+"""What a read costs on the MongoDB emulator, before and after the kit's cost patches.
+
+Same two servers as ``bench_mongo_writes.py`` (mongoeco's plain wire server, ``before``; the
+kit's emulator, ``after``), measured over the wire with pymongo on orders shaped like the
+dataset's (decimal totals and prices, an items array):
+
+- a find of every order, per document (the cached Decimal128 conversion);
+- ``$in`` on ``_id`` with 10 and with 500 values (target: the 500-value query within 1.5x of
+  the 10-value one: a set look-up per document, not a comparison per listed value);
+- a ``$lookup`` of every order's customer (target: under 1 s for 3,000 x 2,000: a hash join)
+  and the longest another client waits for a ``find_one`` meanwhile.
+
+Run: ``python benchmarks/bench_mongo_reads.py [--orders 3000 --customers 2000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from decimal import Decimal
+
+from bench_mongo_writes import longest_wait, server
+from bson.decimal128 import Decimal128
+from pymongo import MongoClient
+
+
+def _seed(client: MongoClient, orders: int, customers: int) -> None:
+    db = client.bench
+    db.customers.insert_many([{"_id": i, "name": f"customer {i}"} for i in range(customers)])
+    db.orders.insert_many(
+        [
+            {
+                "_id": i,
+                "customer_id": i % customers,
+                "total": Decimal128(Decimal(i % 9000) / 100 + Decimal("0.99")),
+                "items": [
+                    {"product_id": (i + k) % 500, "price": Decimal128(f"{k + 1}.49"), "quantity": k}
+                    for k in range(3)
+                ],
+            }
+            for i in range(orders)
+        ]
+    )
+
+
+def _seconds(action) -> float:
+    began = time.perf_counter()
+    action()
+    return time.perf_counter() - began
+
+
+def measure(kind: str, orders: int, customers: int) -> dict[str, float]:
+    out: dict[str, float] = {}
+    with server(kind) as client:
+        _seed(client, orders, customers)
+        db = client.bench
+        out["find all, ms per document"] = _seconds(lambda: list(db.orders.find())) / orders * 1e3
+        for n in (10, 500):
+            ids = list(range(0, orders, max(1, orders // n)))[:n]
+            out[f"$in {n} _ids, s"] = _seconds(
+                lambda ids=ids: list(db.orders.find({"_id": {"$in": ids}}))
+            )
+        join = {"from": "customers", "localField": "customer_id", "foreignField": "_id", "as": "c"}
+        lookup = [{"$lookup": join}, {"$count": "n"}]
+        took, wait = longest_wait(client, lambda: list(db.orders.aggregate(lookup)))
+        out["$lookup all, s"], out["waited during $lookup, s"] = took, wait
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=3000)
+    parser.add_argument("--customers", type=int, default=2000)
+    args = parser.parse_args()
+    results = {kind: measure(kind, args.orders, args.customers) for kind in ("before", "after")}
+    print(f"{args.orders} orders, {args.customers} customers")
+    print(f"{'':<30}{'before':>10}{'after':>10}{'before/after':>14}")
+    for key in results["after"]:
+        b, a = results["before"][key], results["after"][key]
+        print(f"{key:<30}{b:>10.3f}{a:>10.3f}{b / a:>13.1f}x")
+    after = results["after"]
+    growth = after["$in 500 _ids, s"] / after["$in 10 _ids, s"]
+    verdict = "ok" if growth <= 1.5 else "MISSED"
+    print(f"\n$in 500 / $in 10 values (target <= 1.5): {growth:.2f} {verdict}")
+    print(
+        f"$lookup all (target < 1 s): {after['$lookup all, s']:.2f} s "
+        f"{'ok' if after['$lookup all, s'] < 1 else 'MISSED'}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""Long writes share the emulator: no client waits long behind another client's operation.
+
+mongoeco runs ``update_many`` and ``delete_many`` as one coroutine writing document after
+document; each write takes its collection's asyncio lock uncontended, so the coroutine never
+yields and the event loop serves no other client until the last document (another client
+waited 3.7 s behind one ``update_many`` of 2,000 documents); an ``insert`` of many documents is
+one call into the engine. MongoDB does not isolate a multi-document write either: each
+document's write is atomic, the operation as a whole is not, and other operations interleave
+with it (the manual's "Atomicity and Transactions"). So a multi-document write yields to the
+event loop between two documents once a time slice is used up, and a large ``insert`` outside a
+transaction runs as consecutive inserts of :data:`INSERT_SLICE` documents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+Run = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+
+#: How long one operation may hold the event loop before other clients are served.
+SLICE_SECONDS = 0.02
+
+#: The per-document writes mongoeco's multi-document operations call in a loop.
+PER_DOCUMENT_WRITES = ("update_with_operation", "delete_with_operation", "delete_document")
+
+#: Documents per slice of a large ``insert``.
+INSERT_SLICE = 200
+
+
+class _Clock:
+    """When the event loop last served other clients."""
+
+    last = time.monotonic()
+
+
+def _yielding[**P, R](write: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    @functools.wraps(write)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        if time.monotonic() - _Clock.last > SLICE_SECONDS:
+            await asyncio.sleep(0)
+            _Clock.last = time.monotonic()
+        return await write(*args, **kwargs)
+
+    wrapper.__dojo_yields__ = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def patch_yielding_writes() -> None:
+    """Make mongoeco's per-document writes yield once a time slice is used (idempotent)."""
+    from mongoeco.engines.memory import MemoryEngine
+
+    for name in PER_DOCUMENT_WRITES:
+        write: Any = getattr(MemoryEngine, name)
+        if not getattr(write, "__dojo_yields__", False):
+            setattr(MemoryEngine, name, _yielding(write))
+
+
+def sliced_insert(command: dict[str, Any]) -> bool:
+    """Whether an ``insert`` command runs in slices: many documents, not in a transaction."""
+    documents = command.get("documents")
+    return (
+        isinstance(documents, list)
+        and len(documents) > INSERT_SLICE
+        and "autocommit" not in command
+        and "startTransaction" not in command
+    )
+
+
+async def insert_in_slices(body: dict[str, Any], run: Run) -> dict[str, Any]:
+    """Run the ``insert`` ``body`` as inserts of :data:`INSERT_SLICE` documents with ``run``,
+    yielding between them, and answer as the whole insert would: ``n`` summed, ``writeErrors``
+    indexed into the whole list, an ordered insert stopped at its first error."""
+    documents = body["documents"]
+    ordered = body.get("ordered", True) is not False
+    # A retryable write's txnNumber would make the second slice a retry of the first.
+    base = {k: v for k, v in body.items() if k not in ("documents", "txnNumber")}
+    inserted, errors, answer = 0, [], None
+    for start in range(0, len(documents), INSERT_SLICE):
+        if start:
+            await asyncio.sleep(0)
+        answer = await run({**base, "documents": documents[start : start + INSERT_SLICE]})
+        if answer.get("ok") != 1:
+            return answer
+        inserted += answer.get("n", 0)
+        slice_errors = answer.get("writeErrors", [])
+        errors += [{**error, "index": error["index"] + start} for error in slice_errors]
+        if ordered and slice_errors:
+            break
+    merged = {**answer, "n": inserted} if answer else {"ok": 1, "n": 0}
+    merged.pop("writeErrors", None)
+    if errors:
+        merged["writeErrors"] = errors
+    return merged
