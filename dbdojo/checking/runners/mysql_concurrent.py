@@ -51,7 +51,6 @@ _WAITING = """
     WHERE ID = %s AND (STATE LIKE 'Waiting for %%lock' OR STATE = 'User lock')"""
 
 
-
 def run(source: str, options: dict[str, Any], timeout: float) -> ResultSet:
     """Run ``source`` concurrently on MariaDB as the options say (:func:`.lockstep.
     judged_runs`): the probe's rows of the runs, with what happened on the way."""
