@@ -59,13 +59,12 @@ def run(source: str, options: dict[str, Any], timeout: float) -> ResultSet:
         raise AnswerError("the answer has no statement: write the transaction's statements")
     for statement in statements:
         _refuse_transaction_control(statement)
-    sessions = len(lockstep.settings_of(options))
+    settings = lockstep.settings_of(options)
 
     def scenario(record: lockstep.Run, extra: int) -> ResultSet:
-        with mysql_scratch.scratch(options["setup"], timeout, sessions + 1) as where:
+        with mysql_scratch.scratch(options["setup"], timeout, len(settings) + 1) as where:
             with mysql_scratch.admin() as observer:
                 backend = MysqlBackend(where, observer, timeout)
-                settings = lockstep.settings_of(options)
                 lockstep.interleave(backend, statements, settings, options, timeout, record, extra)
             return mysql_scratch.probed(where, options, timeout)
 
