@@ -1,9 +1,10 @@
 """A classroom of N learners (default 30) on servers of its own: time to bring it up, disk
 and memory per learner, N simulated learners checking answers for S seconds (p50/p95 latency,
-errors), and the hub's login time per learner.
+errors) as fast as they get answers, then at a realistic pace (one check about every
+``--pace`` seconds each; target p95 <= 1 s), and the hub's login time per learner.
 
     .venv-test/bin/python benchmarks/bench_classroom.py [--learners 30] [--seconds 60]
-        [--scale tiny] [--spawn 3]
+        [--scale tiny] [--spawn 3] [--pace 20]
 
 Runs as root (system users). Uses a fresh state directory under /var/tmp with its own
 servers and dataset (``--scale``; ``default`` needs ~0.8 GB per learner), and removes the
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import shutil
 import statistics
 import sys
@@ -71,9 +73,10 @@ def disk_per_learner(learners) -> dict[str, float]:
     }
 
 
-def check_load(service: dict, learners, seconds: float) -> dict[str, float]:
+def check_load(service: dict, learners, seconds: float, pace: float = 0.0) -> dict[str, float]:
     """Every learner posts a check (right and wrong answers in turn) as soon as the last one
-    returned, for ``seconds``."""
+    returned (``pace`` 0), or about every ``pace`` seconds (0.5x to 1.5x, a random start), for
+    ``seconds``."""
     url = f"http://{service['host']}:{service['port']}/api/check"
     latencies: list[float] = []
     errors: list[str] = []
@@ -81,6 +84,8 @@ def check_load(service: dict, learners, seconds: float) -> dict[str, float]:
 
     def learner_loop(learner, offset: int) -> None:
         i = offset
+        pick = random.Random(offset)
+        time.sleep(pick.uniform(0, pace))
         while time.monotonic() < deadline:
             body = json.dumps({"exercise": EXERCISE, "answer": ANSWERS[i % 2]}).encode()
             request = urllib.request.Request(
@@ -96,6 +101,8 @@ def check_load(service: dict, learners, seconds: float) -> dict[str, float]:
                 errors.append(repr(exc)[:200])
             latencies.append(time.perf_counter() - started)
             i += 1
+            if pace:
+                time.sleep(min(pick.uniform(0.5, 1.5) * pace, max(0, deadline - time.monotonic())))
 
     threads = [threading.Thread(target=learner_loop, args=(x, n)) for n, x in enumerate(learners)]
     for t in threads:
@@ -110,6 +117,17 @@ def check_load(service: dict, learners, seconds: float) -> dict[str, float]:
         "errors": len(errors),
         "first error": errors[0] if errors else "",
     }
+
+
+def with_check_workers(count: str) -> dict:
+    """The classroom service restarted with ``count`` check workers ("": the default)."""
+    from dbdojo.classroom import control, workers
+
+    os.environ[workers.WORKERS_ENV] = count
+    info = control.service_info() or {}
+    control.stop_service()
+    service = control.start_service(info["host"], info["port"], info["hub"])
+    return {**service, "workers": workers.default_count()}
 
 
 def login_times(hub_url: str, learners) -> list[float]:
@@ -212,6 +230,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--scale", default="tiny")
     parser.add_argument("--spawn", type=int, default=3)
+    parser.add_argument(
+        "--pace", type=float, default=20.0, help="seconds between a learner's checks"
+    )
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root: the classroom creates system users")
@@ -244,11 +265,21 @@ def main() -> None:
             f"{statistics.median(logins) * 1000:.0f} ms, p95 {pct(logins, 0.95) * 1000:.0f} ms"
         )
         service = control.service_info()
-        load = check_load(service, learners, args.seconds)
+        load = {}
+        for label, count in (("serial", "1"), ("parallel", "")):  # before, after issue 18
+            service = with_check_workers(count)
+            load = check_load(service, learners, args.seconds)
+            print(
+                f"{args.learners} learners checking for {args.seconds:.0f} s, {label} "
+                f"({service['workers']} check workers): {load['checks']} checks "
+                f"({load['checks/s']:.1f}/s), p50 {load['p50 s']:.2f} s, "
+                f"p95 {load['p95 s']:.2f} s, errors {load['errors']} {load['first error']}"
+            )
+        paced = check_load(service, learners, max(args.seconds, 3 * args.pace), args.pace)
         print(
-            f"{args.learners} learners checking for {args.seconds:.0f} s: "
-            f"{load['checks']} checks ({load['checks/s']:.1f}/s), p50 {load['p50 s']:.2f} s, "
-            f"p95 {load['p95 s']:.2f} s, errors {load['errors']} {load['first error']}"
+            f"{args.learners} learners each checking about every {args.pace:.0f} s: "
+            f"{paced['checks']} checks, p50 {paced['p50 s']:.2f} s, p95 {paced['p95 s']:.2f} s "
+            f"(target <= 1 s), errors {paced['errors']} {paced['first error']}"
         )
         single = check_load(service, learners[:1], min(args.seconds, 15))
         print(

@@ -5,7 +5,9 @@ enforce.
 2. ``--workspaces N`` (default 100) workspaces get their Redis database on the kit's server,
    each restored from the seeded snapshot (the Redis half of creating a workspace), then dropped.
 3. ``--checks N`` (default 30) Redis checks of one exercise at once, each in its own process
-   (as N learners' kernels would): failures, median and p95.
+   (as N learners' kernels would): failures, median and p95; first with every answer's process
+   running at once, then as the kit runs them (``RUNNING`` at a time, the others waiting for a
+   turn before their time limit starts: :mod:`dbdojo.checking.sandbox.process`).
 4. Valkey 9's ACLs on a throwaway server: what a key pattern and a ``db=`` selector refuse
    (a possible per-learner scoping for classroom mode).
 
@@ -96,7 +98,10 @@ def one_check(_: int) -> tuple[str, float, str]:
     return verdict.status, time.perf_counter() - started, verdict.message
 
 
-def concurrent_checks(count: int) -> None:
+def concurrent_checks(count: int, turns: int) -> None:
+    from dbdojo.checking.sandbox import process
+
+    process.RUNNING = turns  # the pool's processes are forked: they inherit it
     with ProcessPoolExecutor(count) as pool:
         list(pool.map(one_check, range(count)))  # warm: every process imported and connected
         started = time.perf_counter()
@@ -106,7 +111,8 @@ def concurrent_checks(count: int) -> None:
     failed = [(status, message) for status, _, message in results if status != "passed"]
     p95 = times[max(0, round(0.95 * len(times)) - 1)]
     verdict = "OK" if not failed else "FAILED"
-    print(f"{count} concurrent Redis checks ({EXERCISE}): {len(failed)} not passed, median "
+    print(f"{count} concurrent Redis checks ({EXERCISE}), {turns} answers running at once: "
+          f"{len(failed)} not passed, median "
           f"{statistics.median(times):.2f} s, p95 {p95:.2f} s, all in {wall:.1f} s (target: "
           f"30 with no failure): {verdict}")  # fmt: skip
     for status, message in failed[:3]:
@@ -145,7 +151,11 @@ def main() -> None:
     args = parser.parse_args()
     databases_memory()
     workspaces(args.workspaces)
-    concurrent_checks(args.checks)
+    from dbdojo.checking.sandbox import process
+
+    # as before the sandbox's turns (every answer at once), then as the kit runs them
+    for turns in (args.checks, process.RUNNING):
+        concurrent_checks(args.checks, turns)
     acls()
 
 

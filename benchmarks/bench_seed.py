@@ -8,9 +8,7 @@ Uses the servers the kit is configured with (``dojo up`` or DOJO_POSTGRES_URL).
 
 The profile (``--profile``) seeds ``scale`` and rebuilds the edge variants from scratch on
 servers of its own (a fresh state directory under /var/tmp, removed afterwards), never on the
-servers in use, and prints the wall-clock time of each phase; it seeds twice, first with the
-MongoDB snapshot built after the others in the seed's process, then as ``dojo seed`` builds it
-(in a forked child while PostgreSQL, MariaDB and Redis load), and prints both totals.
+servers in use, and prints the wall-clock time of each phase.
 
     .venv/bin/python benchmarks/bench_seed.py [scale]             # default: default
     .venv/bin/python benchmarks/bench_seed.py [scale] --profile   # per-phase seed profile
@@ -57,7 +55,7 @@ def profile(scale: str) -> None:
         os.environ.pop(var, None)
     os.environ["DOJO_STATE_DIR"] = str(root)
     os.environ["DOJO_RESET_SPARES"] = "0"  # a spare is background work, not part of a seed
-    from dbdojo.dataset import mongo_build, phases
+    from dbdojo.dataset import phases
     from dbdojo.dataset.seeding import ensure_edge_variants, seed
     from dbdojo.services import manager
 
@@ -66,20 +64,12 @@ def profile(scale: str) -> None:
         if failed:
             sys.exit(f"servers did not start: {failed}")
         quiet = Console(file=io.StringIO())
-        # The MongoDB snapshot after the others in this process, then (the seed's way) in a
-        # forked child while the others load: the same servers, one after the other.
-        sequential = {}
-        for fork in (False, True):
-            mongo_build.FORK = fork
-            with phases.recording() as timings:
-                started = time.perf_counter()
-                meta = seed(scale, force=True, console=quiet)
-                seeded = time.perf_counter() - started
-                if not fork:
-                    sequential = {"seed": seeded, **dict(timings)}
-                    continue
-                ensure_edge_variants(force=True, console=quiet)
-                total = time.perf_counter() - started
+        with phases.recording() as timings:
+            started = time.perf_counter()
+            meta = seed(scale, force=True, console=quiet)
+            seeded = time.perf_counter() - started
+            ensure_edge_variants(force=True, console=quiet)
+            total = time.perf_counter() - started
     finally:
         manager.down()
         shutil.rmtree(root, ignore_errors=True)
@@ -99,13 +89,6 @@ def profile(scale: str) -> None:
         print(line)
     print(f"  {'dojo seed, total':40} {seeded:8.2f} s")
     print(f"  {'with the edge variants':40} {total:8.2f} s")
-    mongo = next(v for k, v in sequential.items() if k.startswith("MongoDB snapshot"))
-    print(
-        f"MongoDB snapshot built after the others, in this process: seed "
-        f"{sequential['seed']:.2f} s (of which the snapshot {mongo:.2f} s); "
-        f"in a child meanwhile: {seeded:.2f} s "
-        f"({sequential['seed'] / seeded:.2f}x; target <= 45 s quiet at the default scale)"
-    )
 
 
 KINDS = ("generate", "Redis", "MongoDB", "reset", "COPY")

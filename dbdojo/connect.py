@@ -169,10 +169,16 @@ def _pg(conninfo: str, kwargs: dict[str, Any]) -> psycopg.Connection:
 
 
 def mongo_client(**kwargs) -> pymongo.MongoClient:
+    """A client of the MongoDB server in use (the kit's emulator: as the kit's admin when a
+    classroom requires authentication, :mod:`dbdojo.mongo.kitauth`)."""
     import pymongo
 
     kwargs.setdefault("serverSelectionTimeoutMS", 3000)
     kwargs.setdefault("tz_aware", True)
+    if kit_emulator():
+        from dbdojo.mongo import kitauth
+
+        kwargs = {**kitauth.client_options(), **kwargs}
     client: pymongo.MongoClient = pymongo.MongoClient(server_url("mongo"), **kwargs)
     return client
 
@@ -185,7 +191,7 @@ def mongo_db(ws: Workspace | None = None, **kwargs) -> pymongo.database.Database
     try:
         client.admin.command("ping")
     except pymongo.errors.PyMongoError as exc:
-        if not _kit_emulator():
+        if not kit_emulator():
             raise ServiceDown("mongo", str(exc).splitlines()[0][:200]) from exc
         # it holds the connections it accepts until its engine is loaded: wait that long
         with mongo_client(serverSelectionTimeoutMS=EMULATOR_READY_MS) as waiting:
@@ -194,7 +200,7 @@ def mongo_db(ws: Workspace | None = None, **kwargs) -> pymongo.database.Database
     return client[(ws or current()).database]
 
 
-def _kit_emulator() -> bool:
+def kit_emulator() -> bool:
     """Whether the URL in use is the kit's MongoDB emulator, which listens at once and serves
     once its engine is loaded (seconds after ``dojo up`` returns)."""
     from dbdojo import state

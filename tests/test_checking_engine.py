@@ -430,6 +430,22 @@ def test_edge_cases_that_cannot_run_are_named_in_the_verdict(checker):
     assert checker.check(ex("sql", SPEND), SPEND).message == "correct"
 
 
+def test_a_reference_failing_on_an_edge_case_is_not_blamed_on_missing_data(checker):
+    from dbdojo.connect import pg_connect
+
+    [edge] = checker.edges
+    with pg_connect(edge) as conn:
+        edge_orders = conn.execute("SELECT count(*) FROM orders").fetchone()[0]
+    # divides by zero on the edge data alone: an author's mistake, not a missing seed
+    reference = f"SELECT 100 / (count(*) - {edge_orders}) AS x FROM orders"
+    verdict = checker.check(ex("sql", reference), reference)
+    assert verdict.passed
+    assert f"NOT checked on the edge cases ({edge.name})" in verdict.message
+    assert "reference solution fails there" in verdict.message
+    assert "division by zero" in verdict.message
+    assert "dojo seed" not in verdict.message
+
+
 def test_what_the_emulator_refuses_is_not_blamed_on_the_learner(checker):
     from dbdojo.checking import emulator_gaps
 

@@ -18,6 +18,7 @@ import pwd
 import shutil
 import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -232,17 +233,38 @@ def test_flushall_and_other_databases_are_refused_in_redis(room):
 
 
 def test_drop_database_in_mongo_leaves_the_other_intact(room):
-    """The emulator has no authentication: the learner's URL names no database and any
-    client could open another's by name (README). What is isolated: their own database."""
+    """The learner's MongoDB user (their ``~/.env`` URL) drops their own database; another's
+    they cannot drop, read or list (code 13 Unauthorized: the classroom turns the emulator's
+    authorization on)."""
     import pymongo
+    import pymongo.errors
+
+    from dbdojo.connect import mongo_client
 
     ann, bob = room["learners"]["tstann"], room["learners"]["tstbob"]
     url = provision.learner_env(ann, "")["DOJO_MONGO_URL"]
+    theirs = Workspace(bob.workspace).database
+    with mongo_client() as admin:
+        before = admin[theirs]["orders"].estimated_document_count()
     with pymongo.MongoClient(url, serverSelectionTimeoutMS=5000) as client:
-        theirs = Workspace(bob.workspace).database
-        before = client[theirs]["orders"].estimated_document_count()
+        for reach in (
+            lambda: client.drop_database(theirs),
+            lambda: client[theirs]["orders"].find_one(),
+            lambda: client[theirs]["orders"].delete_many({}),
+        ):
+            with pytest.raises(pymongo.errors.OperationFailure) as refused:
+                reach()
+            assert refused.value.code == 13
+        assert client.list_database_names() == [Workspace(ann.workspace).database]
         client.drop_database(Workspace(ann.workspace).database)
-        assert client[theirs]["orders"].estimated_document_count() == before > 0
+    server = urlsplit(url)
+    anonymous_url = f"mongodb://{server.hostname}:{server.port}/?directConnection=true"
+    with pymongo.MongoClient(anonymous_url, serverSelectionTimeoutMS=5000) as anonymous:
+        with pytest.raises(pymongo.errors.OperationFailure) as refused:
+            anonymous[theirs]["orders"].find_one()
+        assert refused.value.code == 13
+    with mongo_client() as admin:
+        assert admin[theirs]["orders"].estimated_document_count() == before > 0
 
 
 def test_what_a_learner_can_read_of_the_others_and_the_solutions(room):

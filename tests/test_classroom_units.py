@@ -95,20 +95,57 @@ def test_dashboard_figures_and_gradebook():
     ]  # fmt: skip
 
 
-def test_the_service_keeps_checker_connections_of_the_last_learners_only(monkeypatch):
+def test_a_check_worker_keeps_checker_connections_of_the_last_learners_only(monkeypatch):
     from dbdojo.checking import connections
-    from dbdojo.classroom import service
+    from dbdojo.classroom import workers
     from dbdojo.workspace import Workspace
 
     monkeypatch.setenv("DOJO_POSTGRES_URL", "postgresql://u:p@127.0.0.1:1/x")
     dropped: list[str] = []
     monkeypatch.setattr(connections, "discard_pg", lambda ws: dropped.append(ws.name))
-    room = service.Classroom([], key="k")
-    names = [f"cls_l{i}" for i in range(service.KEEP + 3)]
+    monkeypatch.setattr(workers, "_recent", workers.OrderedDict())
+    names = [f"cls_l{i}" for i in range(10 + 3)]
     for name in [*names, names[-1], names[5]]:  # the last and the 6th check again
-        room._keep_connections(Workspace(name))
+        workers._keep_connections(Workspace(name), 10)
     assert dropped == names[:3]  # the three who checked longest ago
-    assert list(room.recent) == [*names[3:5], *names[6:-1], names[-1], names[5]]
+    assert list(workers._recent) == [*names[3:5], *names[6:-1], names[-1], names[5]]
+
+
+def test_check_workers_run_learners_in_parallel_and_each_learner_in_turn():
+    """Two learners' slow checks overlap in time; one learner's two checks do not."""
+    import threading
+
+    from dbdojo.classroom import workers
+
+    pool = workers.Workers(2)
+    locks = workers.LearnerLocks()
+    spans: dict[str, list[tuple[float, float]]] = {"a": [], "b": []}
+
+    def one(name: str) -> None:
+        with locks(name):
+            spans[name].append(pool.run(name, _timed_sleep, 1.5))
+
+    try:
+        pool.run("warm", _timed_sleep, 0.0)  # start the worker processes
+        pool.run("warm2", _timed_sleep, 0.0)
+        threads = [threading.Thread(target=one, args=(n,)) for n in ("a", "b", "a")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        pool.close()
+    (a1, a2), (b,) = sorted(spans["a"]), spans["b"]
+    assert a1[1] <= a2[0]  # one learner's checks one after the other
+    assert b[0] < a2[1] and a1[0] < b[1]  # b's check overlaps a's
+
+
+def _timed_sleep(seconds: float) -> tuple[float, float]:
+    import time
+
+    began = time.time()
+    time.sleep(seconds)
+    return began, time.time()
 
 
 def test_the_mode_is_shared_when_asked_or_without_root():
@@ -122,3 +159,33 @@ def test_the_mode_is_shared_when_asked_or_without_root():
         assert "NOT" in mode.warning("ann") and "ann" in mode.warning("ann")
         mode.record(mode.SYSTEM)
         assert not mode.shared() and mode.homes_root() == mode.HOME_ROOT
+
+
+def test_a_reset_waits_for_a_running_check_of_that_learner(monkeypatch):
+    """The service resets a learner's workspace under the lock their checks hold."""
+    import threading
+    import time
+
+    from dbdojo.classroom import provision, roster, service
+
+    ann, bob = roster.new_learner("ann"), roster.new_learner("bob")
+    room = service.Classroom([ann, bob], key="k", worker_count=1)
+    done: dict[str, float] = {}
+    reset = lambda x: done.setdefault(x.name, time.time())  # noqa: E731
+    monkeypatch.setattr(provision, "reset_workspace", reset)
+    checking = threading.Event()
+
+    def check_of_ann() -> None:
+        with room.locks("ann"):  # what Classroom.check holds while ann's check runs
+            checking.set()
+            time.sleep(1.0)
+            done["ann's check"] = time.time()
+
+    thread = threading.Thread(target=check_of_ann)
+    thread.start()
+    checking.wait()
+    room.reset("bob")  # another learner's reset does not wait
+    room.reset("ann")
+    thread.join()
+    room.workers.close()
+    assert done["bob"] < done["ann's check"] <= done["ann"]

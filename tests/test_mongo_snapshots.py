@@ -158,48 +158,6 @@ def test_build_killed_midway_leaves_the_old_snapshot(emulator: Running, tmp_path
         assert [d["v"] for d in client[ws.database].items.find()] == ["old"]
 
 
-SEED_JOB = """
-import sys
-from dbdojo.dataset import mongo_build
-from dbdojo.dataset.generate import generate
-
-data = generate("tiny")
-job = mongo_build.Job(data, sys.argv[1])
-print("forked" if job.process is not None else "in process", flush=True)
-if sys.argv[2] == "finish":
-    job.finish({"checksum": "c0ffee", "scale": "tiny"})
-else:
-    job.cancel()  # the seed failed before the end
-print("done", flush=True)
-"""
-
-
-@pytest.mark.parametrize("outcome", ["finish", "cancel"])
-def test_seed_builds_the_snapshot_in_a_child_meanwhile(
-    emulator: Running, tmp_path: Path, outcome: str
-) -> None:
-    # dojo seed forks a child building the MongoDB snapshot while the other services load
-    # (dbdojo.dataset.mongo_build); run as the seed runs it, in a fresh single-threaded process.
-    name = f"job_{outcome}"
-    script = tmp_path / "seed_job.py"
-    script.write_text(SEED_JOB)
-    done = subprocess.run(
-        [sys.executable, str(script), name, outcome],
-        capture_output=True, text=True, timeout=600, check=True,
-    )  # fmt: skip
-    assert done.stdout.split() == ["forked", "done"], done.stderr
-    if outcome == "cancel":
-        assert name not in mongo_snapshots.snapshots()
-        return
-    ws = Workspace("snap_job")
-    mongo_snapshots.restore(ws, name)
-    with emulator.client() as client:
-        db = client[ws.database]
-        assert db.dataset_info.find_one()["checksum"] == "c0ffee"
-        assert db.orders.count_documents({}) > 0
-        assert "placed_at_1" in db.orders.index_information()
-
-
 def test_torn_snapshot_write_is_ignored_and_cleaned(emulator: Running) -> None:
     mongo_snapshots.build_snapshot("torn", lambda db: db.items.insert_many([{"v": 1}]))
     assert emulator.record is not None

@@ -21,6 +21,7 @@ from dbdojo.classroom import dashboard, hub, layout, mode, provision, roster
 from dbdojo.classroom.roster import Learner
 from dbdojo.connect import pg_connect
 from dbdojo.errors import Invalid
+from dbdojo.mongo import kitauth
 from dbdojo.paths import labs_dir, project_root
 from dbdojo.workspace import Workspace
 
@@ -150,6 +151,8 @@ def up(
         for path in lock_checkout():
             say(f"learners cannot read {path}")
     roster.save(learners, layout.roster_file())
+    if kitauth.require():
+        say("MongoDB emulator: authorization on (a user per learner; the kit as dojo_admin)")
     svc_port = procs.free_port()
     service_url = f"http://127.0.0.1:{svc_port}"
     with settings.spares(False):  # no spare copy per learner: half the disk
@@ -194,6 +197,7 @@ def down(remove: bool = False, say: Say = print) -> None:
         for learner in roster.load(layout.roster_file()):
             for line in provision.remove(learner):
                 say(f"removed {line}")
+        kitauth.release()  # the emulator without authentication again, as `dojo up` has it
         names = ("roster.json", "passwords.json", "handout.txt", "service.json", "hub.json", "mode")
         for name in names:
             (layout.classroom_dir() / name).unlink(missing_ok=True)
@@ -220,7 +224,20 @@ def status() -> list[dict[str, Any]]:
 
 
 def reset(name: str) -> None:
+    """Reset the learner's workspace: through the running service (which waits for a check of
+    theirs to end first), else here."""
     learners = {x.name: x for x in roster.load(layout.roster_file())}
     if name not in learners:
         raise ClassroomError(f"no learner {name!r} in this classroom")
+    info = service_info()
+    if info and procs.is_ours(info.get("pid"), info.get("started"), SERVICE_MARKER):
+        import urllib.request
+
+        request = urllib.request.Request(
+            f"http://{info['host']}:{info['port']}/api/reset?key={info['key']}",
+            data=json.dumps({"learner": name}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=600):
+            return
     provision.reset_workspace(learners[name])

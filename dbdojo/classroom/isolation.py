@@ -13,10 +13,10 @@ on ``SELECT``, ``MOVE``, ``COPY ... DB``, ``SWAPDB``, scripts and ``FLUSHALL``, 
 without admin or dangerous commands apart from ``FLUSHDB``, ``KEYS`` and ``SORT``, which only
 reach that database. Pub/Sub channels are server-wide in Redis: not isolated.
 
-MongoDB: the emulator has no authentication at all, so a learner's kernel *could* open any
-database by name; they get their own database by default and nothing stops a deliberate
-reach into another. A real ``mongod`` with authentication gets a user per learner with
-``readWrite`` on their database (:func:`mongo_user`).
+MongoDB: a user per learner with ``readWrite`` and ``dbAdmin`` on their database only
+(:func:`mongo_user`; ``dbAdmin`` for ``dropDatabase``, of their own). The kit's emulator
+enforces it once the classroom turns its authorization on (:mod:`dbdojo.mongo.kitauth`,
+:mod:`dbdojo.mongo.emulator.auth`); a real ``mongod`` must run with ``--auth``.
 """
 
 from __future__ import annotations
@@ -116,21 +116,23 @@ def drop_redis_user(admin_redis, learner: Learner) -> None:
     admin_redis.execute_command("ACL", "DELUSER", learner.redis_user)
 
 
-def mongo_user(client, learner: Learner, password: str) -> bool:
-    """A real MongoDB: a user with ``readWrite`` on the learner's database only. Returns False
-    on the emulator (no authentication to give)."""
-    from dbdojo import state
-
-    record = state.get_record("mongo")
-    if record is None or record.backend == "emulator":
-        return False
+def mongo_user(client, learner: Learner) -> None:
+    """The learner's MongoDB user: ``readWrite`` and ``dbAdmin`` on their database only, made
+    anew (a changed password or roles apply). ``client``: the kit's admin."""
     database = client[Workspace(learner.workspace).database]
-    with contextlib.suppress(Exception):
-        database.command("dropUser", learner.redis_user)
+    drop_mongo_user(client, learner)
     database.command(
         "createUser",
-        learner.redis_user,
-        pwd=password,
-        roles=[{"role": "readWrite", "db": database.name}],
+        learner.mongo_user,
+        pwd=learner.mongo_password,
+        roles=[{"role": role, "db": database.name} for role in ("readWrite", "dbAdmin")],
     )
-    return True
+
+
+def drop_mongo_user(client, learner: Learner) -> None:
+    """Drop the learner's MongoDB user (if there is one)."""
+    import pymongo.errors
+
+    database = client[Workspace(learner.workspace).database]
+    with contextlib.suppress(pymongo.errors.OperationFailure):  # 11 UserNotFound
+        database.command("dropUser", learner.mongo_user)

@@ -19,7 +19,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from dbdojo import settings
 from dbdojo.classroom import isolation, layout, mode
 from dbdojo.classroom.roster import Learner
-from dbdojo.connect import pg_connect, redis_client, server_url
+from dbdojo.connect import mongo_client, pg_connect, redis_client, server_url
 from dbdojo.notebook import learner as learner_copies
 from dbdojo.notebook import startup
 from dbdojo.paths import datasets_dir, notebooks_dir
@@ -51,10 +51,21 @@ def _with_credentials(url: str, user: str, password: str, path: str = "") -> str
     return urlunsplit((parts.scheme, netloc, path or parts.path, parts.query, parts.fragment))
 
 
+def mongo_url(learner: Learner) -> str:
+    """The learner's MongoDB URL: their user, their database (its ``authSource`` too)."""
+    database = Workspace(learner.workspace).database
+    parts = urlsplit(server_url("mongo"))
+    query = "&".join(
+        [*(q for q in parts.query.split("&") if q and not q.startswith("authSource=")),
+         f"authSource={database}", "authMechanism=SCRAM-SHA-256"]
+    )  # fmt: skip
+    url = urlunsplit((parts.scheme, parts.netloc, f"/{database}", query, ""))
+    return _with_credentials(url, learner.mongo_user, learner.mongo_password)
+
+
 def learner_env(learner: Learner, check_url: str) -> dict[str, str]:
     """What the learner's kernel may know: their own credentials, nothing of the kit's."""
     ws = Workspace(learner.workspace)
-    mongo = urlsplit(server_url("mongo"))
     return {
         "DOJO_POSTGRES_URL": _with_credentials(
             server_url("postgres"), learner.pg_role, learner.pg_password, f"/{ws.database}"
@@ -62,9 +73,7 @@ def learner_env(learner: Learner, check_url: str) -> dict[str, str]:
         "DOJO_REDIS_URL": _with_credentials(
             server_url("redis"), learner.redis_user, learner.redis_password, f"/{ws.redis_db}"
         ),
-        "DOJO_MONGO_URL": urlunsplit(
-            (mongo.scheme, mongo.netloc.rpartition("@")[2], "/", mongo.query, "")
-        ),
+        "DOJO_MONGO_URL": mongo_url(learner),
         "DOJO_CHECK_URL": check_url,
         "DOJO_CHECK_TOKEN": learner.token,
     }
@@ -121,6 +130,8 @@ def grant_workspace(learner: Learner, ws: Workspace | None = None) -> None:
     with pg_connect(ws, autocommit=True) as admin:
         isolation.lock_database(admin, learner)
     isolation.redis_user(redis_client(Workspace("main")), learner, ws.redis_db)
+    with mongo_client() as admin:
+        isolation.mongo_user(admin, learner)
 
 
 def remove(learner: Learner) -> list[str]:
@@ -134,6 +145,8 @@ def remove(learner: Learner) -> list[str]:
     with pg_connect(Workspace("main"), autocommit=True) as admin:
         admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(learner.pg_role)))
     isolation.drop_redis_user(redis_client(Workspace("main")), learner)
+    with mongo_client() as admin:
+        isolation.drop_mongo_user(admin, learner)
     if mode.shared():
         shutil.rmtree(home(learner), ignore_errors=True)
         return [*done, f"home {home(learner)}"]

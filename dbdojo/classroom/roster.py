@@ -7,7 +7,7 @@ import hashlib
 import json
 import re
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from dbdojo.errors import Invalid
@@ -31,6 +31,7 @@ class Learner:
     token: str  # what their kernel shows the classroom service (in their private ~/.env)
     redis_password: str
     pg_password: str
+    mongo_password: str = field(default_factory=lambda: _secret())  # older rosters: made now
 
     @property
     def user(self) -> str:
@@ -48,6 +49,11 @@ class Learner:
 
     @property
     def redis_user(self) -> str:
+        return f"cls_{self.name}"
+
+    @property
+    def mongo_user(self) -> str:
+        """Their MongoDB user (on their own database, its ``authSource``)."""
         return f"cls_{self.name}"
 
 

@@ -5,16 +5,15 @@ credentials; learners never do). Learners' kernels call it with their token (``~
 the instructor opens ``/dashboard?key=KEY``. The hub also routes
 ``/services/dojo-classroom/`` to it, so both work through the hub's address.
 
-Checks run one at a time: the checker shares its connections to the edge-case workspaces
-across checks, and the machine's cores are few anyway (benchmarks/bench_classroom.py).
+Checks run in a few worker processes (:mod:`.workers`, one per core, 2 to 4): different
+learners' checks in parallel, one learner's checks and resets one at a time
+(benchmarks/bench_classroom.py measures both).
 """
 
 from __future__ import annotations
 
 import json
-import threading
 import urllib.request
-from collections import OrderedDict
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,54 +21,47 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from dbdojo import settings
-from dbdojo.checking import connections, discovery, progress
-from dbdojo.checking.engine import Checker
+from dbdojo.checking import discovery, progress
 from dbdojo.checking.feedback_kinds import feedback_kind
 from dbdojo.checking.model import Exercise
 from dbdojo.checking.verdict import NOT_ANSWERED, Verdict
-from dbdojo.classroom import dashboard, layout, roster
+from dbdojo.classroom import dashboard, layout, roster, workers
 from dbdojo.classroom.roster import Learner
-from dbdojo.workspace import Workspace
 
 PREFIX = "/services/dojo-classroom"
 PAGE = Path(__file__).with_name("dashboard.html")
-KEEP = 10  # learners whose checker connections stay open between checks
 
 
 class Classroom:
     """What the service serves: the roster, the exercises (with their references), the hub."""
 
-    def __init__(self, learners: list[Learner], key: str, hub: dict[str, str] | None = None):
+    def __init__(
+        self,
+        learners: list[Learner],
+        key: str,
+        hub: dict[str, str] | None = None,
+        worker_count: int | None = None,
+    ):
         self.learners = learners
         self.by_token = {x.token: x for x in learners}
         self.by_name = {x.name: x for x in learners}
         self.key = key
         self.hub = hub or {}
         self.exercises: dict[str, Exercise] = {ex.id: ex for ex in discovery.exercises()}
-        self.lock = threading.Lock()
-        self.recent: OrderedDict[str, Workspace] = OrderedDict()
+        self.workers = workers.Workers(worker_count or workers.default_count())
+        self.locks = workers.LearnerLocks()
 
     def check(self, learner: Learner, exercise_id: str, answer: str) -> Verdict:
         ex = self._exercise(exercise_id)
-        ws = Workspace(learner.workspace)
-        with self.lock:
-            verdict = Checker(workspace=ws).check(ex, answer)
-            self._keep_connections(ws)
+        with self.locks(learner.name):
+            verdict = self.workers.run(
+                learner.name, workers.check, learner.workspace, ex.id, answer, self.workers.keep
+            )
         if verdict.status != NOT_ANSWERED:
             progress.record_attempt(
                 ex.id, verdict.status, dashboard.progress_name(learner), feedback_kind(verdict)
             )
         return verdict
-
-    def _keep_connections(self, ws: Workspace) -> None:
-        """Keep the checker's connections (two per learner) of the last :data:`KEEP`
-        learners who checked: a learner trying again is served at once, and a class does not
-        hold 2 of PostgreSQL's 100 connections per learner."""
-        self.recent[ws.name] = ws
-        self.recent.move_to_end(ws.name)
-        while len(self.recent) > KEEP:
-            _, oldest = self.recent.popitem(last=False)
-            connections.discard_pg(oldest)
 
     def hint(self, learner: Learner, exercise_id: str) -> list[str]:
         ex = self._exercise(exercise_id)
@@ -107,7 +99,7 @@ class Classroom:
         from dbdojo.classroom import provision
 
         learner = self.by_name[name]
-        with self.lock:
+        with self.locks(name):  # never under a running check of theirs
             provision.reset_workspace(learner)
 
 

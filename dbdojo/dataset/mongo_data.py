@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -262,9 +261,8 @@ def _drivers(data: Dataset) -> list[Doc]:
     return docs
 
 
-def builder(data: Dataset, meta: Callable[[], dict[str, str]]):
-    """The ``build(db)`` callback for :func:`dbdojo.mongo.snapshots.build_snapshot`; ``meta()``
-    gives the metadata recorded in ``dataset_info``, asked for once the documents are in."""
+def builder(data: Dataset, meta: dict[str, str]):
+    """The ``build(db)`` callback for :func:`dbdojo.mongo.snapshots.build_snapshot`."""
     docs = documents(data)
 
     def build(db: Database) -> None:
@@ -272,7 +270,7 @@ def builder(data: Dataset, meta: Callable[[], dict[str, str]]):
         for name, items in docs.items():
             for start in range(0, len(items), 5_000):
                 db[name].insert_many(items[start : start + 5_000], ordered=False)
-        db["dataset_info"].insert_one({"_id": "dataset", **meta()})
+        db["dataset_info"].insert_one({"_id": "dataset", **meta})
         db.orders.create_index("customer.customer_id")
         db.orders.create_index("placed_at")
         db.products.create_index("category")

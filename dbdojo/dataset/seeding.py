@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from dbdojo.connect import ServiceDown
-from dbdojo.dataset import mongo_build, pg
+from dbdojo.dataset import pg
 from dbdojo.dataset.edge import LAYOUT, inputs_of, variant
 from dbdojo.dataset.edge_names import edge_workspaces
 from dbdojo.dataset.generate import GENERATOR_VERSION, Dataset, generate
@@ -59,76 +59,64 @@ def load_snapshots(
     console = console or Console(stderr=True)
     services = list(services)
     meta = pg.metadata(data, **extra)
-    # Started before the progress threads: a forked child builds it meanwhile.
-    mongo = mongo_build.Job(data, mongo_snapshot_name(dataset)) if "mongo" in services else None
     columns = [
         TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("{task.completed:,.0f}/{task.total:,.0f}"),
         TimeElapsedColumn(),
     ]
+    with (
+        Progress(
+            *columns, console=console, transient=False, disable=not console.is_terminal
+        ) as bar,
+        heartbeat(bar, console),
+    ):
+        if "postgres" in services:
+            total = sum(data.rows(t) for t in data.tables)
+            task = bar.add_task(f"PostgreSQL {pg.template_name(dataset)}", total=total)
+
+            def report(what: str, rows: int) -> None:
+                bar.update(task, advance=rows, description=f"PostgreSQL: {what}")
+
+            meta = pg.build_template(data, meta, dataset, report, layout_sql)
+        else:
+            meta["checksum"] = data.checksum()
+        prefix = "" if dataset == MAIN else f"{dataset}: "
+        if "mysql" in services and dataset == MAIN:  # a copy of PostgreSQL's new template
+            from dbdojo.dataset import mysql_data
+
+            with timed("mysql"):
+                took = mysql_data.build_template()
+            if took is not None:
+                console.print(f"MariaDB/MySQL: the tables copied in {took:.1f} s")
+        if "redis" in services:
+            from dbdojo.dataset import redis_data, redis_store
+
+            with timed(f"{prefix}Redis keys"):
+                keys = redis_data.build(data)
+            task = bar.add_task("Redis snapshot", total=len(keys.commands))
+            with timed(f"{prefix}Redis snapshot"):
+                redis_store.build_snapshot(keys, meta, dataset)
+            bar.update(task, completed=len(keys.commands))
+        if "mongo" in services:
+            with timed(f"{prefix}MongoDB snapshot"):
+                load_mongo(data, meta, dataset, bar, console)
+    return meta
+
+
+def load_mongo(
+    data: Dataset, meta: dict[str, str], dataset: str, bar: Progress, console: Console
+) -> None:
+    from dbdojo.dataset import mongo_data
+    from dbdojo.mongo import snapshots as mongo_snapshots
+
+    build = mongo_data.builder(data, meta)
+    task = bar.add_task("MongoDB snapshot", total=None)
     try:
-        with (
-            Progress(
-                *columns, console=console, transient=False, disable=not console.is_terminal
-            ) as bar,
-            heartbeat(bar, console),
-        ):
-            meta = _load_others(data, dataset, services, meta, bar, console, layout_sql)
-            if mongo is not None:
-                prefix = "" if dataset == MAIN else f"{dataset}: "
-                task = bar.add_task("MongoDB snapshot", total=None)
-                with timed(f"{prefix}MongoDB snapshot (the rest after the others)"):
-                    try:
-                        mongo.finish(meta)
-                    except mongo_build.Unsupported as exc:
-                        console.print(f"[yellow]MongoDB skipped:[/] {exc}")
-                bar.update(task, total=1, completed=1)
-    finally:
-        if mongo is not None:
-            mongo.cancel()
-    return meta
-
-
-def _load_others(
-    data: Dataset,
-    dataset: str,
-    services: list[str],
-    meta: dict[str, str],
-    bar: Progress,
-    console: Console,
-    layout_sql: str,
-) -> dict[str, str]:
-    """Build PostgreSQL's template, MariaDB's copy and Redis's snapshot; returns the metadata
-    with the data's checksum."""
-    if "postgres" in services:
-        total = sum(data.rows(t) for t in data.tables)
-        task = bar.add_task(f"PostgreSQL {pg.template_name(dataset)}", total=total)
-
-        def report(what: str, rows: int) -> None:
-            bar.update(task, advance=rows, description=f"PostgreSQL: {what}")
-
-        meta = pg.build_template(data, meta, dataset, report, layout_sql)
-    else:
-        meta["checksum"] = data.checksum()
-    prefix = "" if dataset == MAIN else f"{dataset}: "
-    if "mysql" in services and dataset == MAIN:  # a copy of PostgreSQL's new template
-        from dbdojo.dataset import mysql_data
-
-        with timed("mysql"):
-            took = mysql_data.build_template()
-        if took is not None:
-            console.print(f"MariaDB/MySQL: the tables copied in {took:.1f} s")
-    if "redis" in services:
-        from dbdojo.dataset import redis_data, redis_store
-
-        with timed(f"{prefix}Redis keys"):
-            keys = redis_data.build(data)
-        task = bar.add_task("Redis snapshot", total=len(keys.commands))
-        with timed(f"{prefix}Redis snapshot"):
-            redis_store.build_snapshot(keys, meta, dataset)
-        bar.update(task, completed=len(keys.commands))
-    return meta
+        mongo_snapshots.build_snapshot(mongo_snapshot_name(dataset), build)
+    except mongo_snapshots.SnapshotsUnsupported as exc:
+        console.print(f"[yellow]MongoDB skipped:[/] {exc}")
+    bar.update(task, total=1, completed=1)
 
 
 def snapshots_missing(meta: dict[str, str], dataset: str = MAIN) -> list[str]:

@@ -267,10 +267,11 @@ def run(client: pymongo.MongoClient, names: list[str] | None = None) -> dict[str
 
 
 def main() -> None:
-    from dbdojo.connect import server_url
+    from dbdojo.connect import mongo_client
 
-    url = sys.argv[1] if len(sys.argv) > 1 else server_url("mongo")
-    with pymongo.MongoClient(url, serverSelectionTimeoutMS=3000) as client:
+    given = sys.argv[1] if len(sys.argv) > 1 else None
+    opened = pymongo.MongoClient(given, serverSelectionTimeoutMS=3000) if given else mongo_client()
+    with opened as client:
         for name, outcome in run(client, sys.argv[2:] or None).items():
             print(f"{name:32} {outcome}")
 

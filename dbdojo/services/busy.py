@@ -1,6 +1,7 @@
 """A kit server that holds its port but does not answer is busy, not foreign: the MongoDB
-emulator runs one read at a time (long writes yield between documents, reads do not), so one
-long aggregation makes every other client time out. ``dojo status`` and ``dojo doctor`` say so, and what to do."""
+emulator runs one read at a time (long writes yield between documents, reads do not), so
+one long aggregation makes every other client time out. ``dojo status`` and ``dojo doctor``
+say so, and what to do."""
 
 from __future__ import annotations
 

@@ -240,7 +240,29 @@ def _mongo_upstream(url: str):
         )
     host = parts.hostname or "127.0.0.1"
     port = parts.port or 27017
-    return lambda: socket.create_connection((host, port), timeout=10)
+    from dbdojo.connect import kit_emulator
+    from dbdojo.mongo import kitauth
+
+    login = kitauth.credentials() if kit_emulator() else None
+
+    def connect() -> socket.socket:
+        """A connection to MongoDB; as the kit's admin if it requires authentication (the
+        answer never learns the password: the gate authenticates before relaying)."""
+        sock = socket.create_connection((host, port), timeout=10)
+        if login:
+            from dbdojo.mongo.emulator import scram
+
+            def send(body: dict[str, Any]) -> dict[str, Any]:
+                return mongo_gate.command(sock, "admin", body)
+
+            try:
+                scram.client_exchange(send, login["user"], login["password"])
+            except BaseException:
+                sock.close()
+                raise
+        return sock
+
+    return connect
 
 
 def _drop_mongo(ws: Workspace) -> None:

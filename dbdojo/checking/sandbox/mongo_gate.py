@@ -206,3 +206,15 @@ def _error_reply(request_id: int, message: str) -> bytes:
     content = struct.pack("<I", 0) + b"\x00" + doc
     header = struct.pack("<iiii", 16 + len(content), random.getrandbits(31), request_id, OP_MSG)
     return header + content
+
+
+def command(sock: socket.socket, db: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Run one command on ``sock`` (a connection the gate opens upstream) and return the
+    reply's body."""
+    sock.sendall(
+        _build_msg(struct.pack("<ii", random.getrandbits(31), 0), 0, {**body, "$db": db}, [])
+    )
+    reply = read_message(sock)
+    if reply is None:
+        raise ConnectionError("MongoDB hung up during the gate's own command")
+    return _parse_msg(reply)[1][0][1]

@@ -6,6 +6,8 @@
 - :mod:`.dialect`: MongoDB 8 forms mongoeco lacks, rewritten into ones it has.
 - :mod:`.memstate`: database images (copy, pickle) of mongoeco's memory engine.
 - :mod:`.journal`: the write journal replayed after a crash.
+- :mod:`.auth`, :mod:`.scram`: users, SCRAM-SHA-256 and authorization (a classroom's
+  ``--auth``).
 - :mod:`.control`: the kit's side of the control socket (restore, drop, status).
 - :mod:`.interpreter`: the Python the unprivileged server user runs it with.
 

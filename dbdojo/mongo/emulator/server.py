@@ -11,6 +11,8 @@ Files under ``DIR``:
 - ``workspaces.json``: database -> the snapshot it was last restored from.
 - ``databases/<db>.image`` + ``databases/CLEAN``: databases changed since their restore, saved
   on a clean stop (SIGTERM), from which the next start recovers them.
+- ``users.json``, ``security.json``: the users and whether authorization is on
+  (:mod:`dbdojo.mongo.emulator.auth`; ``--auth`` turns it on as ``mongod --auth`` does).
 - ``journal.bson``: every acknowledged write since each database's last restore
   (:mod:`dbdojo.mongo.emulator.journal`). After a crash (kill -9) there is no ``CLEAN`` marker:
   each database comes back as its snapshot with the journal replayed, so acknowledged writes
@@ -33,6 +35,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dbdojo.mongo.emulator import auth as mongo_auth
 from dbdojo.mongo.emulator import journal as mongo_journal
 from dbdojo.mongo.emulator import wire as mongo_wire
 from dbdojo.mongo.emulator.control import MissingSnapshot
@@ -46,7 +49,7 @@ SNAPSHOT_SUFFIX = ".snapshot"
 CLEAN_MARKER = "CLEAN"
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
     """Write ``path`` so that a crash leaves either the old or the new content, never a mix."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
@@ -54,7 +57,7 @@ def write_atomic(path: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)  # a full disk leaves no partial file taking space
@@ -112,8 +115,9 @@ class Emulator:
     wait for it.
     """
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, auth: bool = False) -> None:
         self.home = home
+        self.security = mongo_auth.Security(home, _write_private, enabled=auth)
         self.engine: Any = None
         self.ready = asyncio.Event()
         self.snapshots = SnapshotStore(home / "snapshots")
@@ -176,6 +180,7 @@ class Emulator:
                 "listening": True,
                 "pid": os.getpid(),
                 "recovering": self.recovery.pending(),
+                "authorization": "enabled" if self.security.enabled else "disabled",
                 "databases": self.databases() if self.ready.is_set() else [],
             }
         await self.ready.wait()
@@ -187,6 +192,8 @@ class Emulator:
             return {"snapshots": self.snapshots.names()}
         if op == "workspaces":
             return {"workspaces": dict(self.registry)}
+        if op == "security":
+            return self.security.set_enabled(request["authorization"] == "enabled")
         if op == "settle":
             await self.recovery.settle_all()
             return {"databases": self.databases()}
@@ -394,6 +401,10 @@ def _same_roots(now: memstate.Image, origin: memstate.Image) -> bool:
     )
 
 
+def _write_private(path: Path, data: bytes) -> None:
+    write_atomic(path, data, 0o600)
+
+
 def log(message: str) -> None:
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} mongo-emulator: {message}", flush=True)
 
@@ -416,7 +427,7 @@ async def _serve_control(emulator: Emulator, path: Path) -> asyncio.Server:
     return server
 
 
-async def serve(port: int, home: Path) -> None:
+async def serve(port: int, home: Path, auth: bool = False) -> None:
     # Listen first (a taken port fails here, fast), answer the kit's control socket, then
     # import mongoeco and serve; clients that connect meanwhile wait in the listen backlog.
     try:
@@ -425,7 +436,7 @@ async def serve(port: int, home: Path) -> None:
         log(f"could not bind 127.0.0.1:{port}: {exc.strerror} (Address already in use?)")
         raise SystemExit(1) from exc
     started = time.monotonic()
-    emulator = Emulator(home)
+    emulator = Emulator(home, auth)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -445,7 +456,11 @@ async def serve(port: int, home: Path) -> None:
         return
     opening.result()
     async with mongo_wire.serving(
-        wire, emulator.engine, emulator.recovery.before_request, emulator.journal
+        wire,
+        emulator.engine,
+        emulator.recovery.before_request,
+        emulator.journal,
+        emulator.security,
     ) as run_command:
         emulator.run_command = run_command
         emulator.recovery.start()
@@ -470,6 +485,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--home", type=Path, required=True)
+    parser.add_argument(
+        "--auth", action="store_true", help="require authentication and authorize by roles"
+    )
     args = parser.parse_args(argv)
     home = args.home.resolve()
     home.mkdir(parents=True, exist_ok=True)
@@ -479,7 +497,7 @@ def main(argv: list[str] | None = None) -> None:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             sys.exit(f"another MongoDB emulator already serves {home}; stop it with `dojo down`")
-        asyncio.run(serve(args.port, home))
+        asyncio.run(serve(args.port, home, args.auth))
 
 
 if __name__ == "__main__":

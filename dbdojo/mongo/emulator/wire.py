@@ -4,7 +4,8 @@ Besides :mod:`dbdojo.mongo.emulator.memstate` and :mod:`dbdojo.mongo.emulator.di
 only module using mongoeco internals (pinned: mongoeco 4.11): the proxy's ``_accept_connection``
 (to serve connections accepted on the kit's own, early socket) and its executor's
 ``_build_request_context`` and ``execute_prepared`` (to hold a request until the database it
-reads has been recovered, and to answer as MongoDB 8 where mongoeco does not).
+reads has been recovered, to authenticate and authorize it (:mod:`.auth`), and to answer as
+MongoDB 8 where mongoeco does not).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+from dbdojo.mongo.emulator import auth as mongo_auth
 from dbdojo.mongo.emulator import explain as mongo_explain
 from dbdojo.mongo.emulator import stages as mongo_stages
 from dbdojo.mongo.emulator import txn as mongo_txn
@@ -49,11 +51,16 @@ class Listener:
 
 @asynccontextmanager
 async def serving(
-    listener: Listener, engine: Any, before: BeforeRequest, journal: Journal | None = None
+    listener: Listener,
+    engine: Any,
+    before: BeforeRequest,
+    journal: Journal | None = None,
+    security: mongo_auth.Security | None = None,
 ) -> AsyncIterator[RunCommand]:
     """mongoeco's wire proxy over ``engine``, answering the connections of ``listener``;
-    acknowledged writes go to ``journal``. Yields a function running one command in-process
-    (not held, not journaled: for replaying the journal)."""
+    acknowledged writes go to ``journal``; ``security`` authenticates and authorizes. Yields
+    a function running one command in-process (not held, not checked, not journaled: for
+    replaying the journal)."""
     from mongoeco.wire import AsyncMongoEcoProxyServer
 
     from dbdojo.mongo.emulator import dialect as mongo_dialect
@@ -91,6 +98,11 @@ async def serving(
 
     async def gated(context: Any) -> dict[str, Any]:
         await before(context.db_name, context.command_name)
+        if security is not None:
+            return await security.serve(context, journaled)
+        return await journaled(context)
+
+    async def journaled(context: Any) -> dict[str, Any]:
         result = await conflicts.execute(context, dialect_execute)
         if journal is not None and isinstance(result, dict) and result.get("ok") == 1:
             name = context.command_name
@@ -111,6 +123,8 @@ async def serving(
     explainer = mongo_explain.Explainer(run)
 
     def built(body: dict[str, Any], **kwargs: Any) -> Any:
+        if body and next(iter(body)) in mongo_auth.USER_COMMANDS:
+            return mongo_auth.placeholder_context(build, body, **kwargs)
         return build(mongo_dialect.normalize_body(body), **kwargs)
 
     executor.execute_prepared = gated
