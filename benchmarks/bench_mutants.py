@@ -1,5 +1,6 @@
 """Mutation kill rate of the labs' SQL and MongoDB checks: for every ``sql`` and ``sql-ddl``
-exercise, the standard mutants of its reference (dbdojo.checking.mutants: join type,
+exercise (X3's on MariaDB, parsed and printed in MySQL's dialect), the standard mutants of its
+reference (dbdojo.checking.mutants: join type,
 boundaries, ranking function, tiebreaker, direction, DISTINCT, count(*), COALESCE, frame,
 dropped condition, LIMIT, min/max, UNION), and for every ``mongo-query``, ``mongo-pipeline`` and
 MongoDB-writing ``python`` exercise those of dbdojo.checking.mongo_mutants ($gt/$gte, $in/$nin,
@@ -50,15 +51,24 @@ def equivalents() -> dict[str, dict[str, str]]:
     return {ex: {e["sql"]: e["why"] for e in entries} for ex, entries in (data or {}).items()}
 
 
+def _dialect(ex: Exercise) -> str:
+    """sqlglot's dialect of the exercise's SQL: MySQL's for X3's MariaDB exercises."""
+    return "mysql" if ex.options.get("database") == "mysql" else "postgres"
+
+
 HARNESSES: dict[str, tuple[Callable[[Exercise], bool], Callable, Callable]] = {
-    "sql": (lambda ex: ex.kind in ("sql", "sql-ddl"), mutants.mutants, mutants.reprinted),
+    "sql": (
+        lambda ex: ex.kind in ("sql", "sql-ddl"),
+        lambda ex: mutants.mutants(ex.reference or "", _dialect(ex)),
+        lambda ex: mutants.reprinted(ex.reference or "", _dialect(ex)),
+    ),
     "mongo": (
         lambda ex: (
             ex.kind in ("mongo-query", "mongo-pipeline")
             or (ex.kind == "python" and "mongo_db(" in (ex.reference or ""))
         ),
-        mongo_mutants.mutants,
-        mongo_mutants.reprinted,
+        lambda ex: mongo_mutants.mutants(ex.reference or ""),
+        lambda ex: mongo_mutants.reprinted(ex.reference or ""),
     ),
 }
 COUNTS = ("exercises", "mutants", "killed", "survived", "equivalent", "invalid")
@@ -81,11 +91,11 @@ def run(checker: Checker, harness: str, lab: str | None, known: dict) -> tuple[d
             continue
         tally = rows.setdefault(ex.lab, dict.fromkeys(COUNTS, 0))
         tally["exercises"] += 1
-        control = control_of(ex.reference or "")
+        control = control_of(ex)
         if control is None or judge(checker, ex, control) != PASSED:
             tally["invalid"] += 1  # the reference cannot be reprinted faithfully
             continue
-        for mutant in make(ex.reference or ""):
+        for mutant in make(ex):
             tally["mutants"] += 1
             status = judge(checker, ex, mutant.sql)
             if status == FAILED:

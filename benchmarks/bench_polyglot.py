@@ -1,11 +1,12 @@
 """The X2 lesson's trade-offs, measured on their own: the live order board's three operations
-(a driver's position, a job's status change, a depot's board) on PostgreSQL, Redis and MongoDB,
-each as a median latency and as a ratio to the fastest store; then what a transactional outbox
-costs a request (a status change with its outbox row vs without, in one transaction).
+(a driver's position, a job's status change, a depot's board) on PostgreSQL, Redis, MongoDB and,
+when the kit runs one, MariaDB, each as a median latency and as a ratio to the fastest store;
+then what a transactional outbox costs a request (a status change with its outbox row vs
+without, in one transaction).
 
 Runs on the kit's servers (``dojo up``): a schema of its own in the checker's scratch database
 (``dojocheck_concurrent``), a scratch Redis logical database of the checker, a MongoDB database
-of its own; all dropped afterwards.
+of its own, a MariaDB scratch database of the checker's kind; all dropped afterwards.
 
     .venv-test/bin/python benchmarks/bench_polyglot.py [--ops 300]
 """
@@ -13,13 +14,14 @@ of its own; all dropped afterwards.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
-from dbdojo.checking.runners import pg_scratch
+from dbdojo.checking.runners import mysql_scratch, pg_scratch
 from dbdojo.checking.runners.redis import scratch_db
-from dbdojo.connect import mongo_client, redis_db_client
+from dbdojo.connect import ServiceDown, mongo_client, redis_db_client
 
 SCHEMA = "bench_polyglot"
 MONGO_DB = "dojo_bench_polyglot"
@@ -135,13 +137,72 @@ def mongo_ops(db) -> dict[str, Callable[[int], object]]:
     }
 
 
+def mariadb_ops(my) -> dict[str, Callable[[int], object]]:
+    """The same operations on MariaDB (InnoDB), through one autocommit connection ``my``."""
+    with my.cursor() as cur:
+        cur.execute("""CREATE TABLE jobs (job_id INT PRIMARY KEY, depot_id INT NOT NULL,
+            status VARCHAR(20) NOT NULL, KEY (depot_id, status))""")
+        cur.execute("CREATE TABLE positions (driver_id INT PRIMARY KEY, lon DOUBLE, lat DOUBLE)")
+        cur.execute("""CREATE TABLE events (id BIGINT AUTO_INCREMENT PRIMARY KEY,
+            job_id INT NOT NULL, status VARCHAR(20) NOT NULL,
+            FOREIGN KEY (job_id) REFERENCES jobs (job_id))""")
+        cur.executemany(
+            "INSERT INTO jobs VALUES (%s, %s, 'new')", [(j, j % DEPOTS) for j in range(JOBS)]
+        )
+        cur.execute("ANALYZE TABLE jobs")
+        cur.fetchall()
+
+    def run(sql: str, args: tuple) -> list:
+        with my.cursor() as cur:
+            cur.execute(sql, args)
+            return list(cur.fetchall())
+
+    def event(i: int) -> None:
+        job, status = i % JOBS, STATUSES[i % 3]
+        my.begin()
+        run("INSERT INTO events (job_id, status) VALUES (%s, %s)", (job, status))
+        run("UPDATE jobs SET status = %s WHERE job_id = %s", (status, job))
+        my.commit()
+
+    return {
+        "position": lambda i: run(
+            "INSERT INTO positions VALUES (%s, %s, %s) "
+            "ON DUPLICATE KEY UPDATE lon = VALUES(lon), lat = VALUES(lat)",
+            (i % DRIVERS, 4.4 + i % 97 / 1000, 51.9 + i % 89 / 1000),
+        ),
+        "status event": event,
+        "board": lambda i: run(
+            "SELECT job_id, status FROM jobs WHERE depot_id = %s AND status <> 'delivered' "
+            "ORDER BY job_id",
+            (i % DEPOTS,),
+        ),
+    }
+
+
+@contextlib.contextmanager
+def mariadb() -> Iterator[object | None]:
+    """An autocommit connection to a scratch MariaDB database, or None without a server."""
+    try:
+        scratch = mysql_scratch.scratch(None, 60)
+        where = scratch.__enter__()
+    except ServiceDown as exc:
+        print(f"MariaDB left out: {exc}")
+        yield None
+        return
+    try:
+        with mysql_scratch.connect(where, 60) as conn:
+            yield conn
+    finally:
+        scratch.__exit__(None, None, None)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ops", type=int, default=300)
     args = parser.parse_args()
     pg_scratch.ensure_database()
     mongo = mongo_client()
-    with pg_scratch.connect(autocommit=True) as pg, scratch_db() as scratch:
+    with pg_scratch.connect(autocommit=True) as pg, scratch_db() as scratch, mariadb() as my:
         r = redis_db_client(scratch.redis_db)
         pg.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
         pg.execute(f"CREATE SCHEMA {SCHEMA}")
@@ -152,6 +213,8 @@ def main() -> None:
                 "Redis": redis_ops(r),
                 "MongoDB": mongo_ops(mongo[MONGO_DB]),
             }
+            if my is not None:
+                stores["MariaDB"] = mariadb_ops(my)
             results = {
                 name: {op: median_ms(fn, args.ops) for op, fn in ops.items()}
                 for name, ops in stores.items()

@@ -368,3 +368,59 @@ def test_a_quiet_check_that_cannot_get_a_quiet_server_says_who_holds_it(checker,
         holder.close()
     assert verdict.status == "error" and not verdict.graded, verdict.text()
     assert f"pid {pid}" in verdict.message and "postgres" in verdict.message
+
+
+# --- on MariaDB (options.database: mysql; runners/mysql_concurrent.py) -----------------------
+
+BATCH = {
+    "database": "mysql",
+    "setup": "CREATE TABLE orders (id INT AUTO_INCREMENT PRIMARY KEY, status VARCHAR(10) NOT "
+    "NULL); INSERT INTO orders (status) VALUES ('done'), ('new'), ('done')",
+    "probe": "SELECT status, COUNT(*) AS n FROM orders GROUP BY status ORDER BY status",
+    "sessions": [
+        {},
+        {"script": "DO 0; DO 0; INSERT INTO orders (status) VALUES ('new')", "autocommit": True},
+    ],
+    "forbid": ["wait"],
+}
+ARCHIVE = "UPDATE orders SET status = 'archived' WHERE status = 'done'"
+
+
+@pytest.mark.parametrize(("level", "waits"), [("REPEATABLE READ", True), ("READ COMMITTED", False)])
+def test_mariadb_gap_locks_are_seen_and_read_committed_has_none(checker, level, waits):
+    """A batch scanning an unindexed column at REPEATABLE READ next-key locks the whole table,
+    the gap after the last row too: the script's insert (its third statement, so after the
+    batch's UPDATE and before its COMMIT) waits for it, and the wait is seen. At READ
+    COMMITTED it does not."""
+    from tests.helpers import require_mysql_binary
+
+    require_mysql_binary()
+    reference = f"SET TRANSACTION ISOLATION LEVEL READ COMMITTED; {ARCHIVE}"
+    verdict = checker.check(
+        ex(reference, BATCH), f"SET TRANSACTION ISOLATION LEVEL {level}; {ARCHIVE}"
+    )
+    assert (verdict.status == "failed") is waits, verdict
+    assert ("waited for a lock" in verdict.text()) is waits, verdict.text()
+
+
+def test_mariadb_deadlocks_are_retried_and_may_be_forbidden(checker):
+    """Two sessions take one gap lock with FOR UPDATE on a missing row, then both insert into
+    it: InnoDB's deadlock (1213) rolls one back; it runs again, unless forbidden."""
+    from tests.helpers import require_mysql_binary
+
+    require_mysql_binary()
+    options = {
+        "database": "mysql",
+        "setup": "CREATE TABLE c (k INT PRIMARY KEY, n INT NOT NULL); "
+        "INSERT INTO c VALUES (1, 1), (9, 1)",
+        "probe": "SELECT k, n FROM c ORDER BY k",
+    }
+    answer = (
+        "SELECT n FROM c WHERE k = 5 FOR UPDATE; INSERT IGNORE INTO c VALUES (5, 0); "
+        "UPDATE c SET n = n + 1 WHERE k = 5"
+    )
+    upsert = "INSERT INTO c VALUES (5, 1) ON DUPLICATE KEY UPDATE n = n + 1"
+    retried = checker.check(ex(upsert, options), answer)
+    assert retried.passed and any("deadlock" in n for n in retried.notes), retried
+    forbidden = checker.check(ex(upsert, {**options, "forbid": ["deadlock"]}), answer)
+    assert forbidden.status == "failed" and "deadlock" in forbidden.text(), forbidden

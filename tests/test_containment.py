@@ -641,14 +641,20 @@ def test_mariadb_scratch_answer_is_contained(seeded_mariadb, scratch_runs, answe
 
 
 def test_mariadb_scratch_answer_cannot_kill_other_connections(seeded_mariadb, scratch_runs):
+    assert_kill_refused(seeded_mariadb, MY_SCRATCH, "", scratch_runs)
+
+
+def assert_kill_refused(checker: Checker, base: Exercise, before: str, runs: list) -> None:
+    """An answer to ``base`` that ends with killing another connection is refused, and that
+    connection lives on."""
     from dbdojo.connect import mysql_connect_url, server_url
 
     with mysql_connect_url(server_url("mysql")) as other, other.cursor() as cur:
-        verdict = seeded_mariadb.check(MY_SCRATCH, f"KILL CONNECTION {other.thread_id()}")
+        verdict = checker.check(base, f"{before}KILL CONNECTION {other.thread_id()}")
         assert verdict.status == "error" and "not owner of thread" in verdict.message, verdict
         cur.execute("SELECT 1")  # still alive
         assert cur.fetchone() == (1,)
-    assert_scratch_gone(scratch_runs)
+    assert_scratch_gone(runs)
 
 
 @pytest.mark.parametrize(
@@ -663,11 +669,16 @@ def test_mariadb_scratch_answer_cannot_kill_other_connections(seeded_mariadb, sc
     ],
 )
 def test_mariadb_scratch_time_limit_holds(seeded_mariadb, scratch_runs, answer):
-    exercise = ex("sql-ddl", MY_SCRATCH.reference, timeout=1, **MY_SCRATCH.options)
-    verdict, seconds = timed(seeded_mariadb, exercise, answer)
-    assert verdict.status == "error" and seconds < 10, (verdict, seconds)
+    assert_stopped_after_1_s(seeded_mariadb, MY_SCRATCH, answer, scratch_runs)
+
+
+def assert_stopped_after_1_s(checker: Checker, base: Exercise, answer: str, runs: list) -> None:
+    """``answer`` to ``base`` with a 1 s limit is stopped, soon, and its scratch is gone."""
+    exercise = ex(base.kind, base.reference, timeout=1, **base.options)
+    verdict, seconds = timed(checker, exercise, answer)
+    assert verdict.status == "error" and seconds < 15, (verdict, seconds)
     assert "stopped after 1 s" in verdict.message, verdict
-    assert_scratch_gone(scratch_runs)
+    assert_scratch_gone(runs)
 
 
 def test_mariadb_scratch_work_left_uncommitted_is_gone(seeded_mariadb, scratch_runs):
@@ -695,3 +706,74 @@ def test_mariadb_scratch_left_by_a_killed_check_is_swept(seeded_mariadb, scratch
         assert my_admin_rows("SHOW DATABASES LIKE %s", fresh)  # maybe a check running now
     finally:
         mysql_scratch.drop(mysql_scratch.Scratch(fresh, ""))
+
+
+# --- MariaDB concurrent sessions (kind sql-concurrent, options.database: mysql; lesson X3) -----
+
+MY_CONCURRENT = ex(
+    "sql-concurrent",
+    "UPDATE t SET n = n + 1 WHERE id = 1",
+    database="mysql",
+    setup="CREATE TABLE t (id INT PRIMARY KEY, n INT NOT NULL); INSERT INTO t VALUES (1, 0)",
+    probe="SELECT id, n FROM t",
+    sessions=2,
+    vary=False,
+)
+MY_GLOBALS = (
+    "SELECT @@GLOBAL.max_connections, @@GLOBAL.read_only, @@GLOBAL.innodb_lock_wait_timeout"
+)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "DROP DATABASE dojo_template",
+        "UPDATE t SET n = n + 1 WHERE id = 1; DROP DATABASE dojo",
+        "DELETE FROM dojo_template.orders",
+        "SET GLOBAL max_connections = 1",
+        "SET GLOBAL innodb_lock_wait_timeout = 1000",
+        "GRANT SELECT ON dojo_template.* TO CURRENT_USER()",
+        "CREATE USER 'evil'@'%' IDENTIFIED BY 'evil'",
+        "SELECT * FROM t INTO OUTFILE '/tmp/dojo-concurrent-stolen.txt'",
+        "UPDATE t SET n = n + 1 WHERE id = 1; COMMIT; DROP TABLE t",
+        "SET autocommit = 1; UPDATE t SET n = n + 1 WHERE id = 1",
+        "EXECUTE IMMEDIATE 'COMMIT'",
+        "UPDATE t SET n = n + 1 WHERE id = 1; SHUTDOWN",
+    ],
+)
+def test_mariadb_concurrent_answer_is_contained(seeded_mariadb, scratch_runs, answer):
+    before = (my_count(), my_admin_rows(MY_GLOBALS))
+    verdict = seeded_mariadb.check(MY_CONCURRENT, answer)
+    assert verdict.status == "error", verdict
+    assert (my_count(), my_admin_rows(MY_GLOBALS)) == before
+    assert my_admin_rows("SHOW DATABASES LIKE 'dojo'")
+    assert not my_admin_rows("SELECT user FROM mysql.user WHERE user = 'evil'")
+    if scratch_runs:  # transaction control is refused before any database is made
+        assert_scratch_gone(scratch_runs)
+
+
+def test_mariadb_concurrent_answer_cannot_kill_other_connections(seeded_mariadb, scratch_runs):
+    before = "UPDATE t SET n = n + 1 WHERE id = 1; "
+    assert_kill_refused(seeded_mariadb, MY_CONCURRENT, before, scratch_runs)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "SELECT SLEEP(1000)",
+        "SET SESSION max_statement_time = 0; SELECT SLEEP(1000)",
+        "SET STATEMENT max_statement_time = 0 FOR SELECT SLEEP(1000)",
+    ],
+)
+def test_mariadb_concurrent_time_limit_holds(seeded_mariadb, scratch_runs, answer):
+    assert_stopped_after_1_s(seeded_mariadb, MY_CONCURRENT, answer, scratch_runs)
+
+
+def test_mariadb_concurrent_lost_update_fails_and_locking_passes(seeded_mariadb, scratch_runs):
+    """The runner is not blind: a read-then-write loses an update, a locking read does not."""
+    lost = "SELECT n + 1 INTO @n FROM t WHERE id = 1; UPDATE t SET n = @n WHERE id = 1"
+    assert seeded_mariadb.check(MY_CONCURRENT, lost).status == "failed"
+    locked = "SELECT n + 1 INTO @n FROM t WHERE id = 1 FOR UPDATE; UPDATE t SET n = @n WHERE id = 1"
+    verdict = seeded_mariadb.check(MY_CONCURRENT, locked)
+    assert verdict.passed and any("waited for a lock" in n for n in verdict.notes), verdict
+    assert_scratch_gone(scratch_runs)

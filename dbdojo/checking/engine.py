@@ -137,6 +137,10 @@ class Checker:
         from dbdojo.checking.runners import mongo, pg_concurrent, python, redis, sql
 
         timeout, options = ex.timeout, ex.options
+        if ex.kind == "sql-concurrent" and options.get("database") == "mysql":
+            from dbdojo.checking.runners import mysql_concurrent
+
+            return mysql_concurrent.run(source, options, timeout)
         if ex.kind == "sql-concurrent":
             return pg_concurrent.run(source, options, timeout)
         if ex.kind == "sql" and options.get("database") == "mysql":

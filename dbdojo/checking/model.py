@@ -132,10 +132,11 @@ def problems(ex: Exercise, lab: str | None = None) -> list[str]:
         if option not in ex.options:
             found.append(f"kind {ex.kind} needs options.{option}")
     if ex.options.get("database", "postgres") != "postgres" and (
-        ex.kind not in ("sql", "sql-ddl") or ex.options["database"] != "mysql"
+        ex.kind not in ("sql", "sql-ddl", "sql-concurrent") or ex.options["database"] != "mysql"
     ):
         found.append(
-            "options.database is 'postgres' (the default) or, for kinds sql and sql-ddl, 'mysql'"
+            "options.database is 'postgres' (the default) or, for kinds sql, sql-ddl and "
+            "sql-concurrent, 'mysql'"
         )
     if "answer_plan" in ex.options and (
         ex.kind != "sql"

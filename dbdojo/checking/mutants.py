@@ -5,7 +5,8 @@ A checker that passes a mutant cannot tell that mistake from the right answer: e
 (main and edge-case workspaces) holds no row that shows the difference, or the mutant is
 equivalent to the reference. ``benchmarks/bench_mutants.py`` runs every mutant of every lab and
 prints the kill rate; XData (mutation-killing test data for SQL grading) is the idea behind it.
-Parsing and printing are sqlglot's (PostgreSQL dialect).
+Parsing and printing are sqlglot's, in PostgreSQL's dialect or (``dialect="mysql"``, lesson
+X3's MariaDB exercises) MySQL's.
 """
 
 from __future__ import annotations
@@ -147,22 +148,22 @@ OPERATORS: dict[str, Operator] = {
 }
 
 
-def parse(sql: str) -> exp.Expression | None:
-    """The last statement of ``sql`` as sqlglot reads PostgreSQL, or None."""
+def parse(sql: str, dialect: str = "postgres") -> exp.Expression | None:
+    """The last statement of ``sql`` as sqlglot reads ``dialect``, or None."""
     try:
-        statements = [s for s in sqlglot.parse(sql, read="postgres") if s is not None]
+        statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
     except sqlglot.errors.SqlglotError:
         return None
     return statements[-1] if statements else None
 
 
-def mutants(sql: str) -> list[Mutant]:
+def mutants(sql: str, dialect: str = "postgres") -> list[Mutant]:
     """Every single-change mutant of the last statement of ``sql`` (earlier statements, a
     setup, are kept as they are), each once."""
-    tree = parse(sql)
+    tree = parse(sql, dialect)
     if tree is None:
         return []
-    prefix = _before_last_statement(sql)
+    prefix = _before_last_statement(sql, dialect)
 
     def put(copy: exp.Expression, target: exp.Expression, replacement: exp.Expression):
         if target is copy:
@@ -172,7 +173,7 @@ def mutants(sql: str) -> list[Mutant]:
 
     changes = each_change(
         tree, OPERATORS, lambda t: t.walk(), lambda t: t.copy(), put,
-        lambda t: t.sql(dialect="postgres"),
+        lambda t: t.sql(dialect=dialect),
     )  # fmt: skip
     return [Mutant(name, prefix + text) for name, text in changes]
 
@@ -200,14 +201,17 @@ def each_change[T](
                     yield name, text
 
 
-def reprinted(sql: str) -> str | None:
+def reprinted(sql: str, dialect: str = "postgres") -> str | None:
     """``sql`` parsed and printed back unchanged (the control: it must still pass)."""
-    tree = parse(sql)
-    return None if tree is None else _before_last_statement(sql) + tree.sql(dialect="postgres")
+    tree = parse(sql, dialect)
+    if tree is None:
+        return None
+    return _before_last_statement(sql, dialect) + tree.sql(dialect=dialect)
 
 
-def _before_last_statement(sql: str) -> str:
+def _before_last_statement(sql: str, dialect: str = "postgres") -> str:
+    from dbdojo.checking.runners.mysql_scratch import statements as mysql_statements
     from dbdojo.checking.sqltext import split_statements
 
-    statements = split_statements(sql)
+    statements = mysql_statements(sql) if dialect == "mysql" else split_statements(sql)
     return "".join(s + ";\n" for s in statements[:-1])

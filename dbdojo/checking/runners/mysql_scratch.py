@@ -75,29 +75,36 @@ def run_ddl(source: str, options: dict[str, Any], timeout: float) -> ResultSet:
         raise AnswerError("the answer has no statement: write the SQL that makes the change")
     with scratch(options.get("setup"), timeout) as where:
         _run_answer(where, todo, timeout)
-        results = [_probe(where, query, timeout) for query in probes(options)]
+        return probed(where, options, timeout)
+
+
+def probed(where: Scratch, options: dict[str, Any], timeout: float) -> ResultSet:
+    """The rows of the probes (``options.probe``), one after the other under the first one's
+    column names, each run as the run's user on a new connection."""
+    results = [_probe(where, query, timeout) for query in probes(options)]
     first = results[0]
     for other in results[1:]:
         if len(other.columns) != len(first.columns):
-            raise ValueError("the probes of a sql-ddl exercise must return as many columns")
+            raise ValueError("the probes of an exercise must return as many columns")
         first.rows.extend(other.rows)
     return first
 
 
 @contextlib.contextmanager
-def scratch(setup: str | None, timeout: float) -> Iterator[Scratch]:
-    """A new database with ``setup`` run in it and a user who may change only it; both
-    dropped afterwards."""
+def scratch(setup: str | None, timeout: float, connections: int = 3) -> Iterator[Scratch]:
+    """A new database with ``setup`` run in it and a user who may change only it (with at
+    most ``connections`` connections at once); both dropped afterwards."""
     name = f"{PREFIX}{int(time.time()):08x}{secrets.token_hex(4)}"  # born when, and whose
     where = Scratch(name, secrets.token_urlsafe(24))
     try:
-        with _admin() as admin, admin.cursor() as cur:
+        with admin() as conn, conn.cursor() as cur:
             _sweep(cur)
             cur.execute(f"CREATE DATABASE `{where.database}` CHARACTER SET utf8mb4")
             for host in HOSTS:
                 user = f"'{where.user}'@'{host}'"
                 cur.execute(
-                    f"CREATE USER {user} IDENTIFIED BY %s WITH MAX_USER_CONNECTIONS 3",
+                    f"CREATE USER {user} IDENTIFIED BY %s WITH MAX_USER_CONNECTIONS "
+                    f"{int(connections)}",
                     (where.password,),
                 )
                 cur.execute(f"GRANT {PRIVILEGES} ON `{where.database}`.* TO {user}")
@@ -123,7 +130,7 @@ def _sweep(cur) -> None:
 
 def drop(where: Scratch) -> None:
     """End the user's connections, drop the user and the database (if the answer has not)."""
-    with _admin() as admin, admin.cursor() as cur:
+    with admin() as conn, conn.cursor() as cur:
         cur.execute("SET SESSION lock_wait_timeout = 30")
         cur.execute("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = %s", (where.user,))
         for (thread,) in cur.fetchall():
@@ -134,7 +141,7 @@ def drop(where: Scratch) -> None:
         cur.execute(f"DROP DATABASE IF EXISTS `{where.database}`")
 
 
-def _admin():
+def admin():
     import pymysql
 
     from dbdojo.connect import ServiceDown, mysql_connect_url, server_url
@@ -145,8 +152,8 @@ def _admin():
         raise ServiceDown("mysql", str(exc)) from exc
 
 
-def _connect(where: Scratch, timeout: float):
-    """A connection as the run's user to its database (autocommit, no local files)."""
+def connect(where: Scratch, timeout: float, autocommit: bool = True):
+    """A connection as the run's user to its database (no local files)."""
     from urllib.parse import urlsplit
 
     import pymysql
@@ -158,7 +165,8 @@ def _connect(where: Scratch, timeout: float):
         return pymysql.connect(
             host=parts.hostname, port=parts.port or 3306, user=where.user,
             password=where.password, database=where.database, charset="utf8mb4",
-            autocommit=True, connect_timeout=5, read_timeout=timeout + 10, local_infile=False,
+            autocommit=autocommit, connect_timeout=5, read_timeout=timeout + 10,
+            local_infile=False,
         )  # fmt: skip
     except pymysql.err.OperationalError as exc:
         if exc.args and exc.args[0] == 1049:  # the answer dropped its own database
@@ -173,10 +181,10 @@ def _run_answer(where: Scratch, todo: list[str], timeout: float) -> None:
     """The statements one by one; the first error ends the answer and is reported."""
     import pymysql
 
-    conn = _connect(where, timeout)
+    conn = connect(where, timeout)
     stopped = threading.Event()
     limit = timeout + read_only.WATCHDOG_GRACE
-    watchdog = threading.Timer(limit, _kill, (conn.thread_id(), stopped))
+    watchdog = threading.Timer(limit, kill, (conn.thread_id(), stopped))
     try:
         with conn.cursor() as cur:
             cur.execute(f"SET SESSION max_statement_time = {timeout:g}")
@@ -187,7 +195,7 @@ def _run_answer(where: Scratch, todo: list[str], timeout: float) -> None:
                     if cur.description is not None:
                         cur.fetchmany(MAX_ROWS)
                 except pymysql.err.MySQLError as exc:
-                    raise _answer_error(exc, timeout, number, len(todo), stopped) from exc
+                    raise answer_error(exc, timeout, number, len(todo), stopped) from exc
     finally:
         watchdog.cancel()
         with contextlib.suppress(Exception):
@@ -198,7 +206,7 @@ def _probe(where: Scratch, query: str, timeout: float) -> ResultSet:
     """The author's probe, as the answer's user on a connection of its own."""
     import pymysql
 
-    conn = _connect(where, timeout)
+    conn = connect(where, timeout)
     try:
         with conn.cursor() as cur:
             cur.execute(f"SET SESSION max_statement_time = {timeout:g}")
@@ -225,7 +233,7 @@ def _probe(where: Scratch, query: str, timeout: float) -> ResultSet:
     )
 
 
-def _answer_error(
+def answer_error(
     exc: Exception, timeout: float, number: int, count: int, stopped: threading.Event
 ) -> AnswerError:
     code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0
@@ -243,8 +251,8 @@ def _answer_error(
     return AnswerError(f"{where}: {error}", error.hint, error.timeout)
 
 
-def _kill(thread_id: int, stopped: threading.Event) -> None:
+def kill(thread_id: int, stopped: threading.Event) -> None:
     """End the answer's connection once its time is up (it may have lifted its own limit)."""
     stopped.set()
-    with contextlib.suppress(Exception), _admin() as admin, admin.cursor() as cur:
+    with contextlib.suppress(Exception), admin() as conn, conn.cursor() as cur:
         cur.execute(f"KILL CONNECTION {int(thread_id)}")

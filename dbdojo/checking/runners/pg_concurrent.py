@@ -32,30 +32,24 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dbdojo import pgroles
 from dbdojo.checking.result import ResultSet
-from dbdojo.checking.runners import AnswerError, CannotCheck
+from dbdojo.checking.runners import AnswerError, CannotCheck, lockstep
 from dbdojo.checking.runners import pg_scratch as scratch
+from dbdojo.checking.runners.lockstep import EVENTS, Run, Session
 from dbdojo.checking.runners.sql import execute, fetch, statements_of
 from dbdojo.checking.sqltext import split_statements
 
 if TYPE_CHECKING:
     import psycopg
 
-EVENTS = ("wait", "deadlock", "serialization")
 RETRYABLE = {"40001": "serialization", "40P01": "deadlock"}
 MAX_SESSIONS = 6
-RETRIES = 10  # retryable failures in a row before a session gives up
-POLL = 0.005  # seconds between looks at a running statement
 OPTIONS = {"setup", "probe", "sessions", "repeat", "retries", "forbid", "timeout", "ordered",
-           "order_by", "tolerance", "vary", "form", "function", "quiet"}  # fmt: skip
+           "order_by", "tolerance", "vary", "form", "function", "quiet", "database"}  # fmt: skip
 QUIET_WAIT = 60.0  # seconds a ``quiet`` run waits for other transactions on the server to end
 
 # Waiting for a lock that a live session holds: once the holder commits, the waiter's list
@@ -102,67 +96,19 @@ def problems(options: dict[str, Any]) -> list[str]:
         from dbdojo.checking.runners import pg_concurrent_py
 
         found += pg_concurrent_py.problems(options)
+    if options.get("database", "postgres") == "mysql" and (
+        options.get("form", "sql") != "sql" or options.get("quiet")
+    ):
+        found.append("options.database 'mysql' runs SQL answers: no form 'python', no quiet")
     found += [f"options.forbid: {e!r} is not one of {', '.join(EVENTS)}"
               for e in options.get("forbid", []) if e not in EVENTS]  # fmt: skip
     return found
 
 
-@dataclass
-class Session:
-    """One connection of the run and where it is in its current transaction."""
-
-    number: int
-    conn: psycopg.Connection
-    owed: int  # transactions still to commit
-    statements: list[str]  # the answer's, or the author's ``script`` for this session
-    autocommit: bool = False  # a script whose statements commit one by one (no BEGIN/COMMIT)
-    steps: list[str] = field(default_factory=list)
-    step: int = 0
-    pending: Future | None = None
-    failures: int = 0  # retryable failures in a row
-    waited: int = -1  # the last step seen waiting for a lock (counted once)
-
-    @property
-    def pid(self) -> int:
-        return self.conn.info.backend_pid
-
-    @property
-    def busy(self) -> bool:
-        return bool(self.owed or self.pending)
-
-    def kit_step(self) -> bool:
-        """Whether the next step is the kit's BEGIN or COMMIT."""
-        return not self.autocommit and self.step in (0, len(self.steps) - 1)
-
-    def begin(self) -> None:
-        """Start the next transaction (or the next pass through an autocommit script)."""
-        self.steps = list(self.statements) if self.autocommit else ["BEGIN", *self.statements,
-                                                                    "COMMIT"]  # fmt: skip
-        self.step = 0
-
-
-class Stopped(Exception):
-    """A forbidden deadlock or serialization failure: no point in retrying (it may recur)."""
-
-
-@dataclass
-class Run:
-    """Counts of what happened, with the first example of each."""
-
-    events: Counter[str] = field(default_factory=Counter)
-    examples: dict[str, str] = field(default_factory=dict)
-    stop_on: frozenset[str] = frozenset()  # forbidden retryable events end the run at once
-
-    def record(self, event: str, example: str) -> None:
-        self.events[event] += 1
-        self.examples.setdefault(event, example)
-
-
 def run(source: str, options: dict[str, Any], timeout: float) -> ResultSet:
     """Run ``source`` concurrently as the options say, then (unless ``vary`` is false) again
-    with one more transaction per answer session: the probe's rows of both runs (column
-    ``run``: 1, 2), with the problems (forbidden events) and notes (retries) of the runs. The
-    second run tells an answer that computes the end state from the traffic apart from one that
+    with one more transaction per answer session (:func:`.lockstep.judged_runs`). The second
+    run tells an answer that computes the end state from the traffic apart from one that
     writes the expected end state (``SET balance = 80``)."""
     if options.get("form") == "python":
         from dbdojo.checking.runners import pg_concurrent_py
@@ -177,26 +123,13 @@ def run(source: str, options: dict[str, Any], timeout: float) -> ResultSet:
         )
 
         def traffic(schema, settings, record, timeout, more):
-            _interleave(schema, statements, settings, options, timeout, record, more)
+            with scratch.connect() as observer:
+                backend = PgBackend(schema, observer, timeout)
+                lockstep.interleave(backend, statements, settings, options, timeout, record, more)
 
-    record = Run(stop_on=frozenset(options.get("forbid", [])) - {"wait"})
-    runs = (0, 1) if options.get("vary", True) else (0,)
-    parts: list[ResultSet] = []
-    for extra in runs:
-        try:
-            parts.append(_scenario(traffic, options, timeout, record, extra))
-        except Stopped:
-            parts = []
-            break
-    if not parts:
-        result = ResultSet([], [])
-    elif len(parts) == 1:
-        result = parts[0]
-    else:
-        rows = [(n, *row) for n, part in enumerate(parts, start=1) for row in part.rows]
-        result = ResultSet(["run", *parts[0].columns], rows)
-    result.problems, result.notes = _judge(record, options.get("forbid", []))
-    return result
+    return lockstep.judged_runs(
+        options, lambda record, extra: _scenario(traffic, options, timeout, record, extra)
+    )
 
 
 def _scenario(
@@ -204,12 +137,6 @@ def _scenario(
 ) -> ResultSet:
     """One run in a fresh scratch schema (answer sessions commit ``extra`` more transactions
     than the options say): the probe's rows."""
-    sessions_option = options.get("sessions", 2)
-    settings = (
-        sessions_option
-        if isinstance(sessions_option, list)
-        else [{} for _ in range(sessions_option)]
-    )
     with scratch.schema() as name:
         with _answer_conn(name, timeout) as conn, conn.cursor() as cur:
             conn.autocommit = False
@@ -217,7 +144,7 @@ def _scenario(
             conn.commit()
         if options.get("quiet"):
             _wait_for_quiet_server()
-        traffic(name, settings, record, timeout, extra)
+        traffic(name, lockstep.settings_of(options), record, timeout, extra)
         with _answer_conn(name, timeout) as conn, conn.cursor() as cur:
             conn.autocommit = False
             execute(cur, options["probe"], timeout, "the check after your transactions")
@@ -261,159 +188,49 @@ def _answer_conn(schema: str, timeout: float):
             conn.close()
 
 
-def _interleave(
-    schema: str,
-    statements: list[str],
-    settings: list[dict[str, Any]],
-    options: dict[str, Any],
-    timeout: float,
-    record: Run,
-    more: int = 0,
-) -> None:
-    repeat, retries = int(options.get("repeat", 1)), int(options.get("retries", RETRIES))
-    with contextlib.ExitStack() as stack:
-        observer = stack.enter_context(scratch.connect())
-        sessions = []
-        for number, extra in enumerate(settings, start=1):
-            conn = stack.enter_context(_answer_conn(schema, timeout))
-            values = {"session": number, **extra}
-            script = values.pop("script", None)
-            owed = int(values.pop("repeat", repeat)) + (more if script is None else 0)
-            autocommit = bool(values.pop("autocommit", False))
+class PgBackend:
+    """PostgreSQL's side of the lock step: sessions as the answer role in the run's schema,
+    settings as ``dojo.<name>``, lock waits seen by the kit's superuser (``observer``)."""
+
+    opening = "BEGIN"
+    stuck_hint = (
+        "a lock held past the end of a transaction (a session-level advisory lock, "
+        "pg_advisory_lock, lasts until unlocked or the session ends) keeps the next "
+        "transaction waiting"
+    )
+
+    def __init__(self, schema: str, observer: psycopg.Connection, timeout: float) -> None:
+        self.schema, self.observer, self.timeout = schema, observer, timeout
+
+    def split(self, script: str) -> list[str]:
+        return split_statements(script)
+
+    @contextlib.contextmanager
+    def session(self, number: int, values: dict[str, Any], autocommit: bool):
+        with _answer_conn(self.schema, self.timeout) as conn:
             for key, value in values.items():
                 conn.execute("SELECT set_config(%s, %s, false)", (f"dojo.{key}", str(value)))
-            mine = split_statements(script) if script is not None else statements
-            sessions.append(Session(number, conn, owed, mine, autocommit))
-        pool = stack.enter_context(ThreadPoolExecutor(len(sessions), "dojo-session"))
-        stack.callback(_stop, sessions)  # runs first: no statement outlives the run
-        while any(s.busy for s in sessions):
-            for s in sessions:
-                _turn(s, pool, observer, record, retries, timeout)
+            yield conn
 
-
-def _turn(
-    s: Session,
-    pool: ThreadPoolExecutor,
-    observer: psycopg.Connection,
-    record: Run,
-    retries: int,
-    timeout: float,
-) -> None:
-    """One step of session ``s``: its last statement's outcome, then its next statement
-    (unless the last one still waits for a lock: then the turn passes)."""
-    if s.pending is not None:
-        if not _settled(s, observer, record):
+    def execute(self, s: Session, statement: str, kit: bool, timeout: float) -> None:
+        if kit:
+            try:
+                s.conn.execute(statement)
+            except Exception as exc:
+                raise AnswerError(f"PostgreSQL error at {statement}: {exc}") from exc
             return
-        _collect(s, record, retries, timeout)
-    if not s.owed:
-        return
-    if s.step == len(s.steps):
-        s.begin()
-    kit = s.kit_step()
-    s.pending = pool.submit(_statement, s, s.steps[s.step], kit, timeout)
-    s.step += 1
-    if _settled(s, observer, record):
-        _collect(s, record, retries, timeout)
+        with s.conn.cursor() as cur:
+            execute(cur, statement, timeout, in_transaction=not s.autocommit)
 
+    def waiting(self, s: Session) -> bool:
+        row = self.observer.execute(_WAITING, (s.conn.info.backend_pid,)).fetchone()
+        return bool(row and row[0])
 
-def _settled(s: Session, observer: psycopg.Connection, record: Run) -> bool:
-    """Wait until the session's statement is done (True) or waits for a lock (False)."""
-    assert s.pending is not None
-    while True:
-        try:
-            s.pending.exception(timeout=POLL)
-            return True
-        except FutureTimeout:
-            pass
-        row = observer.execute(_WAITING, (s.pid,)).fetchone()
-        if row and row[0] and not s.pending.done():
-            if s.waited != s.step:
-                s.waited = s.step
-                record.record("wait", f"session {s.number} at `{_short(s.steps[s.step - 1])}`")
-            return False
+    def retryable(self, exc: BaseException) -> str | None:
+        return RETRYABLE.get(getattr(exc, "sqlstate", None) or "")
 
-
-def _collect(s: Session, record: Run, retries: int, timeout: float) -> None:
-    """The result of the session's statement: on to the next one, a retry, or the error."""
-    assert s.pending is not None
-    future, s.pending = s.pending, None
-    exc = future.exception()
-    if exc is None:
-        if s.step == len(s.steps):
-            s.owed, s.failures = s.owed - 1, 0
-        return
-    cause = exc.__cause__ if isinstance(exc, AnswerError) else exc
-    event = RETRYABLE.get(getattr(cause, "sqlstate", None) or "")
-    statement = s.steps[s.step - 1]
-    if event is None and isinstance(exc, AnswerError) and exc.timeout and s.waited == s.step:
-        raise AnswerError(
-            f"stopped after {timeout:g} s: session {s.number} waited for a lock at "
-            f"`{_short(statement)}` that no session was going to release",
-            "a lock held past the end of a transaction (a session-level advisory lock, "
-            "pg_advisory_lock, lasts until unlocked or the session ends) keeps the next "
-            "transaction waiting",
-            timeout=True,
-        ) from exc
-    if event is None:
-        raise exc
-    record.record(event, f"session {s.number} at `{_short(statement)}`")
-    if event in record.stop_on:
-        raise Stopped(event)
-    if not s.autocommit:
+    def rollback(self, s: Session) -> None:
         s.conn.execute("ROLLBACK")
-    s.step = len(s.steps)  # its next turn begins the transaction again
-    s.failures += 1
-    if s.failures > retries:
-        raise AnswerError(
-            f"session {s.number}'s transaction failed {s.failures} times in a row ({exc}): "
-            f"the checker retries a transaction at most {retries} times",
-            "a transaction that always fails again keeps conflicting with itself: look at "
-            "what it locks and in which order",
-        )
 
-
-def _statement(s: Session, statement: str, kit: bool, timeout: float) -> None:
-    """One step: the kit's BEGIN/COMMIT, or one of the answer's statements (contained)."""
-    if kit:
-        try:
-            s.conn.execute(statement)
-        except Exception as exc:
-            raise AnswerError(f"PostgreSQL error at {statement}: {exc}") from exc
-        return
-    with s.conn.cursor() as cur:
-        execute(cur, statement, timeout, in_transaction=not s.autocommit)
-
-
-def _stop(sessions: list[Session]) -> None:
-    """Cancel what still runs (an error in one session leaves the others waiting)."""
-    for s in sessions:
-        if s.pending is not None and not s.pending.done():
-            s.conn.cancel_safe()
-    deadline = time.monotonic() + 5
-    for s in sessions:
-        if s.pending is not None:
-            with contextlib.suppress(Exception):
-                s.pending.exception(timeout=max(0.1, deadline - time.monotonic()))
-
-
-def _judge(record: Run, forbid: list[str]) -> tuple[list[str], list[str]]:
-    """Problems (forbidden events that happened) and notes (the others)."""
-    what = {
-        "wait": "waited for a lock another session held",
-        "deadlock": "was aborted by a deadlock (each session waited for a lock the other held)",
-        "serialization": "failed with a serialization failure and had to run again",
-    }
-    problems, notes = [], []
-    for event in EVENTS:
-        n = record.events[event]
-        if not n:
-            continue
-        times = f"{n} time{'s' * (n > 1)}"
-        line = f"{times} a session {what[event]}; the first: {record.examples[event]}"
-        (problems if event in forbid else notes).append(line)
-    return problems, notes
-
-
-def _short(statement: str, limit: int = 60) -> str:
-    text = " ".join(statement.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    def cancel(self, s: Session) -> None:
+        s.conn.cancel_safe()
