@@ -122,8 +122,9 @@ class Checker:
 
     def targets(self, ex: Exercise) -> dict[str, Workspace]:
         found = {MAIN: self.workspace}
-        on_postgres = ex.options.get("database", "postgres") == "postgres"  # MariaDB: main only
-        if ex.kind not in SINGLE_RUN_KINDS and on_postgres and ex.options.get("edge", True):
+        # MariaDB's scratch kinds run on their own setup; its queries on each seeded copy
+        mysql_scratch = ex.options.get("database") == "mysql" and ex.kind != "sql"
+        if ex.kind not in SINGLE_RUN_KINDS and not mysql_scratch and ex.options.get("edge", True):
             found.update({ws.name: ws for ws in self.edges})
         return found
 

@@ -21,11 +21,10 @@ from rich.console import Console
 
 from dbdojo import state
 from dbdojo.dataset.columns import TABLES
-from dbdojo.workspace import Workspace
+from dbdojo.workspace import MAIN, Workspace
 
 ANSWER_USER = "dojo_answer"
 TEMPLATE = "dojo_template"  # the seeded copy: answers are checked on it
-BUILD = "dojo_template_build"
 LONG_TEXT = {"description", "notes", "comment", "note", "address"}
 JSON_COLUMNS = ("json", "textarr")  # jsonb and text[] (as a JSON array)
 TYPES = {
@@ -112,32 +111,49 @@ def _answering() -> bool:
     return True
 
 
-def build_template() -> float | None:
-    """Copy PostgreSQL's seeded template into MariaDB's ``dojo_template``; returns the
-    seconds it took (None without a server)."""
+def template(dataset: str = MAIN) -> str:
+    """MariaDB's seeded copy of ``dataset`` (PostgreSQL's template name): ``dojo_template``,
+    or ``dojo_template_edge_<variant>`` for an edge-case variant."""
+    from dbdojo.dataset import pg
+
+    return pg.template_name(dataset)
+
+
+def dataset_of(ws: Workspace) -> str:
+    """The dataset a workspace holds: its own for an edge-case workspace, else the main one."""
+    from dbdojo.dataset.edge_names import edge_workspaces
+
+    return ws.name if ws.name in {edge.name for edge in edge_workspaces()} else MAIN
+
+
+def build_template(dataset: str = MAIN) -> float | None:
+    """Copy PostgreSQL's seeded template of ``dataset`` into MariaDB (:func:`template`);
+    returns the seconds it took (None without a server)."""
     if not configured() or not _answering():
         return None
     from dbdojo.connect import pg_server
     from dbdojo.dataset import pg
 
+    target = template(dataset)
+    build = f"{target}_build"
     started = time.perf_counter()
     with (
-        pg_server(pg.template_name()) as source,
+        pg_server(pg.template_name(dataset)) as source,
         _admin(local_infile=True) as my,
         my.cursor() as cur,
         tempfile.TemporaryDirectory(dir=state.data_root()) as scratch,
     ):
-        cur.execute(f"DROP DATABASE IF EXISTS `{BUILD}`")
-        cur.execute(f"CREATE DATABASE `{BUILD}` CHARACTER SET utf8mb4")
-        cur.execute(f"USE `{BUILD}`")
+        cur.execute(f"DROP DATABASE IF EXISTS `{build}`")
+        cur.execute(f"CREATE DATABASE `{build}` CHARACTER SET utf8mb4")
+        cur.execute(f"USE `{build}`")
         cur.execute("SET SESSION foreign_key_checks = 0, unique_checks = 0, time_zone = '+00:00'")
         for table in tables():
             _load(source, cur, table, Path(scratch) / f"{table}.tsv")
         for statement in INDEXES:
             cur.execute(statement)
         _dataset_info(source, cur)
-        _swap_in(cur, BUILD, TEMPLATE)
-        _answer_user(cur, TEMPLATE)
+        _swap_in(cur, build, target)
+        _answer_user(cur, target)
     return time.perf_counter() - started
 
 
@@ -232,18 +248,22 @@ def _answer_user(cur, database: str) -> None:
 
 def ensure_answer_user() -> None:
     """(Re)make ``dojo_answer`` with this install's password (another checkout's seed, or a
-    server at the user's URL, may have made it with another)."""
+    server at the user's URL, may have made it with another), reading every seeded copy."""
     with _admin() as my, my.cursor() as cur:
-        _answer_user(cur, TEMPLATE)
+        cur.execute("SHOW DATABASES LIKE 'dojo\\_template%'")
+        copies = [name for (name,) in cur.fetchall() if not name.endswith("_build")]
+        for database in copies or [TEMPLATE]:
+            _answer_user(cur, database)
 
 
-def template_checksum() -> str | None:
-    """The checksum MariaDB's template was copied from (None: no server, no template)."""
+def template_checksum(dataset: str = MAIN) -> str | None:
+    """The checksum MariaDB's copy of ``dataset`` was made from (None: no server, no copy)."""
     if not configured():
         return None
     try:
         with _admin(connect_timeout=3) as my, my.cursor() as cur:
-            cur.execute(f"SELECT value FROM `{TEMPLATE}`.dataset_info WHERE `key` = 'checksum'")
+            where = template(dataset)
+            cur.execute(f"SELECT value FROM `{where}`.dataset_info WHERE `key` = 'checksum'")
             row = cur.fetchone()
     except Exception:
         return None

@@ -82,12 +82,12 @@ def load_snapshots(
         else:
             meta["checksum"] = data.checksum()
         prefix = "" if dataset == MAIN else f"{dataset}: "
-        if "mysql" in services and dataset == MAIN:  # a copy of PostgreSQL's new template
+        if "mysql" in services:  # a copy of PostgreSQL's new template
             from dbdojo.dataset import mysql_data
 
-            with timed("mysql"):
-                took = mysql_data.build_template()
-            if took is not None:
+            with timed(f"{prefix}mysql"):
+                took = mysql_data.build_template(dataset)
+            if took is not None and dataset == MAIN:
                 console.print(f"MariaDB/MySQL: the tables copied in {took:.1f} s")
         if "redis" in services:
             from dbdojo.dataset import redis_data, redis_store
@@ -136,18 +136,22 @@ def snapshots_missing(meta: dict[str, str], dataset: str = MAIN) -> list[str]:
     return missing
 
 
-def repair_mysql(meta: dict[str, str], services: Iterable[str] = SERVICES) -> bool:
-    """Copy the seeded data into a configured MariaDB/MySQL server that lacks it (started
-    after the seed, or its data lost), and reset the main workspace there; True if it did."""
+def repair_mysql(
+    meta: dict[str, str], services: Iterable[str] = SERVICES, dataset: str = MAIN
+) -> bool:
+    """Copy the seeded data of ``dataset`` into a configured MariaDB/MySQL server that lacks
+    it (started after the seed, its data lost, or seeded before edge cases were copied), and
+    reset the main workspace there; True if it did."""
     from dbdojo.dataset import mysql_data
 
     if "mysql" not in services or not mysql_data.configured():
         return False
-    if mysql_data.template_checksum() == meta.get("checksum"):
+    if mysql_data.template_checksum(dataset) == meta.get("checksum"):
         return False
-    if mysql_data.build_template() is None:
+    if mysql_data.build_template(dataset) is None:
         return False
-    mysql_data.reset(Workspace(MAIN))
+    if dataset == MAIN:
+        mysql_data.reset(Workspace(MAIN))
     return True
 
 
@@ -250,6 +254,8 @@ def ensure_edge_variants(force: bool = False, console=None) -> list[Workspace]:
                     inputs=inputs,
                 )
             missing = [] if stale else repair_snapshots(meta or {}, ws.name, console=console)
+            if not stale:
+                repair_mysql(meta or {}, dataset=ws.name)
             if stale or not present:
                 with timed(f"{ws.name}: reset"):
                     reset(ws)

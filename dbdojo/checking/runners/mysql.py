@@ -19,7 +19,7 @@ from typing import Any
 
 from dbdojo.checking.result import MAX_ROWS, ResultSet
 from dbdojo.checking.runners import AnswerError
-from dbdojo.workspace import Workspace
+from dbdojo.workspace import MAIN, Workspace
 
 WATCHDOG_GRACE = 1.0  # seconds past the time limit before the kit kills the query
 QUERY_START = re.compile(r"^\s*(\(|SELECT\b|WITH\b|VALUES\b|TABLE\b)", re.IGNORECASE)
@@ -27,18 +27,18 @@ COMMENTS = re.compile(r"(--[^\n]*|#[^\n]*|/\*(?!!).*?\*/)", re.DOTALL)
 TIMED_OUT = (1969, 3024)  # MariaDB's max_statement_time, MySQL's max_execution_time
 
 
-def answer_url() -> str:
-    """MariaDB's seeded template database as ``dojo_answer``."""
+def answer_url(database: str = "dojo_template") -> str:
+    """MariaDB's seeded copy ``database`` as ``dojo_answer``."""
     from urllib.parse import quote, urlsplit, urlunsplit
 
     from dbdojo import state
     from dbdojo.connect import server_url
-    from dbdojo.dataset.mysql_data import ANSWER_USER, TEMPLATE
+    from dbdojo.dataset.mysql_data import ANSWER_USER
 
     parts = urlsplit(server_url("mysql"))
     password = quote(state.secret("mysql_answer"), safe="")
     netloc = f"{ANSWER_USER}:{password}@{parts.hostname}:{parts.port or 3306}"
-    return urlunsplit((parts.scheme, netloc, "/" + TEMPLATE, parts.query, ""))
+    return urlunsplit((parts.scheme, netloc, "/" + database, parts.query, ""))
 
 
 def query_text(source: str) -> str:
@@ -58,18 +58,21 @@ def query_text(source: str) -> str:
 
 
 def run_query(source: str, ws: Workspace, options: dict[str, Any], timeout: float) -> ResultSet:
-    """Run the answer's query as ``dojo_answer`` in a rolled-back read-only transaction
-    (``ws`` is not used: answers are checked on the seeded template)."""
+    """Run the answer's query as ``dojo_answer`` in a rolled-back read-only transaction, on
+    the seeded copy of ``ws``'s data (the main template; an edge case's own for its workspace)."""
     import pymysql
 
     from dbdojo.connect import NotSeeded, ServiceDown
+    from dbdojo.dataset import mysql_data
 
     query = query_text(source)
+    dataset = mysql_data.dataset_of(ws)
     try:
-        conn = _connect(timeout)
+        conn = _connect(timeout, mysql_data.template(dataset))
     except pymysql.err.OperationalError as exc:
         if exc.args and exc.args[0] in (1044, 1045, 1049):  # no template, no answer user yet
-            message = f"MariaDB holds no seeded data ({exc.args[1]}): run `dojo seed`"
+            what = "seeded data" if dataset == MAIN else f"copy of the {dataset} edge case"
+            message = f"MariaDB holds no {what} ({exc.args[1]}): run `dojo seed`"
             raise NotSeeded(message) from exc
         raise ServiceDown("mysql", str(exc)) from exc
     watchdog = threading.Timer(timeout + WATCHDOG_GRACE, _kill, (conn.thread_id(),))
@@ -108,20 +111,21 @@ def _text(value: Any) -> Any:
     return value
 
 
-def _connect(timeout: float):
-    """The answer user's connection; its password set again once if refused."""
+def _connect(timeout: float, database: str):
+    """The answer user's connection to ``database``; its password set again once if refused."""
     import pymysql
 
     from dbdojo.connect import mysql_connect_url
     from dbdojo.dataset import mysql_data
 
+    url = answer_url(database)
     try:
-        return mysql_connect_url(answer_url(), autocommit=False, read_timeout=timeout + 10)
+        return mysql_connect_url(url, autocommit=False, read_timeout=timeout + 10)
     except pymysql.err.OperationalError as exc:
         if not exc.args or exc.args[0] != 1045 or mysql_data.template_checksum() is None:
             raise
     mysql_data.ensure_answer_user()
-    return mysql_connect_url(answer_url(), autocommit=False, read_timeout=timeout + 10)
+    return mysql_connect_url(url, autocommit=False, read_timeout=timeout + 10)
 
 
 def _answer_error(exc: Exception, timeout: float) -> AnswerError:
