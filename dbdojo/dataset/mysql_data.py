@@ -1,14 +1,15 @@
 """The dataset in MariaDB/MySQL: the same generated tables as PostgreSQL's, for lesson X3.
 
 ``dojo seed`` copies PostgreSQL's seeded template into MariaDB's ``dojo_template`` (built as
-``dojo_template_build`` and swapped in), so both servers hold the same rows: each table leaves
+``dojo_template_build`` and swapped in), and each edge case's into
+``dojo_template_edge_<variant>``, so both servers hold the same rows: each table leaves
 PostgreSQL with ``COPY ... TO STDOUT`` in its text format, which is also ``LOAD DATA``'s
 default format (tab separated, ``\\N`` for NULL, backslash escapes). ``dojo reset`` makes the
 main workspace's database (``dojo``) a copy of that template, indexes included. Without a
 MariaDB/MySQL server nothing happens (``dojo up`` says once how to get one).
 
-Lab answers are checked on ``dojo_template``, which only the kit writes, as ``dojo_answer``,
-who may only read it (:mod:`dbdojo.checking.runners.mysql`).
+Lab answers are checked on ``dojo_template`` and the edge cases' copies, which only the kit
+writes, as ``dojo_answer``, who may only read them (:mod:`dbdojo.checking.runners.mysql`).
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """Run SQL answers on MariaDB/MySQL (kind ``sql`` with ``options.database: mysql``).
 
 Answers are checked on the seeded data, MariaDB's ``dojo_template`` (only ``dojo seed`` writes
-it; a learner's experiments go to the workspace's database ``dojo``), whatever the workspace.
+it; a learner's experiments go to the workspace's database ``dojo``), whatever the workspace,
+and on its copy of each edge case (``dojo_template_edge_<variant>``) for the edge workspaces.
 
 Containment, in layers: the answer runs as ``dojo_answer``, who may only ``SELECT`` from
-``dojo_template`` (:func:`dbdojo.dataset.mysql_data._answer_user`); inside a ``READ ONLY``
+those seeded copies (:func:`dbdojo.dataset.mysql_data._answer_user`); inside a ``READ ONLY``
 transaction that is rolled back; one statement (the connection does not allow several); with
 the server's ``max_statement_time``; and a watchdog that ``KILL``\\s the statement from an
 administrator's connection if it outlives the time limit anyway.
