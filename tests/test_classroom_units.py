@@ -189,3 +189,52 @@ def test_a_reset_waits_for_a_running_check_of_that_learner(monkeypatch):
     thread.join()
     room.workers.close()
     assert done["bob"] < done["ann's check"] <= done["ann"]
+
+
+SERVICE_WITH_WORKERS = """
+import os
+import time
+
+from dbdojo.classroom import workers
+
+if __name__ == "__main__":  # the workers are spawned: they import this file again
+    pool = workers.Workers(2)
+    for each in pool.pools:
+        each.submit(os.getpid).result()  # start both worker processes
+    print(" ".join(str(p.pid) for w in pool.pools for p in w._processes.values()), flush=True)
+    time.sleep(600)
+"""
+
+
+def test_check_workers_end_when_the_service_is_killed(tmp_path):
+    # `dojo classroom down` stops the service with SIGTERM, which gives it no time to shut its
+    # pools down: the workers must notice and end, not wait for work forever.
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    script = tmp_path / "service.py"
+    script.write_text(SERVICE_WITH_WORKERS)
+    service = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    assert service.stdout is not None
+    pids = [int(p) for p in service.stdout.readline().split()]
+    assert len(pids) == 2 and all(psutil.pid_exists(p) for p in pids)
+    os.kill(service.pid, signal.SIGTERM)
+    service.wait(30)
+    deadline = time.monotonic() + 30
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [p for p in pids if _alive(p)], "check workers outlived the service"
+
+
+def _alive(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

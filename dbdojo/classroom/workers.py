@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -52,7 +53,10 @@ class Workers:
     def __init__(self, count: int) -> None:
         self.keep = max(2, KEEP // count)  # per worker: 2 x KEEP PostgreSQL connections in all
         context = multiprocessing.get_context("spawn")  # the service has threads: no fork
-        self.pools = [ProcessPoolExecutor(1, mp_context=context) for _ in range(count)]
+        self.pools = [
+            ProcessPoolExecutor(1, mp_context=context, initializer=exit_with_parent)
+            for _ in range(count)
+        ]
         self._idle = set(range(count))
         self._last: dict[str, int] = {}
         self._free = threading.Condition()
@@ -78,6 +82,21 @@ class Workers:
 
 
 # --- inside a worker ----------------------------------------------------------------------
+
+
+def exit_with_parent(poll: float = 1.0) -> None:
+    """End this worker when the service that started it is gone: ``dojo classroom down``
+    stops the service with SIGTERM, which leaves no time to shut the pools down, and an
+    orphaned worker would wait for work forever (and hold its connections)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="dojo-exit-with-parent", daemon=True).start()
+
 
 _recent: OrderedDict[str, Any] = OrderedDict()
 _exercises: dict[str, Any] = {}
