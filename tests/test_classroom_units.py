@@ -221,10 +221,12 @@ def test_check_workers_end_when_the_service_is_killed(tmp_path):
     script.write_text(SERVICE_WITH_WORKERS)
     service = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
     assert service.stdout is not None
-    pids = [int(p) for p in service.stdout.readline().split()]
-    assert len(pids) == 2 and all(psutil.pid_exists(p) for p in pids)
-    os.kill(service.pid, signal.SIGTERM)
-    service.wait(30)
+    try:
+        pids = [int(p) for p in service.stdout.readline().split()]
+        assert len(pids) == 2 and all(psutil.pid_exists(p) for p in pids)
+    finally:
+        os.kill(service.pid, signal.SIGTERM)
+        service.wait(30)
     deadline = time.monotonic() + 30
     while any(_alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.2)
