@@ -218,9 +218,12 @@ def test_dojo_lab_gives_the_learner_solution_free_labs_in_work(
     assert not any(spent.values()), f"Run All spent hints: {spent}"
 
 
+# A correlated $lookup (a pipeline run for every order: no index, no hash join; minutes on
+# the emulator, which joins the localField/foreignField form by hash since the kit's costs)
 RUNAWAY = (
-    "list(db.orders.aggregate([{'$lookup': {'from': 'products', 'localField': "
-    "'lines.product_name', 'foreignField': 'name', 'as': 'p'}}, {'$limit': 5}]))"
+    "list(db.orders.aggregate([{'$lookup': {'from': 'products', 'let': {'names': "
+    "'$lines.product_name'}, 'pipeline': [{'$match': {'$expr': {'$in': ['$name', "
+    "{'$ifNull': ['$$names', []]}]}}}], 'as': 'p'}}, {'$limit': 5}]))"
 )
 
 
@@ -264,13 +267,15 @@ def test_status_and_doctor_call_the_busy_emulator_the_kits_own(seeded_checkout):
     assert row_after.healthy, row_after.detail
 
 
-LOOKUP = json.dumps(
+LOOKUP = json.dumps(  # the RUNAWAY query's pipeline: a correlated $lookup for every order
     [
         {
             "$lookup": {
                 "from": "products",
-                "localField": "lines.product_name",
-                "foreignField": "name",
+                "let": {"names": "$lines.product_name"},
+                "pipeline": [
+                    {"$match": {"$expr": {"$in": ["$name", {"$ifNull": ["$$names", []]}]}}}
+                ],
                 "as": "p",
             }
         },

@@ -223,6 +223,9 @@ def _preload() -> None:
 
         psycopg.pq.version()  # loads libpq (and ctypes.util) now
     pymongo.MongoClient("mongodb://127.0.0.1:9/", connect=False).close()
+    # what the kit's own client code imports lazily (connect.kit_emulator: the kit's state),
+    # unreadable once confined where the checkout is private (a clone under /root)
+    import dbdojo.state  # noqa: F401
 
 
 HANDLERS = {"python": _python, "mongo": _mongo, "redis": _redis, "redis-clients": _redis_clients,
