@@ -22,6 +22,7 @@ tests/helpers.py; test modules import them from there, never from this file.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +65,9 @@ def dojo_servers() -> Iterator[DojoServers]:
 
     with isolated_state(keep_user_urls=True) as root:
         outcomes = {o.service: o for o in manager.up(wait=True)}
+        for outcome in outcomes.values():
+            if not outcome.ok:  # in the warnings summary, whichever tests need it
+                warnings.warn(f"{outcome.service} did not start: {outcome.detail}", stacklevel=1)
         try:
             yield DojoServers(root, outcomes)
         finally:

@@ -10,7 +10,7 @@ import yaml
 
 from dbdojo.checking import discovery
 from dbdojo.checking.engine import Checker
-from tests.fixtures.checking import dataset_checker
+from tests.fixtures.checking import dataset_checker, require_database_of
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -41,8 +41,10 @@ def corpus_checker(request) -> Checker:
     ENTRIES,
     ids=[f"{e[0]}-{e[1]}-{i}" for i, e in enumerate(ENTRIES)],
 )
-def test_corpus_answer(exercise_id, verdict, why, answer, expect, corpus_checker):
-    result = corpus_checker.check(discovery.find(exercise_id), answer)
+def test_corpus_answer(exercise_id, verdict, why, answer, expect, corpus_checker, request):
+    exercise = discovery.find(exercise_id)
+    require_database_of(request, exercise)
+    result = corpus_checker.check(exercise, answer)
     if verdict == "accept":
         assert result.passed, f"{why}: refused\n{result.text()}"
     else:

@@ -14,7 +14,7 @@ from dbdojo.checking import discovery
 from dbdojo.checking.authoring import badged
 from dbdojo.checking.engine import Checker
 from dbdojo.checking.model import Exercise, problems
-from tests.fixtures.checking import dataset_checker
+from tests.fixtures.checking import dataset_checker, require_database_of
 
 LABS = discovery.labs()
 EXERCISES = [ex for lab in LABS for ex in lab.exercises]
@@ -39,13 +39,15 @@ def test_exercise_metadata_is_valid(lab):
 
 
 @pytest.mark.parametrize("ex", EXERCISES, ids=lambda ex: ex.id)
-def test_reference_passes(ex, lab_checker):
+def test_reference_passes(ex, lab_checker, request):
+    require_database_of(request, ex)
     verdict = lab_checker.check(ex, ex.reference)
     assert verdict.passed, verdict.text()
 
 
 @pytest.mark.parametrize("ex, index", WRONG, ids=lambda v: v.id if hasattr(v, "id") else f"w{v}")
-def test_planted_wrong_answer_fails(ex, index, lab_checker):
+def test_planted_wrong_answer_fails(ex, index, lab_checker, request):
+    require_database_of(request, ex)
     verdict = lab_checker.check(ex, ex.wrong[index])
     assert verdict.status in ("failed", "error"), f"wrong answer {index} passes:\n{ex.wrong[index]}"
 

@@ -16,6 +16,7 @@ def test_reset_restores_a_workspaces_mariadb_copy(request):
 
     require_mysql_binary()
     dataset_checker(request)  # the seeded dataset, copied into MariaDB's dojo_template
+    request.getfixturevalue("dojo_servers").url("mysql")  # fails with the start error
     from dbdojo.connect import mysql_connect
     from dbdojo.dataset import mysql_data, workspaces
     from dbdojo.dataset.mysql_data import TEMPLATE

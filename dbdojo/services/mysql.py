@@ -123,7 +123,7 @@ class MysqlService(Service):
                 lambda: (
                     self.probe(self._url(password, port)).healthy or procs.started_at(pid) is None
                 ),
-                timeout=60,
+                timeout=180,  # a first start on a loaded machine; a dead server ends it at once
                 interval=0.1,
             )
             if procs.started_at(pid) is not None and self.probe(self._url(password, port)).healthy:

@@ -227,3 +227,23 @@ def streaming(primary_url: str, timeout: float) -> bool:
         return row is not None
 
     return wait_until(check, timeout, interval=0.1)
+
+
+def replayed(primary_url: str, replica_url: str, timeout: float) -> bool:
+    """Whether the replica has replayed all the primary had written when asked (waiting up to
+    ``timeout`` seconds). ``streaming`` alone is not caught up: the walsender streams as soon
+    as it has sent what is pending, before the standby has applied it."""
+    import psycopg
+
+    with connect(primary_url) as conn:
+        target = conn.execute("SELECT pg_current_wal_lsn()").fetchone()[0]  # type: ignore[index]
+
+    def check() -> bool:
+        try:
+            with connect(replica_url) as conn:
+                query = "SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn"
+                return bool(conn.execute(query, (target,)).fetchone()[0])  # type: ignore[index]
+        except psycopg.OperationalError:  # a recovery conflict ended the session: ask again
+            return False
+
+    return wait_until(check, timeout, interval=0.05)

@@ -256,7 +256,11 @@ def _start_streaming(primary_url: str, done: list[str]) -> bool:
         if paused and paused[0] != "not paused":
             conn.execute("SELECT pg_wal_replay_resume()")
             done.append("WAL replay resumed on the replica")
-    return pgr.streaming(primary_url, CATCH_UP_SECONDS)
+    if not pgr.streaming(primary_url, CATCH_UP_SECONDS):
+        return False
+    if not pgr.replayed(primary_url, record.url, CATCH_UP_SECONDS):
+        done.append(f"PostgreSQL replica streams but is still replaying after {CATCH_UP_SECONDS} s")
+    return True
 
 
 def _rebuild_redis() -> list[str]:
