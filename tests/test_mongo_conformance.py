@@ -227,6 +227,39 @@ def test_other_clients_are_served_during_a_long_write(db, write):
     assert seen - {0, total}, f"reads during the write saw only {sorted(seen)}"
 
 
+# docs/manual/core/read-isolation-consistency-recency/ : a read "may yield" while it runs and
+#   other operations proceed meanwhile (MongoDB's queries yield periodically). So another
+#   client is served during one long aggregation (before the kit's fairness patch the emulator
+#   served no one until the aggregation had scanned every document).
+def test_other_clients_are_served_during_a_long_read(db):
+    import threading
+
+    from dbdojo.connect import mongo_client
+
+    db.big.insert_many([{"_id": i, "k": i % 97, "v": i} for i in range(20000)])
+    other = mongo_client()[DB]
+    other.probe.insert_one({"_id": 1})
+    running, served = threading.Event(), []
+
+    def long_read() -> None:
+        running.set()
+        pipeline = [{"$match": {"v": {"$gte": 0}}}, {"$group": {"_id": "$k", "n": {"$sum": 1}}}]
+        served.append(("result", len(list(db.big.aggregate(pipeline)))))
+        running.clear()
+
+    thread = threading.Thread(target=long_read)
+    thread.start()
+    running.wait()
+    while running.is_set():
+        other.probe.find_one({"_id": 1})
+        if running.is_set():
+            served.append(("probe", 1))
+    thread.join()
+    assert ("result", 97) in served
+    probes = sum(1 for kind, _ in served[: served.index(("result", 97))] if kind == "probe")
+    assert probes >= 3, f"another client was served {probes} times during the read"
+
+
 # docs/manual/reference/operator/query/in/ : "$in selects the documents where the value of a
 #   field equals any value in the specified array"; an array field matches if any element
 #   does, or the array itself; regular expressions may be listed. docs/manual/tutorial/

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from typing import Any
 
 Run = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -37,26 +37,50 @@ class _Clock:
     last = time.monotonic()
 
 
+async def _take_turn() -> None:
+    """Let the event loop serve other clients if this operation has used its slice."""
+    if time.monotonic() - _Clock.last > SLICE_SECONDS:
+        await asyncio.sleep(0)
+        _Clock.last = time.monotonic()
+
+
 def _yielding[**P, R](write: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     @functools.wraps(write)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        if time.monotonic() - _Clock.last > SLICE_SECONDS:
-            await asyncio.sleep(0)
-            _Clock.last = time.monotonic()
+        await _take_turn()
         return await write(*args, **kwargs)
 
     wrapper.__dojo_yields__ = True  # type: ignore[attr-defined]
     return wrapper
 
 
+def _yielding_scan[**P](scan: Callable[P, AsyncIterable[Any]]) -> Callable[P, AsyncIterator[Any]]:
+    """A collection scan that takes turns between documents. mongoeco's scan is lazy and holds
+    no lock while it yields a document (its candidates are pinned as one read view), so other
+    operations may run between two documents as they do between a MongoDB query's yields."""
+
+    @functools.wraps(scan)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> AsyncIterator[Any]:
+        async for document in scan(*args, **kwargs):
+            await _take_turn()
+            yield document
+
+    wrapper.__dojo_yields__ = True  # type: ignore[attr-defined]
+    return wrapper
+
+
 def patch_yielding_writes() -> None:
-    """Make mongoeco's per-document writes yield once a time slice is used (idempotent)."""
+    """Make mongoeco's per-document writes and its collection scans yield once a time slice is
+    used (idempotent)."""
     from mongoeco.engines.memory import MemoryEngine
 
     for name in PER_DOCUMENT_WRITES:
         write: Any = getattr(MemoryEngine, name)
         if not getattr(write, "__dojo_yields__", False):
             setattr(MemoryEngine, name, _yielding(write))
+    scan: Any = MemoryEngine.scan_find_semantics
+    if not getattr(scan, "__dojo_yields__", False):
+        MemoryEngine.scan_find_semantics = _yielding_scan(scan)  # type: ignore[method-assign]
 
 
 def sliced_insert(command: dict[str, Any]) -> bool:
