@@ -114,7 +114,27 @@ def _privilege(kind: str) -> str:
 
 def _has(role: str, kind: str, obj: str) -> str:
     check = "has_function_privilege" if kind == "FUNCTION" else "has_table_privilege"
-    return f"{check}('{role}', '{obj}', '{_privilege(kind)}')"
+    return f"{check}('{role}', {_found(kind, obj)}, '{_privilege(kind)}')"
+
+
+def _found(kind: str, obj: str) -> str:
+    """``obj`` as SQL: its name, or for an object of a schema other than pg_catalog its OID read
+    from the catalogs (a role without USAGE on the schema may not look the name up, but may
+    read the catalogs: :func:`fit` runs on the answer role's connection)."""
+    if "." not in obj or obj.startswith("pg_catalog."):
+        return f"'{obj}'"
+    schema, _, name = obj.partition(".")
+    if kind != "FUNCTION":
+        return (
+            "(SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            f"WHERE n.nspname = '{schema}' AND c.relname = '{name}')"
+        )
+    name, _, args = name.rstrip(")").partition("(")
+    return (
+        "(SELECT p.oid FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        f"WHERE n.nspname = '{schema}' AND p.proname = '{name}' "
+        f"AND oidvectortypes(p.proargtypes) = '{args}')"
+    )
 
 
 _LOOSE = " OR ".join(
@@ -174,17 +194,15 @@ def connect(ws: Workspace, role: str, **kwargs) -> psycopg.Connection:
 
 def prepare(admin: psycopg.Connection) -> None:
     """Make the roles exist on the server (once per process) and the database ``admin`` is
-    connected to fit for them. Cheap when already done (two queries)."""
+    connected to fit for them. Cheap when already done (one query)."""
     prepare_server(admin)
-    strays = admin.execute(_STRAYS).fetchall()
-    (loose,) = admin.execute(f"SELECT {_LOOSE}").fetchone() or (False,)
-    if not strays and not loose:
+    if fit(admin):
         return
     from psycopg import sql
 
     with admin.transaction():
         admin.execute("SELECT pg_advisory_xact_lock(hashtext('dbdojo.pgroles.database'))")
-        for name, kind in strays:
+        for name, kind in admin.execute(_STRAYS).fetchall():
             admin.execute(f"ALTER {_KEYWORDS[kind]} {name} OWNER TO {OWNER}")
         admin.execute(f"GRANT USAGE, CREATE ON SCHEMA public TO {OWNER}")
         revoke_public(admin)
@@ -202,6 +220,21 @@ def prepare(admin: psycopg.Connection) -> None:
         for (extension,) in available:
             admin.execute(f'CREATE EXTENSION IF NOT EXISTS "{extension}"')
         _statements(admin)
+
+
+def fit(conn: psycopg.Connection) -> bool:
+    """Whether the database ``conn`` is connected to needs none of :func:`prepare`'s work (no
+    relation left to hand to the owner role, no grant missing or loose). Catalog reads that any
+    role may run: the answer role's own connection tells whether an admin one is needed."""
+    query = f"SELECT EXISTS ({_STRAYS}) OR coalesce(({_LOOSE}), true)"
+    (unfit,) = conn.execute(query).fetchone() or (True,)
+    return not unfit
+
+
+def server_prepared(ws: Workspace) -> bool:
+    """Whether :func:`prepare_server` ran in this process for the server of ``ws``."""
+    parts = urlsplit(postgres_url(ws))
+    return str((parts.hostname, parts.port)) in _SERVER_READY
 
 
 def _statements(admin: psycopg.Connection) -> None:

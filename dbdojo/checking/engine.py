@@ -7,21 +7,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from dbdojo.checking import (
-    datasets,
-    emulator_gaps,
-    mechanism,
-    ordering,
-    redis_concurrency,
-    refcache,
-)
-from dbdojo.checking import plan as plans
+from dbdojo.checking import connections, datasets, emulator_gaps, mechanism, ordering, refcache
 from dbdojo.checking.compare import compare
 from dbdojo.checking.model import MONGO_KINDS, Exercise
 from dbdojo.checking.normalize import digits_for
 from dbdojo.checking.result import Digest, ResultSet, Rules, digest
-from dbdojo.checking.runners import AnswerError, CannotCheck
-from dbdojo.checking.sandbox.process import SandboxError
+from dbdojo.checking.runners import AnswerError, CannotCheck, SandboxError
 from dbdojo.checking.sqltext import column_names, normalized_text, order_by_items, split_statements
 from dbdojo.checking.verdict import ERROR, FAILED, NOT_ANSWERED, PASSED, Verdict
 from dbdojo.connect import NotSeeded
@@ -134,37 +125,52 @@ class Checker:
         """Run ``source`` on ``ws`` (any kind but sql-plan). Only ``trusted`` code (a
         reference, the author's) runs in this process; an answer in Python runs in the
         sandbox, an SQL answer as the answer role."""
-        from dbdojo.checking import sandbox
-        from dbdojo.checking.runners import mongo, pg_concurrent, python, redis, sql
-
+        # Each kind imports only its own runner: a plain SQL check (`dojo grade`, a fresh
+        # process) pays for neither the sandbox nor the MongoDB and concurrency runners.
         timeout, options = ex.timeout, ex.options
         if ex.kind == "sql-concurrent" and options.get("database") == "mysql":
             from dbdojo.checking.runners import mysql_concurrent
 
             return mysql_concurrent.run(source, options, timeout)
         if ex.kind == "sql-concurrent":
+            from dbdojo.checking.runners import pg_concurrent
+
             return pg_concurrent.run(source, options, timeout)
         if ex.kind == "sql" and options.get("database") == "mysql":
             from dbdojo.checking.runners import mysql
 
             return mysql.run_query(source, ws, options, timeout)
         if ex.kind == "sql":
+            from dbdojo.checking.runners import sql
+
             return sql.run_query(source, ws, options, timeout)
         if ex.kind == "sql-ddl" and options.get("database") == "mysql":
             from dbdojo.checking.runners import mysql_scratch
 
             return mysql_scratch.run_ddl(source, options, timeout)
         if ex.kind == "sql-ddl":
+            from dbdojo.checking.runners import sql
+
             return sql.run_ddl(source, ws, options, timeout)
         if ex.kind in MONGO_KINDS:
             if trusted:
+                from dbdojo.checking.runners import mongo
+
                 return mongo.run(source, ws, options, timeout)
+            from dbdojo.checking import sandbox
+
             return _raised(sandbox.run_mongo(source, [ws], options, timeout)[ws.name])
         if ex.kind == "redis":
+            from dbdojo.checking.runners import redis
+
             return redis.run(source, options, timeout, _prefix(ex), self.redis_source, trusted)
         if ex.kind == "python":
             if trusted:
+                from dbdojo.checking.runners import python
+
                 return python.run(source, options)
+            from dbdojo.checking import sandbox
+
             return sandbox.run_python(source, options, timeout)
         raise ValueError(f"{ex.id}: unknown kind {ex.kind!r}")
 
@@ -246,6 +252,8 @@ class Checker:
             return Verdict(ex.id, NOT_ANSWERED, "not answered yet: write your answer in the cell")
         if ex.kind == "sql-plan":
             return self.check_plan(ex, answer)
+        if ex.kind in ("sql", "sql-ddl") and ex.options.get("database") != "mysql":
+            connections.open_answer_pg(list(self.targets(ex).values()))
         try:
             expected = self.expectation(ex)
         except (ReferenceFailed, CannotCheck) as exc:
@@ -316,6 +324,8 @@ class Checker:
             return found
         if ex.kind != "redis" or "concurrent" not in ex.options:
             return []
+        from dbdojo.checking import redis_concurrency
+
         return redis_concurrency.check(
             answer, ex.options, ex.timeout, _prefix(ex), self.redis_source
         )
@@ -323,11 +333,12 @@ class Checker:
     def plan_problems(self, ex: Exercise, answer: str) -> list[str]:
         """Option ``answer_plan`` of kind ``sql``: what the answer's own plan breaks of what
         the prompt asks of it (a rewrite that each part of which an index serves)."""
-        from dbdojo.checking.runners import sql
-
         spec = ex.options.get("answer_plan")
         if not spec:
             return []
+        from dbdojo.checking import plan as plans
+        from dbdojo.checking.runners import sql
+
         try:
             tree = sql.answer_plan(answer, self.workspace, ex.options, ex.timeout)
         except AnswerError as exc:
@@ -338,6 +349,7 @@ class Checker:
         return found
 
     def check_plan(self, ex: Exercise, answer: str) -> Verdict:
+        from dbdojo.checking import plan as plans
         from dbdojo.checking.runners import sql
 
         try:

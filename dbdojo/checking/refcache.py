@@ -42,10 +42,10 @@ def data_version(kind: str, ws: Workspace, redis_source: int) -> str | None:
     try:
         if kind == "sql-concurrent":  # a scratch schema the setup fills: the same every time
             return f"{server_url('postgres')}#concurrent"
-        if kind in SQL_KINDS:
+        if kind in SQL_KINDS:  # read on the answer connection the check uses anyway
             row = (
-                connections.pg(ws)
-                .execute("SELECT value FROM dataset_info WHERE key = 'checksum'")
+                connections.answer_pg(ws)
+                .execute("SELECT value FROM public.dataset_info WHERE key = 'checksum'")
                 .fetchone()
             )
             return f"{postgres_url(ws)}@{row[0]}" if row else None
