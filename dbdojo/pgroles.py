@@ -231,10 +231,46 @@ def fit(conn: psycopg.Connection) -> bool:
     return not unfit
 
 
-def server_prepared(ws: Workspace) -> bool:
-    """Whether :func:`prepare_server` ran in this process for the server of ``ws``."""
+def _server_key(ws: Workspace) -> str:
     parts = urlsplit(postgres_url(ws))
-    return str((parts.hostname, parts.port)) in _SERVER_READY
+    return str((parts.hostname, parts.port))
+
+
+def answer_role_ready(ws: Workspace) -> bool:
+    """Whether this process made the roles on the server of ``ws`` (:func:`prepare_server`) or
+    found the answer role as that leaves it (:func:`answer_role_intact`)."""
+    return _server_key(ws) in _SERVER_READY | _ANSWER_READY
+
+
+# What prepare_server leaves, as the answer role may read it on its own connection: itself with
+# no attribute but LOGIN and INHERIT, a member of the owner role; the course roles with no
+# attribute and no setting, granted to it with SET only (no INHERIT, no ADMIN, by any grantor).
+_ATTRIBUTES = "r.rolsuper OR r.rolcreatedb OR r.rolcreaterole OR r.rolreplication OR r.rolbypassrls"
+_COURSE = ", ".join(f"'{role}'" for role in COURSE_ROLES)
+_ANSWER_INTACT = f"""
+SELECT count(*) = {1 + len(COURSE_ROLES)} FROM pg_roles r
+WHERE (r.rolname = '{ANSWER}' AND r.rolname = current_user AND r.rolcanlogin AND r.rolinherit
+       AND NOT ({_ATTRIBUTES}) AND pg_has_role(r.oid, '{OWNER}', 'USAGE'))
+   OR (r.rolname IN ({_COURSE}) AND NOT (r.rolcanlogin OR {_ATTRIBUTES}) AND r.rolconfig IS NULL
+       AND EXISTS (SELECT FROM pg_auth_members m WHERE m.roleid = r.oid
+                   AND m.member = '{ANSWER}'::regrole AND m.set_option)
+       AND NOT EXISTS (SELECT FROM pg_auth_members m WHERE m.roleid = r.oid
+                       AND m.member = '{ANSWER}'::regrole AND (m.inherit_option OR m.admin_option)))
+"""
+_ANSWER_READY: set[str] = set()
+
+
+def answer_role_intact(conn: psycopg.Connection, ws: Workspace) -> bool:
+    """On the answer role's own connection (its login proves its password): whether the roles
+    are as :func:`prepare_server` leaves them for answers, so that a process that only checks
+    answers need not connect as the admin to make them again (PostgreSQL 16+: older servers
+    do not tell the options of a membership)."""
+    if conn.info.server_version < 160000:
+        return False
+    (intact,) = conn.execute(_ANSWER_INTACT).fetchone() or (False,)
+    if intact:
+        _ANSWER_READY.add(_server_key(ws))
+    return bool(intact)
 
 
 def _statements(admin: psycopg.Connection) -> None:

@@ -63,9 +63,7 @@ def answer_pg(ws: Workspace) -> psycopg.Connection:
     url = pgroles.url(ws, pgroles.ANSWER)
 
     def connect() -> psycopg.Connection:
-        if not pgroles.server_prepared(ws):
-            pgroles.prepare_server(pg(ws))
-        conn = pg_connect(ws, autocommit=True, conninfo=url)
+        conn = _answer_login(ws, url)
         try:
             if not pgroles.fit(conn):
                 pgroles.prepare(pg(ws))
@@ -75,6 +73,26 @@ def answer_pg(ws: Workspace) -> psycopg.Connection:
         return conn
 
     return _live(url, connect)
+
+
+def _answer_login(ws: Workspace, url: str) -> psycopg.Connection:
+    """A new connection as the answer role, the roles made first (once per process) unless the
+    login and what it may read show them as :func:`pgroles.prepare_server` leaves them."""
+    from dbdojo import pgroles
+
+    if not pgroles.answer_role_ready(ws):
+        conn = None
+        with contextlib.suppress(Exception):  # no such role yet, another password: made below
+            conn = pg_connect(ws, autocommit=True, conninfo=url)
+        try:
+            if conn is not None and pgroles.answer_role_intact(conn, ws):
+                return conn
+        except Exception:
+            pass
+        if conn is not None:
+            conn.close()
+        pgroles.prepare_server(pg(ws))
+    return pg_connect(ws, autocommit=True, conninfo=url)
 
 
 def open_answer_pg(workspaces: list[Workspace]) -> None:
@@ -93,9 +111,15 @@ def open_answer_pg(workspaces: list[Workspace]) -> None:
     missing = {url: ws for url, ws in missing.items() if url not in _pg}
     if len(missing) < 2:
         return
-    first = next(iter(missing.values()))
-    if not pgroles.server_prepared(first):
-        pgroles.prepare_server(pg(first))  # the roles first, once per process
+    first, *_ = missing.items()
+    if not pgroles.answer_role_ready(first[1]):  # the roles first (see _answer_login)
+        try:
+            answer_pg(first[1])
+        except Exception:  # not seeded, the server down: the check says so when it connects
+            return
+        del missing[first[0]]
+        if not missing:
+            return
 
     def fit(url: str) -> psycopg.Connection | None:
         try:
