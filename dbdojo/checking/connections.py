@@ -105,7 +105,7 @@ def open_answer_pg(workspaces: list[Workspace]) -> None:
     from dbdojo import pgroles
 
     _forget_after_fork()
-    if _limit is not None:
+    if is_bounded():
         return
     missing = {pgroles.url(ws, pgroles.ANSWER): ws for ws in workspaces}
     missing = {url: ws for url, ws in missing.items() if url not in _pg}
@@ -178,6 +178,11 @@ def bounded(limit: int = 2) -> Iterator[None]:
     finally:
         _limit = before
         close_pg()
+
+
+def is_bounded() -> bool:
+    """Whether this process checks inside :func:`bounded` (a learner's kernel)."""
+    return _limit is not None
 
 
 def close_pg() -> None:

@@ -3,7 +3,7 @@ learner's workspace and the edge-case workspaces, compare, and return a Verdict.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -185,11 +185,14 @@ class Checker:
             results = sandbox.run_mongo(answer, list(targets.values()), ex.options, ex.timeout)
             yield from ((name, results[ws.name]) for name, ws in targets.items())
             return
-        for name, ws in targets.items():
+
+        def run(name: str, ws: Workspace) -> ResultSet | Exception:
             try:
-                yield name, self.run(ex, answer, ws)
+                return self.run(ex, answer, ws)
             except (AnswerError, NotSeeded) as exc:
-                yield name, exc
+                return exc
+
+        yield from _each(ex, targets, run)
 
     def reference_result(self, ex: Exercise, name: str, ws: Workspace) -> ResultSet:
         """The reference's result on ``ws``: reused when the data is the same seeded data."""
@@ -230,18 +233,27 @@ class Checker:
                     )
                 raise ReferenceFailed(f"{ex.id} has neither a reference solution nor digests")
             return Expectation.from_dict(ex, ex.expected)
+
+        def reference(name: str, ws: Workspace) -> ResultSet | Exception:
+            try:
+                found = self.reference_result(ex, name, ws)
+                if found.problems:
+                    raise AnswerError("; ".join(found.problems))
+            except (AnswerError, NotSeeded) as exc:
+                return exc
+            return found
+
         results: dict[str, ResultSet] = {}
         skipped: dict[str, str] = {}
-        for name, ws in self.targets(ex).items():
-            try:
-                results[name] = self.reference_result(ex, name, ws)
-                if results[name].problems:
-                    raise AnswerError("; ".join(results[name].problems))
-            except (AnswerError, NotSeeded) as exc:
-                if name == MAIN:
-                    message = f"the reference solution of {ex.id} fails: {exc}"
-                    raise ReferenceFailed(message) from exc
-                skipped[name] = NOT_LOADED if isinstance(exc, NotSeeded) else str(exc)
+        for name, found in _each(ex, self.targets(ex), reference):
+            if isinstance(found, ResultSet):
+                results[name] = found
+            elif name == MAIN:
+                raise ReferenceFailed(
+                    f"the reference solution of {ex.id} fails: {found}"
+                ) from found
+            else:
+                skipped[name] = NOT_LOADED if isinstance(found, NotSeeded) else str(found)
         rules = self.rules(ex, results[MAIN])
         return Expectation(rules, {n: digest(r, rules) for n, r in results.items()}, skipped)
 
@@ -376,6 +388,25 @@ class Checker:
             return Verdict(ex.id, ERROR, refused, target=target, graded=False)
         hint = getattr(exc, "hint", "") or f"dojo.hint({ex.id!r}) gives a hint"
         return Verdict(ex.id, ERROR, _where(target) + str(exc), hint=hint, target=target)
+
+
+def _each[T](
+    ex: Exercise, targets: dict[str, Workspace], run: Callable[[str, Workspace], T]
+) -> Iterator[tuple[str, T]]:
+    """``run`` on each target, the results in the targets' order. An SQL exercise on PostgreSQL
+    runs on every target at once (threads: each its own database and connection) where the
+    checker's connections are not bounded (``dojo grade``, a batch); in a learner's kernel
+    (:func:`connections.bounded`), and for every other kind, one target after the other. A
+    caller that stops early (a failing target) waits for the others to end."""
+    together = ex.kind in ("sql", "sql-ddl") and ex.options.get("database") != "mysql"
+    if len(targets) < 2 or not together or connections.is_bounded():
+        yield from ((name, run(name, ws)) for name, ws in targets.items())
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(targets)) as pool:
+        futures = [(name, pool.submit(run, name, ws)) for name, ws in targets.items()]
+        yield from ((name, future.result()) for name, future in futures)
 
 
 def _raised(result: ResultSet | AnswerError) -> ResultSet:
