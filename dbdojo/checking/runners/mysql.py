@@ -28,7 +28,7 @@ COMMENTS = re.compile(r"(--[^\n]*|#[^\n]*|/\*(?!!).*?\*/)", re.DOTALL)
 TIMED_OUT = (1969, 3024)  # MariaDB's max_statement_time, MySQL's max_execution_time
 
 
-def answer_url(database: str = "dojo_template") -> str:
+def answer_url(database: str) -> str:
     """MariaDB's seeded copy ``database`` as ``dojo_answer``."""
     from urllib.parse import quote, urlsplit, urlunsplit
 

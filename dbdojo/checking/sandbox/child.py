@@ -223,8 +223,10 @@ def _preload() -> None:
 
         psycopg.pq.version()  # loads libpq (and ctypes.util) now
     pymongo.MongoClient("mongodb://127.0.0.1:9/", connect=False).close()
-    # what the kit's own client code imports lazily (connect.kit_emulator: the kit's state),
-    # unreadable once confined where the checkout is private (a clone under /root)
+    # what the kit's own client code imports lazily (connect.kit_emulator: the kit's state;
+    # connect.mongo_client: the classroom's MongoDB login), unreadable once confined where the
+    # checkout is private (a clone under /root)
+    import dbdojo.mongo.kitauth
     import dbdojo.state  # noqa: F401
 
 
