@@ -121,7 +121,7 @@ def open_answer_pg(workspaces: list[Workspace]) -> None:
         if not missing:
             return
 
-    def fit(url: str) -> psycopg.Connection | None:
+    def open_fit(url: str) -> psycopg.Connection | None:
         try:
             conn = pg_connect(missing[url], autocommit=True, conninfo=url)
         except Exception:  # answer_pg connects again and reports it
@@ -135,7 +135,7 @@ def open_answer_pg(workspaces: list[Workspace]) -> None:
         return None
 
     with ThreadPoolExecutor(len(missing)) as pool:
-        opened = dict(zip(missing, pool.map(fit, missing), strict=True))
+        opened = dict(zip(missing, pool.map(open_fit, missing), strict=True))
     for url, conn in opened.items():
         if conn is not None:
             _pg[url] = conn
