@@ -101,17 +101,24 @@ def order_by_items(sql: str) -> list[str] | None:
     return _split_items(toks[start:]) if start is not None else None
 
 
+# `col IS [NOT] NULL` (MySQL's NULLS LAST): rows tied on col are tied on it too
+_NULL_TEST = re.compile(r'^(?:\S+ \. )?"?([^\s"]+)"? is (?:not )?null$', re.IGNORECASE)
+
+
 def column_names(items: list[str], columns: list[str]) -> list[str] | None:
     """The output columns that ORDER BY items name (by name or position), or None when one
-    is an expression."""
-    names = []
+    is another expression. A null test of a column counts as the column: rows tied on the
+    column are tied on the test, so ties found on the columns are ties of the items."""
+    names: list[str] = []
     for item in items:
-        if item.isdigit() and 0 < int(item) <= len(columns):
-            names.append(columns[int(item) - 1])
-        elif item in columns:
-            names.append(item)
-        else:
+        test = _NULL_TEST.match(item.strip())
+        name = test.group(1) if test else item
+        if name.isdigit() and 0 < int(name) <= len(columns) and not test:
+            name = columns[int(name) - 1]
+        elif name not in columns:
             return None
+        if name not in names:
+            names.append(name)
     return names
 
 

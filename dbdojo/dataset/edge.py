@@ -12,7 +12,7 @@ import json
 
 import numpy as np
 
-from dbdojo.dataset.edge_ids import customer_named, jobs_across
+from dbdojo.dataset.edge_ids import CUSTOMER, PROTON, customer_named, jobs_across
 from dbdojo.dataset.edge_labday import lab_day
 from dbdojo.dataset.edge_names import VARIANTS
 from dbdojo.dataset.generate import Dataset, generate
@@ -20,7 +20,7 @@ from dbdojo.dataset.pgbinary import NULL_INT
 from dbdojo.dataset.sampling import rng_for
 from dbdojo.dataset.scales import DEFAULT_SEED, EDGE_BASE, with_days
 
-EDGE_VERSION = 18  # bump when a variant's mutation changes: it rebuilds the edge workspaces
+EDGE_VERSION = 19  # bump when a variant's mutation changes: it rebuilds the edge workspaces
 DST_DAYS = ("2024-10-26", "2024-10-27", "2025-03-29", "2025-03-30")
 UNICODE_FIRST = [
     "Zoë", "Łukasz", "François", "Şükrü", "Åsa", "José", "Ólafur", "Nguyễn", "Dmitrij", "Ольга",
@@ -165,6 +165,44 @@ def _ties(data: Dataset, rng) -> None:
     _same_moment_latest_orders(orders)
     _tie_rare_statuses(orders, t["payments"])
     customer_named(data)  # the customer M1 and M2 name, two of their orders tied
+    _orders_on_year_bounds(orders, lines, products)
+
+
+YEAR_BOUNDS = (1704060000, 1704067200, 1735689600)  # 2023-12-31 22:00, 2024-01-01, 2025-01-01 UTC
+
+
+def _orders_on_year_bounds(orders: dict, lines: dict, products: dict) -> None:
+    """Three delivered orders with a "fresh" product moved to the calendar year 2024's bounds
+    (UTC, as MariaDB's copy stores them): one just before it, one at its first instant, one at
+    the next year's first instant. A year written with > for >= (or <= for <), or without its
+    lower bound, then counts them differently (X3's yearly sums over the data's one year).
+    None of them is among the latest orders or tied with another order of its customer,
+    which the other ties arrange."""
+    fresh = {
+        int(pid)
+        for pid, name, text in zip(
+            products["product_id"], products["name"], products["description"], strict=True
+        )
+        if "fresh" in f"{name} {text or ''}".lower().split()
+    }
+    with_fresh = {int(o) for o, p in zip(lines["order_id"], lines["product_id"], strict=True)
+                  if int(p) in fresh}  # fmt: skip
+    recent = set(np.argsort(orders["placed_at"], kind="stable")[-30:].tolist())
+    candidates = [
+        i
+        for i in np.argsort(-orders["customer_id"], kind="stable").tolist()
+        if orders["status"][i] == "delivered"
+        and int(orders["order_id"][i]) in with_fresh
+        and i not in recent
+        and int(orders["customer_id"][i]) not in (CUSTOMER, PROTON)  # M2's first orders
+        and np.count_nonzero(
+            (orders["customer_id"] == orders["customer_id"][i])
+            & (orders["placed_at"] == orders["placed_at"][i])
+        )
+        == 1
+    ]
+    for i, moment in zip(candidates, YEAR_BOUNDS, strict=False):
+        orders["placed_at"][i] = moment
 
 
 def _tie_rare_statuses(orders: dict, payments: dict) -> None:
@@ -320,6 +358,8 @@ def _duplicates(data: Dataset, rng) -> None:
     _append(wallets, {c: wallets[c][pick] for c in wallets})
     wallets["wallet_id"][-len(pick) :] = new_ids
     wallets["customer_id"][-len(pick) :] = new_ids
+    _same_moment_newest_customers(customers)
+    _same_moment_city_orders(t["orders"], t["regions"])
     products = t["products"]
     same = rng.choice(len(products["name"]), 10, replace=False)
     products["name"][same] = products["name"][same[0]]
@@ -335,6 +375,29 @@ def _duplicates(data: Dataset, rng) -> None:
     order = np.lexsort((lines["line_no"], lines["order_id"]))
     for column in lines:
         lines[column] = lines[column][order]
+
+
+def _same_moment_newest_customers(customers: dict) -> None:
+    """The fifth to seventh newest customers signed up at one moment: "the five newest"
+    is then decided by the tiebreaker (X3's LIMIT in a subquery)."""
+    newest = np.argsort(-customers["created_at"], kind="stable")[4:7]
+    customers["created_at"][newest] = customers["created_at"][newest[0]]
+
+
+def _same_moment_city_orders(orders: dict, regions: dict, cities: int = 2) -> None:
+    """In the cities with the fewest orders, the third latest order placed at the moment of
+    the second: which two are a city's latest is then decided by the tiebreaker (X3's latest
+    orders per city)."""
+    parent = dict(zip(regions["region_id"].tolist(), regions["parent_region_id"].tolist(),
+                      strict=True))  # fmt: skip
+    city = np.array([parent[int(z)] for z in orders["region_id"]])
+    found, counts = np.unique(city, return_counts=True)
+    for c in found[np.argsort(counts, kind="stable")][:cities]:
+        mine = np.flatnonzero(city == c)
+        if len(mine) < 3:
+            continue
+        mine = mine[np.argsort(orders["placed_at"][mine], kind="stable")]
+        orders["placed_at"][mine[-3]] = orders["placed_at"][mine[-2]]
 
 
 def _empty(data: Dataset, rng) -> None:
@@ -367,6 +430,13 @@ def _empty(data: Dataset, rng) -> None:
     _append(regions, {"region_id": [new_id], "parent_region_id": [2], "name": ["Amsterdam Empty"],
                       "level": ["zone"], "code": ["NL-AMS-EMPTY"], "timezone": ["Europe/Amsterdam"],
                       "created_at": regions["created_at"][:1]})  # fmt: skip
+    # a city (with one zone) that has no orders at all: a LEFT JOIN to orders keeps it
+    city, zone = new_id + 1, new_id + 2
+    _append(regions, {"region_id": [city, zone], "parent_region_id": [1, city],
+                      "name": ["Zwolle", "Zwolle Centrum"], "level": ["city", "zone"],
+                      "code": ["NL-ZWO", "NL-ZWO-CENTRUM"],
+                      "timezone": ["Europe/Amsterdam"] * 2,
+                      "created_at": np.repeat(regions["created_at"][:1], 2)})  # fmt: skip
 
 
 def _unicode(data: Dataset, rng) -> None:
