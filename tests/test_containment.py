@@ -337,6 +337,36 @@ def test_answers_wait_for_a_turn_before_their_clock_starts(checker, monkeypatch,
     assert verdict.passed, verdict
 
 
+def test_a_redis_setups_ttls_do_not_age_while_the_answer_waits_for_its_turn(
+    checker, monkeypatch, tmp_path
+):
+    # The exercise's setup runs once the answer has its turn: a key it gives 60 s and the
+    # answer keeps (KEEPTTL) reads 60 s, not 60 s minus the wait (a CI run under load failed
+    # r1.keep-ttl's own reference that way).
+    import fcntl
+    import threading
+
+    from dbdojo.checking.sandbox import process
+
+    monkeypatch.setattr(process, "_lock_dir", lambda: tmp_path)
+    keep = "def solve(r, prefix):\n    r.set(prefix + 'k', 'v2', keepttl=True)\n    return 1\n"
+    task = ex("redis", keep, setup="def setup(r, prefix):\n    r.set(prefix + 'k', 'v1', ex=60)")
+    checker.expectation(task)  # the reference's result (its own run takes no turn)
+    held = []
+    for number in range(process.RUNNING):
+        lock = open(tmp_path / f"running-{number}.lock", "w")  # noqa: SIM115
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        held.append(lock)
+    outcome: list = []
+    thread = threading.Thread(target=lambda: outcome.append(checker.check(task, keep)))
+    thread.start()
+    time.sleep(4)
+    for lock in held:
+        lock.close()
+    thread.join(120)
+    assert outcome[0].passed, outcome[0].text()
+
+
 # --- Redis ----------------------------------------------------------------------------------
 
 REDIS_REF = "def solve(r, prefix):\n    r.set(prefix + 'k', 1)\n    return 1\n"

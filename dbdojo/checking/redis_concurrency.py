@@ -78,7 +78,8 @@ def check(
         return []
     prefixes = spec.prefixes(prefix)
     at_once = f"{spec.clients} clients ran your solve() at the same time"
-    with prepared(options, timeout, prefixes, source_db) as (scratch, r):
+    # the turn first, then the scratch database, as runners.redis.run takes them
+    with sandbox.turn(), prepared(options, timeout, prefixes, source_db) as (scratch, r):
         try:
             rounds = sandbox.run_redis_clients(
                 source, options, timeout, prefixes, spec.clients, scratch.redis_db

@@ -112,11 +112,17 @@ class MysqlService(Service):
             procs.give_to(init_file, user)
             extra.append(f"--init-file={init_file}")
 
+        # its temporary tables under its own home, not the machine's /tmp (a CI run lost one
+        # there mid-query: "Error on delete of '/tmp/#sql-temptable-...'")
+        tmp_dir = home / "tmp"
+        tmp_dir.mkdir(mode=0o700, exist_ok=True)
+        procs.give_to(tmp_dir, user)
+
         def launch(port: int) -> ServerRecord | None:
             cmd = [
                 str(binary), "--no-defaults", f"--datadir={data_dir}", f"--port={port}",
                 f"--socket={home / 'mysqld.sock'}", f"--pid-file={home / 'mysqld.pid'}",
-                f"--log-error={log_file}", *SETTINGS, *extra,
+                f"--log-error={log_file}", f"--tmpdir={tmp_dir}", *SETTINGS, *extra,
             ]  # fmt: skip
             pid = procs.spawn(cmd, log_file, user, cwd=home)
             wait_until(

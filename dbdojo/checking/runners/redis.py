@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from dbdojo import slots
@@ -193,15 +193,19 @@ def run(
     """Run the cell's function once on a fresh scratch database and capture the outcome: the
     return value, and the keys' end state as the grader reads it. An answer (not ``trusted``)
     runs in the sandbox; the exercise's own setup and reference run here."""
-    with prepared(options, timeout, [prefix], source_db) as (scratch, r):
+    if not trusted:
+        from dbdojo.checking import sandbox
+    # an answer's turn is taken before the setup: TTLs it sets do not age while the answer waits
+    with (
+        nullcontext() if trusted else sandbox.turn(),
+        prepared(options, timeout, [prefix], source_db) as (scratch, r),
+    ):
         commands: list[str] | None = None
         if trusted:
             solve = function(source, options.get("function", "solve"), {})
             returned = call(solve, r, prefix, timeout)
             since = time.monotonic()
         else:
-            from dbdojo.checking import sandbox
-
             returned, commands, late = sandbox.run_redis(
                 source, options, timeout, prefix, scratch.redis_db
             )

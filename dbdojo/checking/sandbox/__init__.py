@@ -16,7 +16,7 @@ from urllib.parse import quote, urlsplit
 from dbdojo.checking.result import ResultSet
 from dbdojo.checking.runners import AnswerError
 from dbdojo.checking.sandbox import mongo_gate, pg_gate, process, redis_gate, relay, values
-from dbdojo.checking.sandbox.process import SandboxError
+from dbdojo.checking.sandbox.process import SandboxError, turn
 from dbdojo.workspace import Workspace, current
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "run_python",
     "run_redis",
     "run_redis_clients",
+    "turn",
 ]
 
 

@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,8 +125,27 @@ def run(b: Box, request: dict[str, Any], seconds: float, env: dict[str, str]) ->
         **env,
     }
     command = [sys.executable, "-I", "-m", "dbdojo.checking.sandbox.child", json.dumps(config)]
-    with slots.wait_free(_lock_dir(), "running", range(RUNNING), TURN_WAIT):
+    with turn():
         return _run(b, command, child_env, request, seconds)
+
+
+_held = threading.local()
+
+
+@contextlib.contextmanager
+def turn() -> Iterator[None]:
+    """A turn to run an answer's process (waiting up to :data:`TURN_WAIT` for one). Taken
+    around what must come just before the answer, an exercise's setup whose TTLs would
+    otherwise age while the answer waits; :func:`run` inside it takes no second one."""
+    if getattr(_held, "turn", False):
+        yield
+        return
+    with slots.wait_free(_lock_dir(), "running", range(RUNNING), TURN_WAIT):
+        _held.turn = True
+        try:
+            yield
+        finally:
+            _held.turn = False
 
 
 def _run(
