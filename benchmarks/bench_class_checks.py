@@ -1,21 +1,27 @@
 """Check latency for one learner and for a class.
 
 1. ``dojo grade`` of an SQL answer, a fresh process each time (imports, connections, the
-   reference's results from the on-disk cache): median of ``--runs``, target <= 0.3 s.
-2. ``--learners N`` (default 30) simulated learners, each a process of its own like a kernel,
-   warmed by one check of each kind (a kernel that has checked before), then checking SQL and
-   Redis answers at a realistic pace (a check every ``--pace`` seconds on
+   reference's results from the on-disk cache): median of ``--runs``, target <= 0.3 s. With
+   ``--before DIR`` (a checkout of older code, e.g. ``git worktree add --detach DIR main``) the
+   same command runs that code too, on the same servers, alternating with this checkout's, so
+   both medians come from the same load. The child processes may write bytecode (as a learner's
+   install does), whatever ``PYTHONDONTWRITEBYTECODE`` says here.
+2. ``--learners N`` (default 30; 0: only part 1) simulated learners, each a process of its
+   own like a kernel, warmed by one check of each kind (a kernel that has checked before), then
+   checking SQL and Redis answers at a realistic pace (a check every ``--pace`` seconds on
    average, exponential gaps) for ``--seconds``: median and p95 latency, failures; target
    p95 <= 1 s.
 
 Uses the servers of this checkout (``dojo up`` and ``dojo seed`` first).
 
     .venv-test/bin/python benchmarks/bench_class_checks.py [--learners 30] [--pace 20]
+    .venv-test/bin/python benchmarks/bench_class_checks.py --learners 0 --runs 9 --before DIR
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import subprocess
@@ -29,22 +35,28 @@ SQL = "intro.no-phone"
 REDIS = "intro.top-drivers"
 
 
-def grade_times(runs: int) -> list[float]:
+def grade_times(runs: int, codes: dict[str, str | None]) -> dict[str, list[float]]:
+    """Seconds of each ``dojo grade`` run, per code (None: this checkout's; else a directory
+    put first on ``PYTHONPATH``), the codes taking turns."""
     from dbdojo.checking import discovery
+    from dbdojo.paths import project_root
 
     dojo = Path(sys.executable).parent / "dojo"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["DOJO_HOME"] = str(project_root())  # this checkout's servers and labs, whatever the code
+    times: dict[str, list[float]] = {name: [] for name in codes}
     with tempfile.NamedTemporaryFile("w", suffix=".sql") as answer:
         answer.write(discovery.find(SQL).reference or "")
         answer.flush()
-        subprocess.run([dojo, "grade", SQL, "--answer", answer.name], capture_output=True)
-        times = []
-        for _ in range(runs):
-            started = time.perf_counter()
-            done = subprocess.run(
-                [dojo, "grade", SQL, "--answer", answer.name], capture_output=True, text=True
-            )
-            times.append(time.perf_counter() - started)
-            assert done.returncode == 0, done.stdout + done.stderr
+        command = [dojo, "grade", SQL, "--answer", answer.name]
+        for run in range(runs + 1):  # the first run of each writes bytecode: not counted
+            for name, code in codes.items():
+                child = {**env, "PYTHONPATH": code} if code else env
+                started = time.perf_counter()
+                done = subprocess.run(command, capture_output=True, text=True, env=child)
+                if run:
+                    times[name].append(time.perf_counter() - started)
+                assert done.returncode == 0, done.stdout + done.stderr
     return times
 
 
@@ -78,12 +90,23 @@ def main() -> None:
     parser.add_argument("--learners", type=int, default=30)
     parser.add_argument("--pace", type=float, default=20.0)
     parser.add_argument("--seconds", type=float, default=90.0)
+    parser.add_argument("--before", help="a checkout of older code to time `dojo grade` of too")
     args = parser.parse_args()
-    times = grade_times(args.runs)
-    print(f"dojo grade ({SQL}): median {statistics.median(times):.2f} s of {args.runs} "
-          f"(min {min(times):.2f} s); target <= 0.3 s")  # fmt: skip
-    import os
-
+    codes = {"this checkout": None}
+    if args.before:
+        codes = {f"before ({args.before})": str(Path(args.before).resolve()), **codes}
+    load = os.getloadavg()[0]
+    times = grade_times(args.runs, codes)
+    print(f"load average {load:.1f} before, {os.getloadavg()[0]:.1f} after, {os.cpu_count()} CPUs")
+    medians = {name: statistics.median(found) for name, found in times.items()}
+    for name, found in times.items():
+        print(f"dojo grade ({SQL}), {name}: median {medians[name]:.2f} s of {args.runs} "
+              f"(min {min(found):.2f} s, max {max(found):.2f} s); target <= 0.3 s")  # fmt: skip
+    if args.before:
+        first, last = medians.values()
+        print(f"ratio before/after: {first / last:.2f}")
+    if args.learners <= 0:
+        return
     print(f"load average before the class: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     jobs = [(n, args.pace, args.seconds) for n in range(args.learners)]
     with ProcessPoolExecutor(args.learners) as pool:

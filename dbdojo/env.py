@@ -10,13 +10,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dotenv import dotenv_values
-
 
 def value(name: str, dotenv: Path | None = None) -> str | None:
     """``name`` from the environment; when that is unset or empty and ``dotenv`` is given,
     from that ``.env`` file (``None`` where neither has it)."""
     found = os.environ.get(name)
-    if dotenv is None:
+    if dotenv is None or found:
         return found
-    return found or dotenv_values(dotenv).get(name)
+    if not dotenv.is_file():
+        return None
+    from dotenv import dotenv_values  # only when there is a file to read (a fast `dojo grade`)
+
+    return dotenv_values(dotenv).get(name)

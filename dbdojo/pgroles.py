@@ -114,7 +114,27 @@ def _privilege(kind: str) -> str:
 
 def _has(role: str, kind: str, obj: str) -> str:
     check = "has_function_privilege" if kind == "FUNCTION" else "has_table_privilege"
-    return f"{check}('{role}', '{obj}', '{_privilege(kind)}')"
+    return f"{check}('{role}', {_found(kind, obj)}, '{_privilege(kind)}')"
+
+
+def _found(kind: str, obj: str) -> str:
+    """``obj`` as SQL: its name, or for an object of a schema other than pg_catalog its OID read
+    from the catalogs (a role without USAGE on the schema may not look the name up, but may
+    read the catalogs: :func:`fit` runs on the answer role's connection)."""
+    if "." not in obj or obj.startswith("pg_catalog."):
+        return f"'{obj}'"
+    schema, _, name = obj.partition(".")
+    if kind != "FUNCTION":
+        return (
+            "(SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            f"WHERE n.nspname = '{schema}' AND c.relname = '{name}')"
+        )
+    name, _, args = name.rstrip(")").partition("(")
+    return (
+        "(SELECT p.oid FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        f"WHERE n.nspname = '{schema}' AND p.proname = '{name}' "
+        f"AND oidvectortypes(p.proargtypes) = '{args}')"
+    )
 
 
 _LOOSE = " OR ".join(
@@ -174,17 +194,15 @@ def connect(ws: Workspace, role: str, **kwargs) -> psycopg.Connection:
 
 def prepare(admin: psycopg.Connection) -> None:
     """Make the roles exist on the server (once per process) and the database ``admin`` is
-    connected to fit for them. Cheap when already done (two queries)."""
+    connected to fit for them. Cheap when already done (one query)."""
     prepare_server(admin)
-    strays = admin.execute(_STRAYS).fetchall()
-    (loose,) = admin.execute(f"SELECT {_LOOSE}").fetchone() or (False,)
-    if not strays and not loose:
+    if fit(admin):
         return
     from psycopg import sql
 
     with admin.transaction():
         admin.execute("SELECT pg_advisory_xact_lock(hashtext('dbdojo.pgroles.database'))")
-        for name, kind in strays:
+        for name, kind in admin.execute(_STRAYS).fetchall():
             admin.execute(f"ALTER {_KEYWORDS[kind]} {name} OWNER TO {OWNER}")
         admin.execute(f"GRANT USAGE, CREATE ON SCHEMA public TO {OWNER}")
         revoke_public(admin)
@@ -202,6 +220,57 @@ def prepare(admin: psycopg.Connection) -> None:
         for (extension,) in available:
             admin.execute(f'CREATE EXTENSION IF NOT EXISTS "{extension}"')
         _statements(admin)
+
+
+def fit(conn: psycopg.Connection) -> bool:
+    """Whether the database ``conn`` is connected to needs none of :func:`prepare`'s work (no
+    relation left to hand to the owner role, no grant missing or loose). Catalog reads that any
+    role may run: the answer role's own connection tells whether an admin one is needed."""
+    query = f"SELECT EXISTS ({_STRAYS}) OR coalesce(({_LOOSE}), true)"
+    (unfit,) = conn.execute(query).fetchone() or (True,)
+    return not unfit
+
+
+def _server_key(ws: Workspace) -> str:
+    parts = urlsplit(postgres_url(ws))
+    return str((parts.hostname, parts.port))
+
+
+def answer_role_ready(ws: Workspace) -> bool:
+    """Whether this process made the roles on the server of ``ws`` (:func:`prepare_server`) or
+    found the answer role as that leaves it (:func:`answer_role_intact`)."""
+    return _server_key(ws) in _SERVER_READY | _ANSWER_READY
+
+
+# What prepare_server leaves, as the answer role may read it on its own connection: itself with
+# no attribute but LOGIN and INHERIT, a member of the owner role; the course roles with no
+# attribute and no setting, granted to it with SET only (no INHERIT, no ADMIN, by any grantor).
+_ATTRIBUTES = "r.rolsuper OR r.rolcreatedb OR r.rolcreaterole OR r.rolreplication OR r.rolbypassrls"
+_COURSE = ", ".join(f"'{role}'" for role in COURSE_ROLES)
+_ANSWER_INTACT = f"""
+SELECT count(*) = {1 + len(COURSE_ROLES)} FROM pg_roles r
+WHERE (r.rolname = '{ANSWER}' AND r.rolname = current_user AND r.rolcanlogin AND r.rolinherit
+       AND NOT ({_ATTRIBUTES}) AND pg_has_role(r.oid, '{OWNER}', 'USAGE'))
+   OR (r.rolname IN ({_COURSE}) AND NOT (r.rolcanlogin OR {_ATTRIBUTES}) AND r.rolconfig IS NULL
+       AND EXISTS (SELECT FROM pg_auth_members m WHERE m.roleid = r.oid
+                   AND m.member = '{ANSWER}'::regrole AND m.set_option)
+       AND NOT EXISTS (SELECT FROM pg_auth_members m WHERE m.roleid = r.oid
+                       AND m.member = '{ANSWER}'::regrole AND (m.inherit_option OR m.admin_option)))
+"""
+_ANSWER_READY: set[str] = set()
+
+
+def answer_role_intact(conn: psycopg.Connection, ws: Workspace) -> bool:
+    """On the answer role's own connection (its login proves its password): whether the roles
+    are as :func:`prepare_server` leaves them for answers, so that a process that only checks
+    answers need not connect as the admin to make them again (PostgreSQL 16+: older servers
+    do not tell the options of a membership)."""
+    if conn.info.server_version < 160000:
+        return False
+    (intact,) = conn.execute(_ANSWER_INTACT).fetchone() or (False,)
+    if intact:
+        _ANSWER_READY.add(_server_key(ws))
+    return bool(intact)
 
 
 def _statements(admin: psycopg.Connection) -> None:

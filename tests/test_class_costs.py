@@ -8,6 +8,7 @@ tests/fixtures/checking; the Valkey of the last test is started here and must be
 from __future__ import annotations
 
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -18,7 +19,7 @@ from dbdojo import budget, pgroles, procs, settings, slots
 from dbdojo.checking import connections
 from dbdojo.checking.engine import Checker
 from dbdojo.checking.model import Exercise
-from dbdojo.connect import ServerRefused, ServiceDown, pg_connect
+from dbdojo.connect import ServerRefused, ServiceDown, pg_connect, postgres_url
 from dbdojo.services import postgres
 from dbdojo.services.redis import embedded_binary
 from dbdojo.workspace import REDIS_DATABASES, SNAPSHOT_REDIS_DB, Workspace
@@ -45,10 +46,66 @@ def test_a_kernel_holds_no_checker_connection_after_a_check(fx):
         assert budget.backends_of() - before <= 2
     assert not connections._pg
     assert budget.backends_of() == before
-    # outside a bounded block (a batch: the tests, `dojo build`) connections are reused
+    # outside a bounded block (a batch: the tests, `dojo build`) connections are reused: one
+    # answer connection per workspace, and no admin one (the roles were made in this process)
     Checker(fx.main, [fx.edge], fx.redis_source).check(exercise, COUNT)
-    assert len(connections._pg) == 4
+    answer = {pgroles.url(ws, pgroles.ANSWER) for ws in (fx.main, fx.edge)}
+    assert set(connections._pg) == answer
     connections.close_pg()
+
+
+def test_the_admin_connects_only_to_a_database_that_needs_preparing(fx):
+    """Whether a database is fit for the answer role is read on the answer connection: a
+    table the kit's superuser made since (the answer role may not read it) brings the admin
+    connection that hands it to the owner role; once done, checks open no admin connection."""
+    late = "SELECT count(*) AS n FROM late_table"
+    exercise = Exercise("t.late", "t", "sql", "--", ["h"], {}, reference=late, wrong=[])
+    connections.close_pg()
+    with pg_connect(fx.edge) as admin:
+        admin.execute("CREATE TABLE late_table AS SELECT 1 AS x")
+    try:
+        checker = Checker(fx.edge, [], fx.redis_source)
+        assert checker.check(exercise, late).passed
+        with pg_connect(fx.edge) as admin:  # handed over
+            owner = "SELECT tableowner FROM pg_tables WHERE tablename = 'late_table'"
+            assert admin.execute(owner).fetchone() == (pgroles.OWNER,)
+        assert postgres_url(fx.edge) in connections._pg
+        connections.close_pg()
+        assert checker.check(exercise, late).passed
+        assert postgres_url(fx.edge) not in connections._pg
+        assert not checker.check(exercise, "SELECT count(*) + 1 AS n FROM late_table").passed
+    finally:
+        connections.close_pg()
+        with pg_connect(fx.edge) as admin:
+            admin.execute("DROP TABLE late_table")
+
+
+# What a plain SQL check does not use: a fresh `dojo grade` must not pay for importing them.
+NOT_FOR_SQL = ("pandas", "rich", "dotenv", "pymongo", "redis", "sqlglot", "nbformat", "IPython",
+               "dbdojo.checking.sandbox", "dbdojo.checking.runners.pg_concurrent",
+               "dbdojo.checking.runners.mongo", "dbdojo.checking.redis_concurrency",
+               "dbdojo.checking.plan")  # fmt: skip
+
+
+def test_grading_a_sql_answer_imports_only_what_it_uses(fx):
+    script = f"""
+import sys
+import dbdojo.cli
+from dbdojo.checking import commands, engine
+from dbdojo.checking.model import Exercise
+from dbdojo.workspace import Workspace
+
+engine.default_edges()
+ex = Exercise("t.imports", "t", "sql", "--", ["h"], {{}}, reference={COUNT!r}, wrong=[])
+main, edge = Workspace({fx.main.name!r}), Workspace({fx.edge.name!r})
+checker = engine.Checker(main, [edge], {fx.redis_source})
+assert checker.check(ex, {COUNT!r}).passed
+assert not checker.check(ex, "SELECT count(*) + 1 AS n FROM orders").passed
+print(" ".join(name for name in {NOT_FOR_SQL!r} if name in sys.modules))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == []
 
 
 def test_a_full_server_is_named_in_its_own_words(fx):

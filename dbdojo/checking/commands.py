@@ -5,9 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rich.console import Console
-from rich.table import Table
-
 from dbdojo.checking import discovery
 from dbdojo.checking.engine import Checker
 from dbdojo.checking.model import Exercise, ExerciseError, problems, split_check_cell
@@ -17,6 +14,9 @@ ADHOC_KINDS = {"sql": "sql", "mongo": "mongo-query", "redis": "redis", "python":
 
 
 def list_exercises(as_json: bool, solutions: bool) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
     labs = discovery.labs()
     found = [ex for lab in labs for ex in lab.exercises]
     if solutions and any(ex.reference is None for ex in found):
@@ -129,6 +129,9 @@ def grade(ex: Exercise, answers: list[Path], as_json: bool) -> int:
 def show_progress(lab: str | None = None) -> None:
     """Per lab (or, for one lab, per exercise): done, attempted, hints used; then the next
     exercise to do."""
+    from rich.console import Console
+    from rich.table import Table
+
     from dbdojo.checking.progress_report import report
 
     found = report(lab)
@@ -160,6 +163,8 @@ def show_progress(lab: str | None = None) -> None:
 
 def build(out: Path | None) -> list[Path]:
     import time
+
+    from rich.console import Console
 
     from dbdojo.checking.build import COST, build_student
 

@@ -52,16 +52,93 @@ def pg(ws: Workspace) -> psycopg.Connection:
 def answer_pg(ws: Workspace) -> psycopg.Connection:
     """A live autocommit connection to the workspace's database as the answer role (see
     :mod:`dbdojo.pgroles`). The database is made fit for it when connecting: a live connection
-    means the database was not replaced since (a reset ends its sessions)."""
+    means the database was not replaced since (a reset ends its sessions).
+
+    The roles are made or refreshed once per process and server (an admin connection to the
+    first workspace); whether a database needs work is read on the answer connection itself,
+    so an admin connection to it is opened only when it does (a new or re-seeded database):
+    a check on eight workspaces opens nine connections, not sixteen."""
     from dbdojo import pgroles
 
     url = pgroles.url(ws, pgroles.ANSWER)
 
     def connect() -> psycopg.Connection:
-        pgroles.prepare(pg(ws))
-        return pg_connect(ws, autocommit=True, conninfo=url)
+        conn = _answer_login(ws, url)
+        try:
+            if not pgroles.fit(conn):
+                pgroles.prepare(pg(ws))
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     return _live(url, connect)
+
+
+def _answer_login(ws: Workspace, url: str) -> psycopg.Connection:
+    """A new connection as the answer role, the roles made first (once per process) unless the
+    login and what it may read show them as :func:`pgroles.prepare_server` leaves them."""
+    from dbdojo import pgroles
+
+    if not pgroles.answer_role_ready(ws):
+        conn = None
+        with contextlib.suppress(Exception):  # no such role yet, another password: made below
+            conn = pg_connect(ws, autocommit=True, conninfo=url)
+        try:
+            if conn is not None and pgroles.answer_role_intact(conn, ws):
+                return conn
+        except Exception:
+            pass
+        if conn is not None:
+            conn.close()
+        pgroles.prepare_server(pg(ws))
+    return pg_connect(ws, autocommit=True, conninfo=url)
+
+
+def open_answer_pg(workspaces: list[Workspace]) -> None:
+    """Open the answer connections :func:`answer_pg` will return for ``workspaces`` at once, in
+    threads (connecting is mostly waiting for the server): only those already fit for the
+    answer role are kept; anything else (a database to prepare, a refusal) is left to
+    :func:`answer_pg`, which says why. Nothing is opened inside :func:`bounded`."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dbdojo import pgroles
+
+    _forget_after_fork()
+    if is_bounded():
+        return
+    missing = {pgroles.url(ws, pgroles.ANSWER): ws for ws in workspaces}
+    missing = {url: ws for url, ws in missing.items() if url not in _pg}
+    if len(missing) < 2:
+        return
+    first, *_ = missing.items()
+    if not pgroles.answer_role_ready(first[1]):  # the roles first (see _answer_login)
+        try:
+            answer_pg(first[1])
+        except Exception:  # not seeded, the server down: the check says so when it connects
+            return
+        del missing[first[0]]
+        if not missing:
+            return
+
+    def open_fit(url: str) -> psycopg.Connection | None:
+        try:
+            conn = pg_connect(missing[url], autocommit=True, conninfo=url)
+        except Exception:  # answer_pg connects again and reports it
+            return None
+        try:
+            if pgroles.fit(conn):
+                return conn
+        except Exception:
+            pass
+        conn.close()
+        return None
+
+    with ThreadPoolExecutor(len(missing)) as pool:
+        opened = dict(zip(missing, pool.map(open_fit, missing), strict=True))
+    for url, conn in opened.items():
+        if conn is not None:
+            _pg[url] = conn
 
 
 def _live(url: str, connect: Callable[[], psycopg.Connection]) -> psycopg.Connection:
@@ -101,6 +178,11 @@ def bounded(limit: int = 2) -> Iterator[None]:
     finally:
         _limit = before
         close_pg()
+
+
+def is_bounded() -> bool:
+    """Whether this process checks inside :func:`bounded` (a learner's kernel)."""
+    return _limit is not None
 
 
 def close_pg() -> None:

@@ -3,25 +3,16 @@ learner's workspace and the edge-case workspaces, compare, and return a Verdict.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from dbdojo.checking import (
-    datasets,
-    emulator_gaps,
-    mechanism,
-    ordering,
-    redis_concurrency,
-    refcache,
-)
-from dbdojo.checking import plan as plans
+from dbdojo.checking import connections, datasets, emulator_gaps, mechanism, ordering, refcache
 from dbdojo.checking.compare import compare
 from dbdojo.checking.model import MONGO_KINDS, Exercise
 from dbdojo.checking.normalize import digits_for
 from dbdojo.checking.result import Digest, ResultSet, Rules, digest
-from dbdojo.checking.runners import AnswerError, CannotCheck
-from dbdojo.checking.sandbox.process import SandboxError
+from dbdojo.checking.runners import AnswerError, CannotCheck, SandboxError
 from dbdojo.checking.sqltext import column_names, normalized_text, order_by_items, split_statements
 from dbdojo.checking.verdict import ERROR, FAILED, NOT_ANSWERED, PASSED, Verdict
 from dbdojo.connect import NotSeeded
@@ -134,37 +125,52 @@ class Checker:
         """Run ``source`` on ``ws`` (any kind but sql-plan). Only ``trusted`` code (a
         reference, the author's) runs in this process; an answer in Python runs in the
         sandbox, an SQL answer as the answer role."""
-        from dbdojo.checking import sandbox
-        from dbdojo.checking.runners import mongo, pg_concurrent, python, redis, sql
-
+        # Each kind imports only its own runner: a plain SQL check (`dojo grade`, a fresh
+        # process) pays for neither the sandbox nor the MongoDB and concurrency runners.
         timeout, options = ex.timeout, ex.options
         if ex.kind == "sql-concurrent" and options.get("database") == "mysql":
             from dbdojo.checking.runners import mysql_concurrent
 
             return mysql_concurrent.run(source, options, timeout)
         if ex.kind == "sql-concurrent":
+            from dbdojo.checking.runners import pg_concurrent
+
             return pg_concurrent.run(source, options, timeout)
         if ex.kind == "sql" and options.get("database") == "mysql":
             from dbdojo.checking.runners import mysql
 
             return mysql.run_query(source, ws, options, timeout)
         if ex.kind == "sql":
+            from dbdojo.checking.runners import sql
+
             return sql.run_query(source, ws, options, timeout)
         if ex.kind == "sql-ddl" and options.get("database") == "mysql":
             from dbdojo.checking.runners import mysql_scratch
 
             return mysql_scratch.run_ddl(source, options, timeout)
         if ex.kind == "sql-ddl":
+            from dbdojo.checking.runners import sql
+
             return sql.run_ddl(source, ws, options, timeout)
         if ex.kind in MONGO_KINDS:
             if trusted:
+                from dbdojo.checking.runners import mongo
+
                 return mongo.run(source, ws, options, timeout)
+            from dbdojo.checking import sandbox
+
             return _raised(sandbox.run_mongo(source, [ws], options, timeout)[ws.name])
         if ex.kind == "redis":
+            from dbdojo.checking.runners import redis
+
             return redis.run(source, options, timeout, _prefix(ex), self.redis_source, trusted)
         if ex.kind == "python":
             if trusted:
+                from dbdojo.checking.runners import python
+
                 return python.run(source, options)
+            from dbdojo.checking import sandbox
+
             return sandbox.run_python(source, options, timeout)
         raise ValueError(f"{ex.id}: unknown kind {ex.kind!r}")
 
@@ -179,11 +185,14 @@ class Checker:
             results = sandbox.run_mongo(answer, list(targets.values()), ex.options, ex.timeout)
             yield from ((name, results[ws.name]) for name, ws in targets.items())
             return
-        for name, ws in targets.items():
+
+        def run(name: str, ws: Workspace) -> ResultSet | Exception:
             try:
-                yield name, self.run(ex, answer, ws)
+                return self.run(ex, answer, ws)
             except (AnswerError, NotSeeded) as exc:
-                yield name, exc
+                return exc
+
+        yield from _each(ex, targets, run)
 
     def reference_result(self, ex: Exercise, name: str, ws: Workspace) -> ResultSet:
         """The reference's result on ``ws``: reused when the data is the same seeded data."""
@@ -224,18 +233,27 @@ class Checker:
                     )
                 raise ReferenceFailed(f"{ex.id} has neither a reference solution nor digests")
             return Expectation.from_dict(ex, ex.expected)
+
+        def reference(name: str, ws: Workspace) -> ResultSet | Exception:
+            try:
+                found = self.reference_result(ex, name, ws)
+                if found.problems:
+                    raise AnswerError("; ".join(found.problems))
+            except (AnswerError, NotSeeded) as exc:
+                return exc
+            return found
+
         results: dict[str, ResultSet] = {}
         skipped: dict[str, str] = {}
-        for name, ws in self.targets(ex).items():
-            try:
-                results[name] = self.reference_result(ex, name, ws)
-                if results[name].problems:
-                    raise AnswerError("; ".join(results[name].problems))
-            except (AnswerError, NotSeeded) as exc:
-                if name == MAIN:
-                    message = f"the reference solution of {ex.id} fails: {exc}"
-                    raise ReferenceFailed(message) from exc
-                skipped[name] = NOT_LOADED if isinstance(exc, NotSeeded) else str(exc)
+        for name, found in _each(ex, self.targets(ex), reference):
+            if isinstance(found, ResultSet):
+                results[name] = found
+            elif name == MAIN:
+                raise ReferenceFailed(
+                    f"the reference solution of {ex.id} fails: {found}"
+                ) from found
+            else:
+                skipped[name] = NOT_LOADED if isinstance(found, NotSeeded) else str(found)
         rules = self.rules(ex, results[MAIN])
         return Expectation(rules, {n: digest(r, rules) for n, r in results.items()}, skipped)
 
@@ -246,6 +264,8 @@ class Checker:
             return Verdict(ex.id, NOT_ANSWERED, "not answered yet: write your answer in the cell")
         if ex.kind == "sql-plan":
             return self.check_plan(ex, answer)
+        if ex.kind in ("sql", "sql-ddl") and ex.options.get("database") != "mysql":
+            connections.open_answer_pg(list(self.targets(ex).values()))
         try:
             expected = self.expectation(ex)
         except (ReferenceFailed, CannotCheck) as exc:
@@ -316,6 +336,8 @@ class Checker:
             return found
         if ex.kind != "redis" or "concurrent" not in ex.options:
             return []
+        from dbdojo.checking import redis_concurrency
+
         return redis_concurrency.check(
             answer, ex.options, ex.timeout, _prefix(ex), self.redis_source
         )
@@ -323,11 +345,12 @@ class Checker:
     def plan_problems(self, ex: Exercise, answer: str) -> list[str]:
         """Option ``answer_plan`` of kind ``sql``: what the answer's own plan breaks of what
         the prompt asks of it (a rewrite that each part of which an index serves)."""
-        from dbdojo.checking.runners import sql
-
         spec = ex.options.get("answer_plan")
         if not spec:
             return []
+        from dbdojo.checking import plan as plans
+        from dbdojo.checking.runners import sql
+
         try:
             tree = sql.answer_plan(answer, self.workspace, ex.options, ex.timeout)
         except AnswerError as exc:
@@ -338,6 +361,7 @@ class Checker:
         return found
 
     def check_plan(self, ex: Exercise, answer: str) -> Verdict:
+        from dbdojo.checking import plan as plans
         from dbdojo.checking.runners import sql
 
         try:
@@ -364,6 +388,25 @@ class Checker:
             return Verdict(ex.id, ERROR, refused, target=target, graded=False)
         hint = getattr(exc, "hint", "") or f"dojo.hint({ex.id!r}) gives a hint"
         return Verdict(ex.id, ERROR, _where(target) + str(exc), hint=hint, target=target)
+
+
+def _each[T](
+    ex: Exercise, targets: dict[str, Workspace], run: Callable[[str, Workspace], T]
+) -> Iterator[tuple[str, T]]:
+    """``run`` on each target, the results in the targets' order. An SQL exercise on PostgreSQL
+    runs on every target at once (threads: each its own database and connection) where the
+    checker's connections are not bounded (``dojo grade``, a batch); in a learner's kernel
+    (:func:`connections.bounded`), and for every other kind, one target after the other. A
+    caller that stops early (a failing target) waits for the others to end."""
+    together = ex.kind in ("sql", "sql-ddl") and ex.options.get("database") != "mysql"
+    if len(targets) < 2 or not together or connections.is_bounded():
+        yield from ((name, run(name, ws)) for name, ws in targets.items())
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(targets)) as pool:
+        futures = [(name, pool.submit(run, name, ws)) for name, ws in targets.items()]
+        yield from ((name, future.result()) for name, future in futures)
 
 
 def _raised(result: ResultSet | AnswerError) -> ResultSet:

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dbdojo.checking import redis_concurrency
 from dbdojo.errors import DojoError
 
 KINDS = ("sql", "sql-ddl", "sql-plan", "sql-concurrent", "mongo-query", "mongo-pipeline", "redis",
@@ -155,6 +154,8 @@ def problems(ex: Exercise, lab: str | None = None) -> list[str]:
 
         found += pg_concurrent.problems(ex.options)
     if ex.kind == "redis":
+        from dbdojo.checking import redis_concurrency
+
         found += redis_concurrency.problems(ex.options)
     elif "concurrent" in ex.options:
         found.append("options.concurrent is for redis exercises (sql-concurrent is a kind)")

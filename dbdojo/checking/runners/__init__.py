@@ -17,3 +17,7 @@ class AnswerError(Exception):
 class CannotCheck(DojoError, RuntimeError):
     """The checker cannot judge any answer right now (not the answer's fault): the message says
     why and what to do."""
+
+
+class SandboxError(RuntimeError):
+    """The answer's process could not run or said nothing usable (message for the learner)."""

@@ -29,6 +29,7 @@ from typing import Any
 import psutil
 
 from dbdojo import settings, slots
+from dbdojo.checking.runners import SandboxError
 from dbdojo.paths import state_dir
 
 UID_BASE = settings.sandbox_uid_base()
@@ -42,10 +43,6 @@ MAX_REPLY = 64 * 1024 * 1024
 def timed_out(seconds: float) -> dict[str, Any]:
     """The reply for an answer stopped at its time limit."""
     return {"error": f"stopped after {seconds:g} s: the answer runs too long", "timeout": True}
-
-
-class SandboxError(RuntimeError):
-    """The answer's process could not run or said nothing usable (message for the learner)."""
 
 
 @dataclass
