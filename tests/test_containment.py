@@ -301,24 +301,31 @@ def test_no_process_of_an_answer_outlives_its_check(checker, monkeypatch):
     assert not left
 
 
-def test_answers_wait_for_a_turn_before_their_clock_starts(checker, monkeypatch, tmp_path):
-    # At most RUNNING answers' processes run at once; one more waits for a turn, and its time
-    # limit starts with its turn (thirty learners checking at once on two cores queued instead
-    # of being stopped at their limit: benchmarks/bench_redis_class.py).
+def _hold_every_turn(monkeypatch, tmp_path) -> list:
+    """Every sandbox turn taken (in a lock directory of this test alone): the open locks."""
     import fcntl
-    import threading
-    import time
-
-    import psutil
 
     from dbdojo.checking.sandbox import process
 
-    monkeypatch.setattr(process, "_lock_dir", lambda: tmp_path)  # turns of this test alone
+    monkeypatch.setattr(process, "_lock_dir", lambda: tmp_path)
     held = []
     for number in range(process.RUNNING):
         lock = open(tmp_path / f"running-{number}.lock", "w")  # noqa: SIM115
         fcntl.flock(lock, fcntl.LOCK_EX)
         held.append(lock)
+    return held
+
+
+def test_answers_wait_for_a_turn_before_their_clock_starts(checker, monkeypatch, tmp_path):
+    # At most RUNNING answers' processes run at once; one more waits for a turn, and its time
+    # limit starts with its turn (thirty learners checking at once on two cores queued instead
+    # of being stopped at their limit: benchmarks/bench_redis_class.py).
+    import threading
+    import time
+
+    import psutil
+
+    held = _hold_every_turn(monkeypatch, tmp_path)
     outcome: list = []
     thread = threading.Thread(target=lambda: outcome.append(py_check(checker, "return 42")))
     thread.start()
@@ -344,20 +351,12 @@ def test_a_redis_setups_ttls_do_not_age_while_the_answer_waits_for_its_turn(
     # answer keeps (KEEPTTL) reads 600 s (to two figures: within 5 s, what the answer's own
     # start costs), not 600 s minus an 8 s wait (a CI run under load failed r1.keep-ttl's own
     # reference that way).
-    import fcntl
     import threading
 
-    from dbdojo.checking.sandbox import process
-
-    monkeypatch.setattr(process, "_lock_dir", lambda: tmp_path)
     keep = "def solve(r, prefix):\n    r.set(prefix + 'k', 'v2', keepttl=True)\n    return 1\n"
     task = ex("redis", keep, setup="def setup(r, prefix):\n    r.set(prefix + 'k', 'v1', ex=600)")
     checker.expectation(task)  # the reference's result (its own run takes no turn)
-    held = []
-    for number in range(process.RUNNING):
-        lock = open(tmp_path / f"running-{number}.lock", "w")  # noqa: SIM115
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        held.append(lock)
+    held = _hold_every_turn(monkeypatch, tmp_path)
     outcome: list = []
     thread = threading.Thread(target=lambda: outcome.append(checker.check(task, keep)))
     thread.start()
