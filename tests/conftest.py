@@ -21,6 +21,7 @@ tests/helpers.py; test modules import them from there, never from this file.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import warnings
 from collections.abc import Iterator
@@ -43,12 +44,23 @@ class DojoServers:
 
     state_dir: Path
     outcomes: dict = field(default_factory=dict)
+    retried: set = field(default_factory=set)
 
     def url(self, service: str) -> str:
-        """The server URL of ``service`` (user's or kit's); fails the test saying why not."""
+        """The server URL of ``service`` (user's or kit's); fails the test saying why not. A
+        server that did not start with the session is started once more, when a test first
+        needs it (a first start on a loaded machine can fail where a second succeeds)."""
         from dbdojo.connect import server_url
+        from dbdojo.services import manager
 
         outcome = self.outcomes.get(service)
+        if outcome is not None and not outcome.ok and service not in self.retried:
+            self.retried.add(service)
+            [again] = manager.up([service], wait=True)
+            if not again.ok:
+                detail = f"{outcome.detail}; started again: {again.detail}"
+                again = dataclasses.replace(again, detail=detail)
+            self.outcomes[service] = outcome = again
         if outcome is not None and not outcome.ok:
             pytest.fail(f"{service} is not available for tests: {outcome.detail}")
         return server_url(service)
