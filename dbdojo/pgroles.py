@@ -349,6 +349,12 @@ def _prepare_server(admin: psycopg.Connection) -> None:
             # another process created a role at the same time
             if attempt == 2:
                 raise
+        except psycopg.errors.InternalError_ as exc:
+            # a role's row changed under this ALTER ROLE by a session outside the lock (a
+            # notebook's own ALTER ROLE, a classroom's grants): PostgreSQL says "tuple
+            # concurrently updated" and the next try finds the row settled
+            if "concurrently updated" not in str(exc) or attempt == 2:
+                raise
 
 
 def _course_roles(admin: psycopg.Connection) -> None:

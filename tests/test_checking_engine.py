@@ -60,6 +60,46 @@ def test_reference_passes_and_starter_is_not_answered(checker):
     assert verdict.status == "not-answered" and "not answered yet" in verdict.message
 
 
+def test_targets_run_together_on_threads_reused_from_check_to_check(checker, monkeypatch):
+    """An SQL check runs its targets at once on the process's pool, never on new threads:
+    libpg_query takes a pthread key in every new thread that parses (1,024 per process; a CI
+    run ran out of them, and matplotlib's import failed after)."""
+    import threading
+
+    from dbdojo.checking import threads
+
+    seen: set[str] = set()
+    run = Checker.run
+
+    def spy(self, *args, **kwargs):
+        seen.add(threading.current_thread().name)
+        return run(self, *args, **kwargs)
+
+    monkeypatch.setattr(Checker, "run", spy)
+    spend = ex("sql", SPEND)
+    for _ in range(3):
+        assert checker.check(spend, SPEND).passed
+    assert seen and all(name.startswith("dojo-check") for name in seen), seen
+    assert len(seen) <= threads.WORKERS
+
+
+def test_the_pool_keeps_pthread_keys_bounded():
+    """1,100 parses on the pool, then a library that needs a pthread key still loads (with a
+    thread per parse it fails: "could not initialize the TSS key")."""
+    import subprocess
+    import sys
+
+    script = (
+        "from dbdojo.checking import threads\n"
+        "from dbdojo.checking.sqltext import split_statements\n"
+        "for _ in range(1100):\n"
+        "    threads.pool().submit(split_statements, 'SELECT 1; SELECT 2').result()\n"
+        "import matplotlib.cbook\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-500:]
+
+
 def test_wrong_filter_reports_missing_and_extra_rows(checker):
     verdict = checker.check(ex("sql", SPEND), SPEND.replace("WHERE status = 'delivered' ", ""))
     assert verdict.status == "failed"

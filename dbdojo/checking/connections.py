@@ -100,9 +100,8 @@ def open_answer_pg(workspaces: list[Workspace]) -> None:
     threads (connecting is mostly waiting for the server): only those already fit for the
     answer role are kept; anything else (a database to prepare, a refusal) is left to
     :func:`answer_pg`, which says why. Nothing is opened inside :func:`bounded`."""
-    from concurrent.futures import ThreadPoolExecutor
-
     from dbdojo import pgroles
+    from dbdojo.checking import threads
 
     _forget_after_fork()
     if is_bounded():
@@ -134,8 +133,7 @@ def open_answer_pg(workspaces: list[Workspace]) -> None:
         conn.close()
         return None
 
-    with ThreadPoolExecutor(len(missing)) as pool:
-        opened = dict(zip(missing, pool.map(open_fit, missing), strict=True))
+    opened = dict(zip(missing, threads.pool().map(open_fit, missing), strict=True))
     for url, conn in opened.items():
         if conn is not None:
             _pg[url] = conn

@@ -402,11 +402,14 @@ def _each[T](
     if len(targets) < 2 or not together or connections.is_bounded():
         yield from ((name, run(name, ws)) for name, ws in targets.items())
         return
-    from concurrent.futures import ThreadPoolExecutor
+    from dbdojo.checking import threads
 
-    with ThreadPoolExecutor(len(targets)) as pool:
-        futures = [(name, pool.submit(run, name, ws)) for name, ws in targets.items()]
+    futures = [(name, threads.pool().submit(run, name, ws)) for name, ws in targets.items()]
+    try:
         yield from ((name, future.result()) for name, future in futures)
+    finally:  # a caller that stops early: the others end before the check returns
+        for _, future in futures:
+            future.cancel() or future.exception()
 
 
 def _raised(result: ResultSet | AnswerError) -> ResultSet:

@@ -20,7 +20,7 @@ from dbdojo.dataset.pgbinary import NULL_INT
 from dbdojo.dataset.sampling import rng_for
 from dbdojo.dataset.scales import DEFAULT_SEED, EDGE_BASE, with_days
 
-EDGE_VERSION = 19  # bump when a variant's mutation changes: it rebuilds the edge workspaces
+EDGE_VERSION = 20  # bump when a variant's mutation changes: it rebuilds the edge workspaces
 DST_DAYS = ("2024-10-26", "2024-10-27", "2025-03-29", "2025-03-30")
 UNICODE_FIRST = [
     "Zoë", "Łukasz", "François", "Şükrü", "Åsa", "José", "Ólafur", "Nguyễn", "Dmitrij", "Ольга",
@@ -168,16 +168,16 @@ def _ties(data: Dataset, rng) -> None:
     _orders_on_year_bounds(orders, lines, products)
 
 
-YEAR_BOUNDS = (1704060000, 1704067200, 1735689600)  # 2023-12-31 22:00, 2024-01-01, 2025-01-01 UTC
+# 2025-01-01 00:00 UTC (as MariaDB's copy stores it). Not earlier bounds: the data starts in
+# September 2024, and P7's monthly partitions (from 2024-09) have no room for older orders.
+YEAR_BOUNDS = (1735689600, 1735689600)
 
 
 def _orders_on_year_bounds(orders: dict, lines: dict, products: dict) -> None:
-    """Three delivered orders with a "fresh" product moved to the calendar year 2024's bounds
-    (UTC, as MariaDB's copy stores them): one just before it, one at its first instant, one at
-    the next year's first instant. A year written with > for >= (or <= for <), or without its
-    lower bound, then counts them differently (X3's yearly sums over the data's one year).
-    None of them is among the latest orders or tied with another order of its customer,
-    which the other ties arrange."""
+    """Two delivered orders with a "fresh" product moved to the first instant of 2025: a year
+    2024 written with <= for < (or BETWEEN ... AND '2025-01-01') counts them (X3's yearly
+    sums). None of them is among the latest orders or tied with another order of its
+    customer, which the other ties arrange."""
     fresh = {
         int(pid)
         for pid, name, text in zip(
