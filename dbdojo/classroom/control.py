@@ -17,7 +17,7 @@ from dbdojo import procs, settings
 from dbdojo.checking.engine import Checker, Expectation
 from dbdojo.checking.model import Exercise
 from dbdojo.checking.result import Rules
-from dbdojo.classroom import dashboard, hub, layout, mode, provision, roster
+from dbdojo.classroom import dashboard, hub, layout, mode, provision, roster, storage
 from dbdojo.classroom.roster import Learner
 from dbdojo.connect import pg_connect
 from dbdojo.errors import Invalid
@@ -138,9 +138,12 @@ def up(
     say: Say = print,
     lock: bool = True,
     shared_user: bool = False,
+    data_image: bool = True,
 ) -> dict[str, str]:
     """Everything for a workshop; returns the addresses (hub, dashboard, handout).
-    ``shared_user``: learners run as this user even as root (:mod:`.mode`)."""
+    ``shared_user``: learners run as this user even as root (:mod:`.mode`); ``data_image``:
+    learners' PostgreSQL copies as clones in an XFS image where the disk cannot clone
+    (:mod:`.storage`)."""
     check_server_size(len(learners))
     down(say=lambda _: None)
     mode.record(mode.choose(shared_user))
@@ -155,6 +158,7 @@ def up(
         say("MongoDB emulator: authorization on (a user per learner; the kit as dojo_admin)")
     svc_port = procs.free_port()
     service_url = f"http://127.0.0.1:{svc_port}"
+    storage.prepare(len(learners), say, image=data_image)
     with settings.spares(False):  # no spare copy per learner: half the disk
         for learner in learners:
             say(f"workspace of {learner.name}")
@@ -198,6 +202,7 @@ def down(remove: bool = False, say: Say = print) -> None:
             for line in provision.remove(learner):
                 say(f"removed {line}")
         kitauth.release()  # the emulator without authentication again, as `dojo up` has it
+        storage.release(say)  # the learners' databases are gone: their image goes too
         names = ("roster.json", "passwords.json", "handout.txt", "service.json", "hub.json", "mode")
         for name in names:
             (layout.classroom_dir() / name).unlink(missing_ok=True)
@@ -212,12 +217,15 @@ def status() -> list[dict[str, Any]]:
     for learner in learners:
         user = users.get(learner.user, {})
         solved = sum(1 for e in dashboard.progress_name_load(learner).values() if e.get("passed"))
+        disk_bytes, shared = storage.learner_bytes(Workspace(learner.workspace).database)
         rows.append(
             {
                 "learner": learner.name,
                 "connected": bool(user.get("server")),
                 "last_activity": user.get("last_activity") or "",
                 "solved": solved,
+                "postgres_bytes": disk_bytes,
+                "shares_base": shared,
             }
         )
     return rows

@@ -1,0 +1,146 @@
+"""Learners' workspaces as clones on a copy-on-write file system (issue 23, the classroom's disk).
+
+The test servers' data directory is on whatever disk runs the tests (ext4 here, where the rest
+of the suite covers full copies); these tests make a loop-mounted XFS image the way
+``classroom up`` does (:mod:`dbdojo.classroom.storage`), clone two workspaces from the class
+base in it, and check that a write in one leaves the other as it was, that each costs a small
+part of a full copy, and that a learner's role cannot place objects outside the image.
+
+They need root, ``mkfs.xfs`` (Debian's xfsprogs) and a permitted loop mount: elsewhere they
+skip saying which is missing; with ``DOJO_REQUIRE_REFLINK=1`` (as ``.ci/run`` sets) they fail.
+The image is unmounted and deleted after each test, even a failed one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+
+import psycopg.errors
+import pytest
+
+from dbdojo.classroom import storage
+from dbdojo.connect import pg_connect
+from dbdojo.dataset import pg, pgfiles, xfsimage
+from dbdojo.dataset.workspaces import reset
+from dbdojo.workspace import Workspace
+
+REQUIRE_ENV = "DOJO_REQUIRE_REFLINK"
+CHECKSUM = "SELECT md5(string_agg(o::text, ',' ORDER BY order_id)) FROM orders o"
+WRITE = (
+    "UPDATE orders SET delivery_lat = delivery_lat + 0.001 WHERE order_id IN "
+    "(SELECT order_id FROM orders ORDER BY order_id LIMIT 1000)",
+    "CREATE INDEX orders_placed_total ON orders (placed_at, total)",
+)
+
+
+def _missing(problem: str) -> None:
+    message = f"no copy-on-write file system for this test: {problem}"
+    if os.environ.get(REQUIRE_ENV) == "1":
+        pytest.fail(f"{message} ({REQUIRE_ENV}=1)")
+    pytest.skip(message)
+
+
+@pytest.fixture
+def class_base(seeded_tiny) -> Iterator[list[Workspace]]:
+    """The class base in a fresh XFS image, and two workspaces to clone from it (dropped,
+    with the base, the tablespace and the image, afterwards)."""
+    problem = xfsimage.unavailable()
+    if problem:
+        _missing(problem)
+    said: list[str] = []
+    made = [Workspace(f"rfl{i}_{os.getpid()}") for i in (1, 2)]
+    try:
+        if storage.prepare(2, said.append) != storage.BASE:
+            _missing("; ".join(said))
+        yield made
+    finally:
+        with pg.admin() as conn:
+            for ws in made:
+                pg.drop(conn, ws.database)
+        with contextlib.suppress(Exception):
+            storage.release(said.append)
+        xfsimage.unmount(storage.image_file(), storage.mount_dir())
+
+
+def _checksum(ws: Workspace) -> str:
+    with pg_connect(ws, autocommit=True) as conn:
+        return conn.execute(CHECKSUM).fetchone()[0]
+
+
+def test_clones_share_blocks_until_written(class_base):
+    first, second = class_base
+    for ws in class_base:
+        reset(ws, services=("postgres",), source=storage.source())
+    before = _checksum(second)
+    assert _checksum(first) == before
+    with pg_connect(first, autocommit=True) as conn:
+        for statement in WRITE:
+            conn.execute(statement)
+    with pg.admin() as conn:
+        conn.execute("CHECKPOINT")  # the writes on disk, where FIEMAP sees them
+        assert pgfiles.clones(conn, first.database)
+        assert not pg.exists(conn, pg.spare_name(first.database))  # clones need no spare
+        full = conn.execute("SELECT pg_database_size(%s)", (second.database,)).fetchone()[0]
+        untouched, shared = pgfiles.on_disk(conn, second.database)
+        written, _ = pgfiles.on_disk(conn, first.database)
+    assert _checksum(second) == before != _checksum(first)
+    assert shared
+    assert untouched < full / 10, (untouched, full)
+    assert untouched < written < full / 2, (untouched, written, full)
+    # a reset is a new clone of the base: the seeded rows again, the written blocks freed
+    reset(first, services=("postgres",), source=storage.source())
+    assert _checksum(first) == before
+    storage.release(lambda _: None)  # still used by the workspaces: kept, and said so
+    assert xfsimage.mounted(storage.mount_dir())
+    with pg.admin() as conn:
+        for ws in class_base:
+            pg.drop(conn, ws.database)
+    storage.release(lambda _: None)
+    assert not xfsimage.mounted(storage.mount_dir())
+    assert not storage.image_file().exists()
+
+
+def test_learner_role_cannot_leave_the_image(class_base):
+    """A learner owns their clone; objects they make stay in the class tablespace (their
+    database's default), never in ``pg_default``, and the database cannot move."""
+    from psycopg import sql
+
+    ws, _ = class_base
+    reset(ws, services=("postgres",), source=storage.source())
+    role = f"rfl_learner_{os.getpid()}"
+    with pg.admin() as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
+    try:
+        with pg.admin() as conn:
+            conn.execute(
+                sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
+                    sql.Identifier(ws.database), sql.Identifier(role)
+                )
+            )
+        with pg_connect(ws, autocommit=True) as conn:
+            conn.execute("GRANT CREATE ON SCHEMA public TO " + role)
+            conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
+            conn.execute("CREATE TABLE mine (i int)")
+            where = conn.execute(
+                "SELECT spcname FROM pg_database d JOIN pg_tablespace t "
+                "ON t.oid = d.dattablespace WHERE datname = current_database()"
+            ).fetchone()[0]
+            assert where == storage.TABLESPACE
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("CREATE TABLE elsewhere (i int) TABLESPACE pg_default")
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("CREATE DATABASE escape")
+        with pg.admin() as conn, conn.cursor() as cur:
+            cur.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                cur.execute(
+                    sql.SQL("ALTER DATABASE {} SET TABLESPACE pg_default").format(
+                        sql.Identifier(ws.database)
+                    )
+                )
+    finally:
+        with pg.admin() as conn:
+            pg.drop(conn, ws.database)
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
