@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Iterator
 
 import psycopg.errors
@@ -43,9 +44,11 @@ def _missing(problem: str) -> None:
 
 
 @pytest.fixture
-def class_base(seeded_tiny) -> Iterator[list[Workspace]]:
+def class_base(seeded_tiny, monkeypatch) -> Iterator[list[Workspace]]:
     """The class base in a fresh XFS image, and two workspaces to clone from it (dropped,
-    with the base, the tablespace and the image, afterwards)."""
+    with their spares, the base, the tablespace and the image, afterwards). Resets make no
+    spare unless a test turns them on."""
+    monkeypatch.setenv("DOJO_RESET_SPARES", "0")
     problem = xfsimage.unavailable()
     if problem:
         _missing(problem)
@@ -58,10 +61,17 @@ def class_base(seeded_tiny) -> Iterator[list[Workspace]]:
     finally:
         with pg.admin() as conn:
             for ws in made:
-                pg.drop(conn, ws.database)
+                _drop_copies(conn, ws)
         with contextlib.suppress(Exception):
             storage.release(said.append)
         xfsimage.unmount(storage.image_file(), storage.mount_dir())
+
+
+def _drop_copies(conn, ws: Workspace) -> None:
+    conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (f"dbdojo.spare.{ws.database}",))
+    for suffix in ("", "_new", "_old", "_spare", "_spare_new"):
+        pg.drop(conn, ws.database + suffix)
+    conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (f"dbdojo.spare.{ws.database}",))
 
 
 def _checksum(ws: Workspace) -> str:
@@ -81,7 +91,6 @@ def test_clones_share_blocks_until_written(class_base):
     with pg.admin() as conn:
         conn.execute("CHECKPOINT")  # the writes on disk, where FIEMAP sees them
         assert pgfiles.clones(conn, first.database)
-        assert not pg.exists(conn, pg.spare_name(first.database))  # clones need no spare
         full = conn.execute("SELECT pg_database_size(%s)", (second.database,)).fetchone()[0]
         untouched, shared = pgfiles.on_disk(conn, second.database)
         written, _ = pgfiles.on_disk(conn, first.database)
@@ -144,3 +153,22 @@ def test_learner_role_cannot_leave_the_image(class_base):
         with pg.admin() as conn:
             pg.drop(conn, ws.database)
             conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+def test_spare_is_a_clone_and_resets_by_rename(class_base, monkeypatch):
+    """Where copies are clones, a reset's spare costs next to nothing and the next reset
+    swaps it in."""
+    ws, _ = class_base
+    monkeypatch.setenv("DOJO_RESET_SPARES", "1")
+    reset(ws, services=("postgres",), source=storage.source())  # starts the spare's job
+    spare = pg.spare_name(ws.database)
+    deadline = time.monotonic() + 120
+    with pg.admin() as conn:
+        while not pg.spare_ready(conn, storage.BASE, ws.database):
+            assert time.monotonic() < deadline, "no spare made in 120 s"
+            time.sleep(0.2)
+        conn.execute("CHECKPOINT")
+        full = conn.execute("SELECT pg_database_size(%s)", (spare,)).fetchone()[0]
+        own, shared = pgfiles.on_disk(conn, spare)
+        assert shared and own < full / 10, (own, full)
+        assert pg.reset_database(conn, storage.BASE, ws.database) is True

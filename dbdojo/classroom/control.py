@@ -89,13 +89,16 @@ def student_build() -> Path:
     return out
 
 
-def start_service(host: str, port: int, hub_api: dict[str, str]) -> dict[str, Any]:
-    """Start the classroom service (detached); ``hub_api``: where it asks who is connected."""
+def start_service(
+    host: str, port: int, hub_api: dict[str, str], spares: bool = False
+) -> dict[str, Any]:
+    """Start the classroom service (detached); ``hub_api``: where it asks who is connected;
+    ``spares``: its resets keep a spare copy of each learner's workspace."""
     info = {"host": host, "port": port, "key": secrets.token_urlsafe(16), "hub": hub_api}
     layout.service_file().write_text(json.dumps(info))
     layout.service_file().chmod(0o600)
     log = layout.classroom_dir() / "service.log"
-    env = {"DOJO_HOME": str(project_root()), settings.RESET_SPARES_ENV: "0"}
+    env = {"DOJO_HOME": str(project_root()), settings.RESET_SPARES_ENV: "1" if spares else "0"}
     pid = procs.spawn([sys.executable, "-m", SERVICE_MARKER], log, None, env=env)
     info.update(pid=pid, started=procs.started_at(pid))
     layout.service_file().write_text(json.dumps(info))
@@ -158,8 +161,9 @@ def up(
         say("MongoDB emulator: authorization on (a user per learner; the kit as dojo_admin)")
     svc_port = procs.free_port()
     service_url = f"http://127.0.0.1:{svc_port}"
-    storage.prepare(len(learners), say, image=data_image)
-    with settings.spares(False):  # no spare copy per learner: half the disk
+    # a spare copy per learner for instant resets only where it is a clone: else half the disk
+    spares = storage.clones(storage.prepare(len(learners), say, image=data_image))
+    with settings.spares(spares):
         for learner in learners:
             say(f"workspace of {learner.name}")
             provision.reset_workspace(learner)
@@ -177,7 +181,7 @@ def up(
     api_token = secrets.token_urlsafe(24)
     hub_info = hub.write_config(learners, bind_url, service_url, api_token)
     info = start_service(
-        "127.0.0.1", svc_port, {"api_url": hub_info["api_url"], "api_token": api_token}
+        "127.0.0.1", svc_port, {"api_url": hub_info["api_url"], "api_token": api_token}, spares
     )
     say("starting JupyterHub")
     hub.start(hub_info)

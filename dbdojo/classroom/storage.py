@@ -149,6 +149,12 @@ def release(say: Say = print) -> None:
     say(f"removed the learners' PostgreSQL image {image_file()}")
 
 
+def clones(source: str) -> bool:
+    """Whether copies of ``source`` are clones (share its blocks)."""
+    with pg.admin() as conn:
+        return pgfiles.clones(conn, source)
+
+
 def learner_bytes(database: str) -> tuple[int, bool]:
     """What a learner's database takes on disk, and whether the rest is shared."""
     with pg.admin() as conn:

@@ -269,16 +269,14 @@ def reset_database(conn: psycopg.Connection, template: str, target: str) -> bool
 
     Copying a large template takes seconds, renaming takes milliseconds: a reset swaps in a
     spare copy made in advance when one of the current template exists, and a background
-    process then prepares the next spare (see :mod:`dbdojo.dataset.spare`). Where the copy
-    is a clone of the template's files (:func:`pgfiles.clones`) it takes a fraction of a
-    second by itself: no spare is kept (an old one is dropped).
+    process then prepares the next spare (see :mod:`dbdojo.dataset.spare`). Where copies
+    are clones of the template's files (:func:`pgfiles.clones`) a spare costs next to no
+    disk, and is still worth it: a clone takes 0.2 s on a quiet machine but 0.6-2 s on a
+    busy one (CREATE DATABASE's two checkpoints and fsyncs), a rename milliseconds
+    (benchmarks/bench_learner_disk.py).
     """
     import psycopg.errors
 
-    if pgfiles.clones(conn, template):
-        drop(conn, spare_name(target))
-        clone(conn, template, target)
-        return False
     fast = spare_ready(conn, template, target)
     if fast:
         try:
