@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from dbdojo import settings
 from dbdojo.classroom import storage
 from dbdojo.connect import pg_connect
 from dbdojo.dataset import pg, pgfiles, xfsimage
@@ -86,14 +87,24 @@ def clones(n: int, resets: int) -> dict[str, float]:
                 conn.execute(statement)
     written = (checkpoint_used() - before) / n
     written_fiemap = mean_private([ws.database for ws in learners])
-    reset_times = [
-        timed(lambda ws=ws: reset(ws, services=("postgres",), source=storage.source()))
-        for ws in learners[:resets]
-    ]
+    with settings.spares(False):
+        reset_times = [
+            timed(lambda ws=ws: reset(ws, services=("postgres",), source=storage.source()))
+            for ws in learners[:resets]
+        ]
     after_reset = (checkpoint_used() - before) / n
+    with settings.spares(True):
+        for ws in learners[:resets]:  # each starts its spare's job
+            reset(ws, services=("postgres",), source=storage.source())
+        wait_for_spares(learners[:resets])
+        spare_private = mean_private([pg.spare_name(ws.database) for ws in learners[:resets]])
+        swap_times = [
+            timed(lambda ws=ws: reset(ws, services=("postgres",), source=storage.source()))
+            for ws in learners[:resets]
+        ]
     with pg.admin() as conn:
         for ws in learners:
-            pg.drop(conn, ws.database)
+            drop_copies(conn, ws)
     storage.release(lambda _: None)
     return {
         "base": base_seconds,
@@ -106,7 +117,29 @@ def clones(n: int, resets: int) -> dict[str, float]:
         "copy_max": max(copy_times),
         "reset_median": statistics.median(reset_times),
         "reset_max": max(reset_times),
+        "spare_private": spare_private,
+        "swap_median": statistics.median(swap_times),
+        "swap_max": max(swap_times),
     }
+
+
+def wait_for_spares(learners: list[Workspace], timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    with pg.admin() as conn:
+        for ws in learners:
+            while not pg.spare_ready(conn, storage.BASE, ws.database):
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"no spare for {ws.name} in {timeout:.0f} s")
+                time.sleep(0.2)
+
+
+def drop_copies(conn, ws: Workspace) -> None:
+    """``ws``'s database, spare and their leftovers (after its spare job, if one runs)."""
+    lock = f"dbdojo.spare.{ws.database}"
+    conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (lock,))
+    for suffix in ("", "_new", "_old", "_spare", "_spare_new"):
+        pg.drop(conn, ws.database + suffix)
+    conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (lock,))
 
 
 def full_copies(k: int) -> dict[str, float]:
@@ -157,7 +190,15 @@ def main() -> None:
         f"{c['copy_median']:.2f} / {c['copy_max']:.2f} s",
     )
     row(
-        "reset after writing (drop + clone), median / max",
+        "a spare (a clone made after a reset), private, FIEMAP", f"{c['spare_private'] / MB:.2f} MB"
+    )
+    row(
+        "reset with a spare ready (rename), median / max",
+        f"{c['swap_median']:.3f} / {c['swap_max']:.3f} s",
+        reset_target,
+    )
+    row(
+        "reset without a spare (clone), median / max",
         f"{c['reset_median']:.2f} / {c['reset_max']:.2f} s",
         reset_target,
     )

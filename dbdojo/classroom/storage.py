@@ -8,7 +8,8 @@ copy-on-write file system (PostgreSQL 18's ``file_copy_method = clone``). ``clas
 - else, as root with ``mkfs.xfs``: a sparse XFS image under the kit's state directory,
   loop-mounted (:mod:`dbdojo.dataset.xfsimage`), holds the tablespace ``dojo_class``; ONE
   full copy of the template goes there (``dojo_template_class``, the class base, no
-  connections allowed) and every learner's workspace is cloned from it, on each reset too;
+  connections allowed) and every learner's workspace is cloned from it, on each reset too,
+  with a spare clone for instant resets (it costs next to nothing there);
 - else full copies, said in one line with what they cost and how to get the cheap path.
 
 Isolation: the tablespace is the learners' databases' default tablespace, which PostgreSQL
