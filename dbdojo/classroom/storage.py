@@ -122,12 +122,15 @@ def refresh() -> None:
 def source() -> str:
     """What a learner's reset clones: the class base if the classroom has one (made fresh
     after a new seed), else the template."""
+    template = pg.template_name()
     if not xfsimage.mounted(mount_dir()):
-        return pg.template_name()
+        return template
     with pg.admin() as conn:
         if not pg.exists(conn, BASE):
-            return pg.template_name()
-    refresh()
+            return template
+        fresh = pg.label(conn, BASE) == pg.label(conn, template)
+    if not fresh:
+        refresh()
     return BASE
 
 

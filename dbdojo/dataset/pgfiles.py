@@ -18,11 +18,16 @@ if TYPE_CHECKING:
 def tablespace_dir(conn: psycopg.Connection, database: str) -> Path | None:
     """The directory of ``database``'s tablespace on this machine (the data directory for
     ``pg_default``), or None where it is not here (a server elsewhere, or not readable)."""
-    row = conn.execute(
-        "SELECT current_setting('data_directory'), pg_tablespace_location(dattablespace) "
-        "FROM pg_database WHERE datname = %s",
-        (database,),
-    ).fetchone()
+    import psycopg.errors
+
+    try:
+        row = conn.execute(
+            "SELECT current_setting('data_directory'), pg_tablespace_location(dattablespace) "
+            "FROM pg_database WHERE datname = %s",
+            (database,),
+        ).fetchone()
+    except psycopg.errors.InsufficientPrivilege:  # a server of the user's, not as superuser
+        return None
     if row is None:
         return None
     path = Path(row[1] or row[0])
