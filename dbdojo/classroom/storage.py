@@ -52,6 +52,8 @@ def prepare(learners: int, say: Say = print, image: bool = True) -> str:
     their workspaces from (the template, or the class base in the image)."""
     template = pg.template_name()
     with pg.admin() as conn:
+        if not pg.exists(conn, template):  # not seeded: the first reset says so
+            return template
         if pgfiles.clones(conn, template):
             say("PostgreSQL's data directory clones files: learners' copies share the seeded data")
             return template
