@@ -172,3 +172,25 @@ def test_spare_is_a_clone_and_resets_by_rename(class_base, monkeypatch):
         own, shared = pgfiles.on_disk(conn, spare)
         assert shared and own < full / 10, (own, full)
         assert pg.reset_database(conn, storage.BASE, ws.database) is True
+
+
+def test_no_clone_where_the_directory_is_missing_or_copies(tmp_path):
+    """A missing directory cannot clone; elsewhere the probe agrees with coreutils' ``cp
+    --reflink=always`` (ext4 here: no, the rest of the suite copies the plain way)."""
+    import shutil
+    import subprocess
+
+    from dbdojo.dataset import reflink
+
+    assert reflink.supported(tmp_path / "missing") is False
+    can = reflink.supported(tmp_path)
+    assert not list(tmp_path.iterdir())  # the probe's files are gone
+    if shutil.which("cp") is None:
+        return
+    (tmp_path / "a").write_bytes(b"x" * 65536)
+    cp = subprocess.run(
+        ["cp", "--reflink=always", str(tmp_path / "a"), str(tmp_path / "b")],
+        capture_output=True,
+        check=False,
+    )
+    assert can == (cp.returncode == 0), cp.stderr
