@@ -23,7 +23,7 @@ import pytest
 
 from dbdojo.classroom import storage
 from dbdojo.connect import pg_connect
-from dbdojo.dataset import pg, pgfiles, xfsimage
+from dbdojo.dataset import disk, pg, pgfiles, xfsimage
 from dbdojo.dataset.workspaces import reset
 from dbdojo.workspace import Workspace
 
@@ -98,6 +98,9 @@ def test_clones_share_blocks_until_written(class_base):
     assert shared
     assert untouched < full / 10, (untouched, full)
     assert untouched < written < full / 2, (untouched, written, full)
+    # `dojo workspaces` counts a clone's own bytes, and says the rest is shared
+    usage = {u.workspace: u for u in disk.inventory().workspaces}[second.name]
+    assert usage.shared and usage.postgres_bytes < full / 10, usage
     # a reset is a new clone of the base: the seeded rows again, the written blocks freed
     reset(first, services=("postgres",), source=storage.source())
     assert _checksum(first) == before
