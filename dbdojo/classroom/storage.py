@@ -97,6 +97,19 @@ def _tablespace(location: Path) -> None:
         )
 
 
+def remount() -> bool:
+    """Mount the class's image again if it exists and is not mounted (after a reboot, before
+    PostgreSQL starts: its tablespace lives there); True if it is mounted now. A refusal is
+    left to ``classroom up`` to report."""
+    if not image_file().exists() or xfsimage.mounted(mount_dir()):
+        return xfsimage.mounted(mount_dir())
+    try:
+        xfsimage.mount(image_file(), mount_dir(), 0)
+    except xfsimage.Refused:
+        return False
+    return True
+
+
 def refresh() -> None:
     """The class base: a full copy of the template in the tablespace, made again when the
     template has changed (a new seed); learners' copies made before keep their blocks."""
