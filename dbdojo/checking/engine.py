@@ -264,7 +264,7 @@ class Checker:
             return Verdict(ex.id, NOT_ANSWERED, "not answered yet: write your answer in the cell")
         if ex.kind == "sql-plan":
             return self.check_plan(ex, answer)
-        if ex.kind in ("sql", "sql-ddl") and ex.options.get("database") != "mysql":
+        if _postgres_sql(ex):
             connections.open_answer_pg(list(self.targets(ex).values()))
         try:
             expected = self.expectation(ex)
@@ -390,6 +390,11 @@ class Checker:
         return Verdict(ex.id, ERROR, _where(target) + str(exc), hint=hint, target=target)
 
 
+def _postgres_sql(ex: Exercise) -> bool:
+    """An SQL query or statement checked on PostgreSQL: one answer-role connection per target."""
+    return ex.kind in ("sql", "sql-ddl") and ex.options.get("database") != "mysql"
+
+
 def _each[T](
     ex: Exercise, targets: dict[str, Workspace], run: Callable[[str, Workspace], T]
 ) -> Iterator[tuple[str, T]]:
@@ -398,8 +403,7 @@ def _each[T](
     checker's connections are not bounded (``dojo grade``, a batch); in a learner's kernel
     (:func:`connections.bounded`), and for every other kind, one target after the other. A
     caller that stops early (a failing target) waits for the others to end."""
-    together = ex.kind in ("sql", "sql-ddl") and ex.options.get("database") != "mysql"
-    if len(targets) < 2 or not together or connections.is_bounded():
+    if len(targets) < 2 or not _postgres_sql(ex) or connections.is_bounded():
         yield from ((name, run(name, ws)) for name, ws in targets.items())
         return
     from dbdojo.checking import threads
