@@ -252,6 +252,7 @@ def create_copy(
 
 
 def label(conn: psycopg.Connection, database: str) -> str:
+    """Which data ``database`` holds: its comment, its template's metadata (``''``: none)."""
     row = conn.execute(
         "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database "
         "WHERE datname = %s",
@@ -271,7 +272,7 @@ def reset_database(conn: psycopg.Connection, template: str, target: str) -> bool
     spare copy made in advance when one of the current template exists, and a background
     process then prepares the next spare (see :mod:`dbdojo.dataset.spare`). Where copies
     are clones of the template's files (:func:`pgfiles.clones`) a spare costs next to no
-    disk, and is still worth it: a clone takes 0.2 s on a quiet machine but 0.6-2 s on a
+    disk, and is still worth it: a clone takes ~0.1 s on a quiet machine but 0.6-2 s on a
     busy one (CREATE DATABASE's two checkpoints and fsyncs), a rename milliseconds
     (benchmarks/bench_learner_disk.py).
     """
