@@ -101,9 +101,15 @@ class MysqlService(Service):
         if running := self._find(data_dir):
             pid, port = running
             return self._record(binary, password, port, pid, home)
+        # its temporary tables under its own home, not the machine's /tmp: CI runs lost them
+        # there mid-query ("Error on delete of '/tmp/#sql-temptable-...'") and while making
+        # the data directory ("Can't find file: '/tmp/#sql-temptable-....MAI'")
+        tmp_dir = home / "tmp"
+        tmp_dir.mkdir(mode=0o700, exist_ok=True)
+        procs.give_to(tmp_dir, user)
         fresh = not (data_dir / "mysql").is_dir()
         if fresh:
-            self._initialize(binary, data_dir, user)
+            self._initialize(binary, data_dir, tmp_dir, user)
         init_file = home / "init.sql"
         extra = []
         if fresh:  # the account the kit connects with, made once with the new data
@@ -111,12 +117,6 @@ class MysqlService(Service):
             init_file.chmod(0o600)  # it holds the password; a command line would show it
             procs.give_to(init_file, user)
             extra.append(f"--init-file={init_file}")
-
-        # its temporary tables under its own home, not the machine's /tmp (a CI run lost one
-        # there mid-query: "Error on delete of '/tmp/#sql-temptable-...'")
-        tmp_dir = home / "tmp"
-        tmp_dir.mkdir(mode=0o700, exist_ok=True)
-        procs.give_to(tmp_dir, user)
 
         def launch(port: int) -> ServerRecord | None:
             cmd = [
@@ -148,13 +148,18 @@ class MysqlService(Service):
         )
 
     @staticmethod
-    def _initialize(binary: Path, data_dir: Path, user: procs.RunAs | None) -> None:
+    def _initialize(binary: Path, data_dir: Path, tmp_dir: Path, user: procs.RunAs | None) -> None:
         """A new data directory, made aside and renamed (an interrupted one leaves none)."""
         staging = data_dir.with_name("data.init")
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(mode=0o700)
         procs.give_to(staging, user)
-        cmd = [*install_tool(binary), "--no-defaults", f"--datadir={staging}"]
+        cmd = [
+            *install_tool(binary),
+            "--no-defaults",
+            f"--datadir={staging}",
+            f"--tmpdir={tmp_dir}",
+        ]
         if "install-db" in cmd[0]:
             cmd += ["--skip-test-db", "--auth-root-authentication-method=socket"]
             if user:
