@@ -38,12 +38,19 @@ def seeded_meta(dataset: str = MAIN) -> dict[str, str] | None:
 
 
 def is_current(meta: dict[str, str] | None, scale: Scale, seed: int) -> bool:
+    """Whether ``meta`` records this scale and seed, by this generator, with as many orders
+    in MongoDB as the scale now holds there."""
     return bool(
         meta
         and meta.get("scale") == scale.name
         and meta.get("seed") == str(seed)
         and meta.get("generator_version") == GENERATOR_VERSION
+        and meta.get("mongo_orders", _mongo_orders(scale)) == _mongo_orders(scale)
     )
+
+
+def _mongo_orders(scale: Scale) -> str:
+    return str(min(scale.mongo_orders, scale.orders))
 
 
 def load_snapshots(
@@ -287,7 +294,7 @@ def _seed(
     rows = sum(data.rows(t) for t in data.tables)
     console.print(f"Generated {rows:,} rows in {time.perf_counter() - started:.1f} s")
     meta = load_snapshots(
-        data, MAIN, services, console, mongo_orders=str(min(chosen.mongo_orders, chosen.orders))
+        data, MAIN, services, console, mongo_orders=_mongo_orders(chosen)
     )
     with timed("reset main"):
         reset(Workspace(MAIN), services=services)
