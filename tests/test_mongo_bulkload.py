@@ -112,3 +112,16 @@ def test_an_indexed_collection_keeps_its_index_up_to_date():
     with MongoClient(engine) as client:
         found = client.x.items.find({"k": 9}).hint("k_1")
         assert sorted(d["_id"] for d in found) == [10, 11, 12]
+
+
+def test_a_seed_whose_mongodb_holds_another_count_is_not_current():
+    from dbdojo.dataset.generate import GENERATOR_VERSION
+    from dbdojo.dataset.scales import DEFAULT_SEED, get_scale
+    from dbdojo.dataset.seeding import is_current
+
+    default = get_scale("default")
+    meta = {"scale": "default", "seed": str(DEFAULT_SEED), "generator_version": GENERATOR_VERSION}
+    assert is_current(meta, default, DEFAULT_SEED)  # recorded before the count was
+    assert is_current({**meta, "mongo_orders": str(default.mongo_orders)}, default, DEFAULT_SEED)
+    assert not is_current({**meta, "mongo_orders": "12000"}, default, DEFAULT_SEED)
+    assert default.mongo_orders >= 50_000 > get_scale("tiny").mongo_orders
