@@ -13,6 +13,7 @@ would decode it, for the value types the dataset holds; others go through mongoe
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -58,36 +59,37 @@ def _utc(value: dt.datetime) -> dt.datetime:
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
+def _convert(value: Any, decimal: Callable[[Decimal], Any], when: Callable[[dt.datetime], Any]):
+    """``value`` with each Decimal128 and datetime replaced by ``decimal(...)``/``when(...)``
+    of its value (a datetime first made naive UTC at BSON's millisecond precision)."""
+    kind = _plain(value)
+    if kind is dict:
+        return {key: _convert(item, decimal, when) for key, item in value.items()}
+    if kind is list:
+        return [_convert(item, decimal, when) for item in value]
+    if kind is Decimal128:
+        return decimal(_decimal(value))
+    if kind is dt.datetime:
+        return when(_utc(value))
+    return value
+
+
 def encode(value: Any) -> Any:
     """mongoeco's stored form of ``value`` (as ``codec.encode(as_wire(value))``); raises
     _Unusual for a value of another kind."""
-    kind = _plain(value)
-    if kind is dict:
-        return {key: encode(item) for key, item in value.items()}
-    if kind is list:
-        return [encode(item) for item in value]
-    if kind is Decimal128:
-        return _tagged("decimal128_public", str(_decimal(value)))
-    if kind is dt.datetime:
-        return _tagged("datetime", _utc(value).isoformat())
-    return value
+    return _convert(
+        value,
+        lambda number: _tagged("decimal128_public", str(number)),
+        lambda when: _tagged("datetime", when.isoformat()),
+    )
 
 
 def wire(value: Any) -> Any:
     """``value`` as mongoeco's wire server decodes it (as ``as_wire(value)``), for the kinds
     :func:`encode` handles."""
-    kind = _plain(value)
-    if kind is dict:
-        return {key: wire(item) for key, item in value.items()}
-    if kind is list:
-        return [wire(item) for item in value]
-    if kind is Decimal128:
-        from mongoeco.types import Decimal128 as WireDecimal128
+    from mongoeco.types import Decimal128 as WireDecimal128
 
-        return WireDecimal128(_decimal(value))
-    if kind is dt.datetime:
-        return _utc(value)
-    return value
+    return _convert(value, WireDecimal128, lambda when: when)
 
 
 _KINDS = (str, int, float, bool, dict, list, Decimal128, dt.datetime)
