@@ -7,7 +7,8 @@ errors) as fast as they get answers, then at a realistic pace (one check about e
         [--scale tiny] [--spawn 3] [--pace 20]
 
 Runs as root (system users). Uses a fresh state directory under /var/tmp with its own
-servers and dataset (``--scale``; ``default`` needs ~0.8 GB per learner), and removes the
+servers and dataset (``--scale``; ``default`` needs ~0.8 GB per learner as full copies, a
+few MB as clones in the classroom's XFS image: ``bench_learner_disk.py``), and removes the
 classroom, its users and its servers at the end. ``--spawn K`` starts K learners' JupyterLab
 and one kernel each to measure their memory.
 """
@@ -43,18 +44,13 @@ def pct(values: list[float], q: float) -> float:
 
 
 def disk_per_learner(learners) -> dict[str, float]:
-    """MiB per learner: PostgreSQL database, Redis memory, MongoDB data, home."""
-    from dbdojo.classroom import provision
-    from dbdojo.connect import mongo_client, pg_connect, redis_client
+    """MiB per learner: PostgreSQL database (its own bytes where it is a clone), Redis
+    memory, MongoDB data, home."""
+    from dbdojo.classroom import provision, storage
+    from dbdojo.connect import mongo_client, redis_client
     from dbdojo.workspace import Workspace
 
-    with pg_connect(Workspace("main")) as conn:
-        pg = [
-            conn.execute(
-                "SELECT pg_database_size(%s)", (Workspace(x.workspace).database,)
-            ).fetchone()[0]
-            for x in learners
-        ]
+    pg = [storage.learner_bytes(Workspace(x.workspace).database)[0] for x in learners]
     redis_mem = redis_client(Workspace("main")).info("memory")["used_memory"]
     with mongo_client() as client:
         mongo = [

@@ -129,6 +129,15 @@ def test_long_query_is_stopped(checker):
     assert verdict.status == "error" and "statement_timeout" in verdict.message
 
 
+def test_the_time_limit_stops_answers_and_leaves_references_room(checker):
+    """A reference is the kit's own: a loaded machine must not fail it at the answers' limit."""
+    slow = "SELECT 1 AS x FROM pg_sleep(1.2)"
+    exercise = ex("sql", slow, timeout=0.5)
+    assert "main" in checker.expectation(exercise).targets  # the reference ran past 0.5 s
+    verdict = checker.check(exercise, slow)
+    assert verdict.status == "error" and "statement_timeout" in verdict.message
+
+
 def test_answers_never_change_the_data(checker):
     answer = "DELETE FROM orders; SELECT customer_id, 0 AS spent FROM customers"
     assert not checker.check(ex("sql", SPEND), answer).passed

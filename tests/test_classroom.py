@@ -25,8 +25,9 @@ import pytest
 import redis
 
 from dbdojo import procs
-from dbdojo.classroom import control, layout, mode, provision, roster
+from dbdojo.classroom import control, layout, mode, provision, roster, storage
 from dbdojo.classroom.roster import Learner
+from dbdojo.dataset import xfsimage
 from dbdojo.workspace import Workspace
 from tests.helpers import isolated_state
 
@@ -66,6 +67,9 @@ def room(request):
             assert mode.current() == request.param
             # the shared-user mode says what it does not protect
             assert any("files are NOT" in line for line in said) == shared, said
+            # as root with xfsprogs, learners' PostgreSQL copies are clones in an XFS image
+            cheap = xfsimage.unavailable() is None
+            assert any("clones of" in line for line in said) == cheap, said
             yield {"learners": {x.name: x for x in learners}, "port": port, "mode": request.param,
                    **where}  # fmt: skip
         finally:
@@ -157,6 +161,9 @@ def test_two_learners_log_in_solve_and_the_dashboard_shows_it(room):
     assert rows["tstann"]["connected"] and rows["tstbob"]["connected"]
     assert not rows["tstcyd"]["connected"]
     assert rows["tstann"]["solved"] == 1 and rows["tstcyd"]["solved"] == 0
+    template = storage.learner_bytes("dojo_template")[0]
+    for row in rows.values():  # a clone's own bytes where copies are clones, else the copy's
+        assert (row["postgres_bytes"] < template / 5) == row["shares_base"], row
 
 
 def test_a_wrong_password_does_not_log_in(room):

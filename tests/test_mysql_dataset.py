@@ -12,11 +12,11 @@ from tests.helpers import require_mysql_binary
 
 def test_reset_restores_a_workspaces_mariadb_copy(request):
     """`dojo reset` (workspaces.reset with MariaDB) puts a damaged copy back, indexes too."""
-    from tests.fixtures.checking import dataset_checker
+    from tests.fixtures.checking import dataset_checker, require_server
 
     require_mysql_binary()
     dataset_checker(request)  # the seeded dataset, copied into MariaDB's dojo_template
-    request.getfixturevalue("dojo_servers").url("mysql")  # fails with the start error
+    require_server(request, "mysql")
     from dbdojo.connect import mysql_connect
     from dbdojo.dataset import mysql_data, workspaces
     from dbdojo.dataset.mysql_data import TEMPLATE

@@ -95,3 +95,16 @@ def test_tiny_seed_reset_and_a_graded_answer(learner):
     failed = learner.dojo("grade", "intro.no-phone", "--answer", str(wrong), "--json")
     assert failed.returncode == 1, failed.stderr
     assert not json.loads(failed.stdout)["passed"]
+
+
+def test_a_sandboxed_answer_graded_after_root_used_the_sandbox(learner):
+    """A Python answer runs in the sandbox, which takes turns through lock files; root's are
+    in a directory closed to others (CI has used it by now), the learner's in their checkout."""
+    listed = json.loads(ok(learner.dojo("exercises", "--json", "--solutions")))
+    exercise = next(e for e in listed if e["id"] == "intro.top-drivers")
+    answer = learner.home / "answer.py"
+    answer.write_text(exercise["reference"])
+    graded = json.loads(
+        ok(learner.dojo("grade", "intro.top-drivers", "--answer", str(answer), "--json"))
+    )
+    assert graded["passed"], graded

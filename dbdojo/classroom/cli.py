@@ -22,13 +22,25 @@ def classroom() -> None:
 @click.option("--shared-user", is_flag=True,
               help="Run learners as this user, one process and home each (automatic when not "
               "root): databases isolated, files not.")  # fmt: skip
-def up(roster_csv: Path | None, count: int | None, ip: str, port: int, shared_user: bool) -> None:
+@click.option("--data-image/--no-data-image", default=True, show_default=True,
+              help="As root, where the disk cannot clone files: learners' PostgreSQL copies as "
+              "clones in a sparse XFS image (MBs each, not a full copy).")  # fmt: skip
+def up(
+    roster_csv: Path | None,
+    count: int | None,
+    ip: str,
+    port: int,
+    shared_user: bool,
+    data_image: bool,
+) -> None:
     """Users, workspaces, homes, the hub and the dashboard (again: the same learners keep
     their passwords and work)."""
     from dbdojo.classroom import control
 
     learners = control.learners_for(roster_csv, count)
-    where = control.up(learners, ip, port, say=click.echo, shared_user=shared_user)
+    where = control.up(
+        learners, ip, port, say=click.echo, shared_user=shared_user, data_image=data_image
+    )
     click.echo(f"Hub: {where['hub']}  ({len(learners)} learners)")
     click.echo(f"Dashboard: {where['dashboard']}")
     click.echo(f"Handout (logins and passwords, print it): {where['handout']}")
@@ -48,6 +60,7 @@ def down(remove: bool) -> None:
 def status(as_json: bool) -> None:
     """Who is connected, and how far each learner is."""
     from dbdojo.classroom import control
+    from dbdojo.dataset.disk import human
 
     rows = control.status()
     if as_json:
@@ -55,7 +68,13 @@ def status(as_json: bool) -> None:
         return
     for row in rows:
         mark = "●" if row["connected"] else "○"
-        click.echo(f"{mark} {row['learner']:<16} solved {row['solved']:>3}  {row['last_activity']}")
+        size = human(row["postgres_bytes"]) + (
+            " own (shares the base)" if row["shares_base"] else ""
+        )
+        click.echo(
+            f"{mark} {row['learner']:<16} solved {row['solved']:>3}  PostgreSQL {size:<26} "
+            f"{row['last_activity']}"
+        )
     online = sum(r["connected"] for r in rows)
     click.echo(f"{online} of {len(rows)} connected")
 

@@ -17,7 +17,7 @@ from dbdojo import procs, settings
 from dbdojo.checking.engine import Checker, Expectation
 from dbdojo.checking.model import Exercise
 from dbdojo.checking.result import Rules
-from dbdojo.classroom import dashboard, hub, layout, mode, provision, roster
+from dbdojo.classroom import dashboard, hub, layout, mode, provision, roster, storage
 from dbdojo.classroom.roster import Learner
 from dbdojo.connect import pg_connect
 from dbdojo.errors import Invalid
@@ -89,13 +89,16 @@ def student_build() -> Path:
     return out
 
 
-def start_service(host: str, port: int, hub_api: dict[str, str]) -> dict[str, Any]:
-    """Start the classroom service (detached); ``hub_api``: where it asks who is connected."""
+def start_service(
+    host: str, port: int, hub_api: dict[str, str], spares: bool = False
+) -> dict[str, Any]:
+    """Start the classroom service (detached); ``hub_api``: where it asks who is connected;
+    ``spares``: its resets keep a spare copy of each learner's workspace."""
     info = {"host": host, "port": port, "key": secrets.token_urlsafe(16), "hub": hub_api}
     layout.service_file().write_text(json.dumps(info))
     layout.service_file().chmod(0o600)
     log = layout.classroom_dir() / "service.log"
-    env = {"DOJO_HOME": str(project_root()), settings.RESET_SPARES_ENV: "0"}
+    env = {"DOJO_HOME": str(project_root()), settings.RESET_SPARES_ENV: "1" if spares else "0"}
     pid = procs.spawn([sys.executable, "-m", SERVICE_MARKER], log, None, env=env)
     info.update(pid=pid, started=procs.started_at(pid))
     layout.service_file().write_text(json.dumps(info))
@@ -138,9 +141,12 @@ def up(
     say: Say = print,
     lock: bool = True,
     shared_user: bool = False,
+    data_image: bool = True,
 ) -> dict[str, str]:
     """Everything for a workshop; returns the addresses (hub, dashboard, handout).
-    ``shared_user``: learners run as this user even as root (:mod:`.mode`)."""
+    ``shared_user``: learners run as this user even as root (:mod:`.mode`); ``data_image``:
+    learners' PostgreSQL copies as clones in an XFS image where the disk cannot clone
+    (:mod:`.storage`)."""
     check_server_size(len(learners))
     down(say=lambda _: None)
     mode.record(mode.choose(shared_user))
@@ -155,7 +161,9 @@ def up(
         say("MongoDB emulator: authorization on (a user per learner; the kit as dojo_admin)")
     svc_port = procs.free_port()
     service_url = f"http://127.0.0.1:{svc_port}"
-    with settings.spares(False):  # no spare copy per learner: half the disk
+    # a spare copy per learner for instant resets only where it is a clone: else half the disk
+    spares = storage.clones(storage.prepare(len(learners), say, image=data_image))
+    with settings.spares(spares):
         for learner in learners:
             say(f"workspace of {learner.name}")
             provision.reset_workspace(learner)
@@ -173,7 +181,7 @@ def up(
     api_token = secrets.token_urlsafe(24)
     hub_info = hub.write_config(learners, bind_url, service_url, api_token)
     info = start_service(
-        "127.0.0.1", svc_port, {"api_url": hub_info["api_url"], "api_token": api_token}
+        "127.0.0.1", svc_port, {"api_url": hub_info["api_url"], "api_token": api_token}, spares
     )
     say("starting JupyterHub")
     hub.start(hub_info)
@@ -198,6 +206,7 @@ def down(remove: bool = False, say: Say = print) -> None:
             for line in provision.remove(learner):
                 say(f"removed {line}")
         kitauth.release()  # the emulator without authentication again, as `dojo up` has it
+        storage.release(say)  # the learners' databases are gone: their image goes too
         names = ("roster.json", "passwords.json", "handout.txt", "service.json", "hub.json", "mode")
         for name in names:
             (layout.classroom_dir() / name).unlink(missing_ok=True)
@@ -212,12 +221,15 @@ def status() -> list[dict[str, Any]]:
     for learner in learners:
         user = users.get(learner.user, {})
         solved = sum(1 for e in dashboard.progress_name_load(learner).values() if e.get("passed"))
+        disk_bytes, shared = storage.learner_bytes(Workspace(learner.workspace).database)
         rows.append(
             {
                 "learner": learner.name,
                 "connected": bool(user.get("server")),
                 "last_activity": user.get("last_activity") or "",
                 "solved": solved,
+                "postgres_bytes": disk_bytes,
+                "shares_base": shared,
             }
         )
     return rows

@@ -117,9 +117,10 @@ def write_home(learner: Learner, build: Path, check_url: str) -> None:
 
 def reset_workspace(learner: Learner) -> None:
     """The learner's databases back to the seeded data, and locked to them again."""
+    from dbdojo.classroom import storage
     from dbdojo.dataset.workspaces import reset
 
-    ws = reset(Workspace(learner.workspace))
+    ws = reset(Workspace(learner.workspace), source=storage.source())
     grant_workspace(learner, ws)
 
 

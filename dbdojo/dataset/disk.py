@@ -2,7 +2,9 @@
 
 Every PostgreSQL workspace is a full copy of its template plus a spare copy made in advance
 (:mod:`dbdojo.dataset.spare`), so they add up fast; ``dojo workspaces`` shows them and
-``dojo drop`` removes them from all three databases.
+``dojo drop`` removes them from all three databases. On a file system that clones files, a
+copy shares the template's blocks: what it takes is its private bytes (``shared``), not
+``pg_database_size``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from dbdojo.connect import ServiceDown
-from dbdojo.dataset import pg
+from dbdojo.dataset import pg, pgfiles
 from dbdojo.errors import Invalid
 from dbdojo.workspace import MAIN, Workspace, allocated, release
 
@@ -36,6 +38,7 @@ class Usage:
     mongo: bool | None = None
     redis: bool | None = None
     redis_db: int | None = None
+    shared: bool = False  # PostgreSQL bytes are private ones: the rest is shared with the template
 
     @property
     def total_bytes(self) -> int:
@@ -118,17 +121,19 @@ def inventory() -> Inventory:
 def _postgres(result: Inventory, usage) -> None:
     with pg.admin() as conn:
         rows = conn.execute(_SIZES_SQL).fetchall()
-    for database, size in rows:
-        if database.startswith("dojo_template"):
-            result.template_bytes[database] = int(size)
-        elif database.startswith("dojo_build"):
-            result.leftover_bytes[database] = int(size)
-        elif (ws := workspace_of(database)) is not None:
-            u = usage(ws)
-            if database == ws.database:
-                u.postgres_bytes += int(size)
-            else:
-                u.spare_bytes += int(size)
+        for database, size in rows:
+            if database.startswith("dojo_template"):
+                result.template_bytes[database] = int(size)
+            elif database.startswith("dojo_build"):
+                result.leftover_bytes[database] = int(size)
+            elif (ws := workspace_of(database)) is not None:
+                u = usage(ws)
+                size, shared = pgfiles.on_disk(conn, database)
+                u.shared = u.shared or shared
+                if database == ws.database:
+                    u.postgres_bytes += size
+                else:
+                    u.spare_bytes += size
 
 
 def _mongo_databases() -> set[str]:

@@ -21,6 +21,8 @@ def show(found: Inventory, console: Console | None = None) -> None:
     for u in found.workspaces:
         redis = _PRESENCE[u.redis] + (f" (db {u.redis_db})" if u.redis_db is not None else "")
         size = human(u.total_bytes) if u.total_bytes else "[dim]-[/]"
+        if u.shared:
+            size += " own, rest shared"
         spare = human(u.spare_bytes) if u.spare_bytes else "[dim]-[/]"
         table.add_row(u.workspace, size, spare, _PRESENCE[u.mongo], redis)
     console.print(table)
@@ -29,6 +31,11 @@ def show(found: Inventory, console: Console | None = None) -> None:
         f"Templates (the seeded data): {human(templates)}; everything: "
         f"{human(found.total_bytes)}. Free space with `dojo drop WORKSPACE...`."
     )
+    if any(u.shared for u in found.workspaces):
+        console.print(
+            "[dim]own, rest shared: a clone of its template on a copy-on-write file system; "
+            "it takes only the blocks it changed.[/]"
+        )
     if found.leftover_bytes or found.leftover_redis_keys:
         parts = [f"{name} ({human(size)})" for name, size in found.leftover_bytes.items()]
         if found.leftover_redis_keys:

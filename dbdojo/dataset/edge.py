@@ -170,7 +170,8 @@ def _ties(data: Dataset, rng) -> None:
 
 # 2025-01-01 00:00 UTC (as MariaDB's copy stores it). Not earlier bounds: the data starts in
 # September 2024, and P7's monthly partitions (from 2024-09) have no room for older orders.
-YEAR_BOUNDS = (1735689600, 1735689600)
+YEAR_2025 = 1735689600
+ORDERS_AT_YEAR_2025 = 2
 
 
 def _orders_on_year_bounds(orders: dict, lines: dict, products: dict) -> None:
@@ -201,8 +202,7 @@ def _orders_on_year_bounds(orders: dict, lines: dict, products: dict) -> None:
         )
         == 1
     ]
-    for i, moment in zip(candidates, YEAR_BOUNDS, strict=False):
-        orders["placed_at"][i] = moment
+    orders["placed_at"][candidates[:ORDERS_AT_YEAR_2025]] = YEAR_2025
 
 
 def _tie_rare_statuses(orders: dict, payments: dict) -> None:
@@ -235,10 +235,8 @@ def _tie_city_revenue(data: Dataset) -> None:
     tiebreaker (P2 city revenue)."""
     t = data.tables
     orders, regions = t["orders"], t["regions"]
-    parent = dict(zip(regions["region_id"].tolist(), regions["parent_region_id"].tolist(),
-                      strict=True))  # fmt: skip
     delivered = np.flatnonzero(orders["status"] == "delivered")
-    city = np.array([parent[int(z)] for z in orders["region_id"][delivered]])
+    city = _city_of(orders["region_id"][delivered], regions)
     cities = np.unique(city)
     revenue = np.array([orders["total"][delivered[city == c]].sum() for c in cities])
     ranked = np.argsort(revenue)
@@ -246,6 +244,13 @@ def _tie_city_revenue(data: Dataset) -> None:
     low = ranked[int(np.argmin(gaps))]
     lucky = delivered[city == cities[low]][0]
     orders["delivery_fee"][lucky] += int(gaps.min())
+
+
+def _city_of(zones: np.ndarray, regions: dict) -> np.ndarray:
+    """The city (parent region) of each zone id in ``zones``."""
+    parent = dict(zip(regions["region_id"].tolist(), regions["parent_region_id"].tolist(),
+                      strict=True))  # fmt: skip
+    return np.array([parent[int(z)] for z in zones])
 
 
 def _orders_at_midnight(orders: dict) -> None:
@@ -388,9 +393,7 @@ def _same_moment_city_orders(orders: dict, regions: dict, cities: int = 2) -> No
     """In the cities with the fewest orders, the third latest order placed at the moment of
     the second: which two are a city's latest is then decided by the tiebreaker (X3's latest
     orders per city)."""
-    parent = dict(zip(regions["region_id"].tolist(), regions["parent_region_id"].tolist(),
-                      strict=True))  # fmt: skip
-    city = np.array([parent[int(z)] for z in orders["region_id"]])
+    city = _city_of(orders["region_id"], regions)
     found, counts = np.unique(city, return_counts=True)
     for c in found[np.argsort(counts, kind="stable")][:cities]:
         mine = np.flatnonzero(city == c)

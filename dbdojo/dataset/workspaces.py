@@ -28,8 +28,13 @@ def dataset_of(ws: Workspace) -> str:
     return ws.name if ws.name.startswith(EDGE_PREFIX) else MAIN
 
 
-def reset(ws: Workspace | str | None = None, services: Iterable[str] = WITHOUT_MYSQL) -> Workspace:
-    """Make the workspace (default: the current one) an exact copy of the seeded data.
+def reset(
+    ws: Workspace | str | None = None,
+    services: Iterable[str] = WITHOUT_MYSQL,
+    source: str | None = None,
+) -> Workspace:
+    """Make the workspace (default: the current one) an exact copy of the seeded data
+    (PostgreSQL: a copy of ``source``, by default the dataset's template).
 
     Creating a workspace either completes or leaves nothing behind: its Redis database is
     claimed first (the scarce part), and if a later step fails everything made is dropped."""
@@ -39,7 +44,7 @@ def reset(ws: Workspace | str | None = None, services: Iterable[str] = WITHOUT_M
     try:
         if "redis" in services:
             _ = ws.redis_db  # NoRoomForWorkspace before anything is copied
-        _reset(ws, services)
+        _reset(ws, services, source)
     except BaseException:
         if fresh:
             _roll_back(ws)
@@ -64,11 +69,11 @@ def _roll_back(ws: Workspace) -> None:
         Console(stderr=True).print(f"[yellow]could not drop the half-made {ws.name}:[/] {exc}")
 
 
-def _reset(ws: Workspace, services: list[str]) -> None:
+def _reset(ws: Workspace, services: list[str], source: str | None = None) -> None:
     dataset = dataset_of(ws)
     if "postgres" in services:
         with pg.admin() as conn:
-            template = pg.template_name(dataset)
+            template = source or pg.template_name(dataset)
             if not pg.exists(conn, template):
                 raise NotSeeded(f"PostgreSQL has no {template} database yet: run `dojo seed`.")
             pg.reset_database(conn, template, ws.database)

@@ -1,7 +1,8 @@
 """A kit server that holds its port but does not answer is busy, not foreign: the MongoDB
-emulator runs one read at a time (long writes yield between documents, reads do not), so
-one long aggregation makes every other client time out. ``dojo status`` and ``dojo doctor``
-say so, and what to do."""
+emulator serves one operation at a time between its turns (scans and long writes take turns
+between documents; a step that gathers its input in one piece, such as a ``$sort``, does not),
+so one long step can make other clients time out. ``dojo status`` and ``dojo doctor`` say so,
+and what to do."""
 
 from __future__ import annotations
 

@@ -113,6 +113,9 @@ class PostgresService(Service):
             # shutting down (stopped a moment ago): let it finish, then start afresh
             wait_until(lambda: not procs.is_ours(pid, None, str(data_dir)), 120, interval=0.05)
 
+        from dbdojo.classroom import storage  # a class's tablespace, before the server needs it
+
+        storage.remount()
         if untracked := self._untracked(data_dir):  # its postmaster.pid is damaged: restart it
             procs.stop(untracked.pid, None, str(data_dir), sig=signal.SIGINT)
         self._clear_leftovers(data_dir)

@@ -78,9 +78,12 @@ def _uid_slot() -> Iterator[int | None]:
 
 
 def _lock_dir() -> Path:
-    """Where the uid slots are locked: one place per machine (every checkout and test worker
-    draws from the same uids), writable by root alone."""
+    """Where the uid slots and turns are locked: as root one place per machine (every checkout
+    and test worker draws from the same uids), writable by root alone; as anyone else the
+    checkout's state directory (root's place is closed to them, and they switch no uids)."""
     path = Path("/run/dbdojo-sandbox")
+    if os.geteuid() != 0:
+        return state_dir()
     try:
         path.mkdir(mode=0o700, exist_ok=True)
     except OSError:
@@ -122,6 +125,8 @@ def run(b: Box, request: dict[str, Any], seconds: float, env: dict[str, str]) ->
         "DOJO_HOME": str(b.path),
         "DOJO_STATE_DIR": str(b.path / "state"),
         "PYTHONDONTWRITEBYTECODE": "1",
+        # the kit's own interpreter may find libpython only through it (a relocated Python)
+        **{k: v for k, v in os.environ.items() if k == "LD_LIBRARY_PATH"},
         **env,
     }
     command = [sys.executable, "-I", "-m", "dbdojo.checking.sandbox.child", json.dumps(config)]

@@ -64,9 +64,10 @@ async def serving(
     from mongoeco.wire import AsyncMongoEcoProxyServer
 
     from dbdojo.mongo.emulator import dialect as mongo_dialect
-    from dbdojo.mongo.emulator import fairness
+    from dbdojo.mongo.emulator import fairness, offload
 
     fairness.patch_yielding_writes()
+    offload.patch_offloaded_stages()
     mongo_dialect.patch_bson_sizes()
     mongo_dialect.patch_projection_slice()
     dialect = mongo_dialect.Dialect(engine)
