@@ -8,6 +8,7 @@ GeoJSON location, customers and the region tree. Ids and amounts match PostgreSQ
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -48,7 +49,10 @@ def _ts(seconds: int) -> dt.datetime | None:
     return None if seconds == NULL_INT else dt.datetime.fromtimestamp(int(seconds), dt.UTC)
 
 
+@functools.cache
 def _money(cents: int):
+    """The Decimal128 of an amount in cents (cached: amounts repeat, and BSON's conversion
+    is pure Python)."""
     from bson import Decimal128
 
     return None if cents == NULL_INT else Decimal128(Decimal(int(cents)).scaleb(-2))

@@ -20,7 +20,7 @@ class Scale:
     leads_per_depot: int  # shift leads per depot (employee tree width)
     staff_per_lead: int
     hq_staff_per_director: int
-    mongo_orders: int  # the most recent orders MongoDB holds (the emulator inserts slowly)
+    mongo_orders: int  # the most recent orders MongoDB holds (the emulator's memory and load)
     mongo_products: int
     sessions: int  # Redis session hashes
     stream_orders: int  # orders whose status events go into the Redis stream
@@ -31,10 +31,10 @@ class Scale:
 SCALES: dict[str, Scale] = {
     "tiny": Scale("tiny", 500, 24, 300, 25, 2_000, 2, 3, 3, 2_000, 300, 100, 300),
     "default": Scale(
-        "default", 60_000, 1_200, 24_000, 1_500, 330_000, 4, 5, 8, 12_000, 6_000, 2_000, 3_000
+        "default", 60_000, 1_200, 24_000, 1_500, 330_000, 4, 5, 8, 50_000, 6_000, 2_000, 3_000
     ),
     "large": Scale(
-        "large", 300_000, 3_000, 60_000, 5_000, 1_650_000, 6, 8, 20, 20_000, 10_000, 5_000, 5_000
+        "large", 300_000, 3_000, 60_000, 5_000, 1_650_000, 6, 8, 20, 100_000, 10_000, 5_000, 5_000
     ),
 }
 

@@ -26,7 +26,7 @@ from dbdojo.dataset.edge_names import edge_workspaces
 from dbdojo.dataset.generate import GENERATOR_VERSION, Dataset, generate
 from dbdojo.dataset.heartbeat import heartbeat
 from dbdojo.dataset.phases import timed
-from dbdojo.dataset.scales import DEFAULT_SEED, Scale, get_scale
+from dbdojo.dataset.scales import DEFAULT_SEED, SCALES, Scale, get_scale
 from dbdojo.dataset.workspaces import MAIN, SERVICES, mongo_snapshot_name, reset
 from dbdojo.workspace import Workspace
 
@@ -38,12 +38,19 @@ def seeded_meta(dataset: str = MAIN) -> dict[str, str] | None:
 
 
 def is_current(meta: dict[str, str] | None, scale: Scale, seed: int) -> bool:
+    """Whether ``meta`` records this scale and seed, by this generator, with as many orders
+    in MongoDB as the scale now holds there."""
     return bool(
         meta
         and meta.get("scale") == scale.name
         and meta.get("seed") == str(seed)
         and meta.get("generator_version") == GENERATOR_VERSION
+        and meta.get("mongo_orders", _mongo_orders(scale)) == _mongo_orders(scale)
     )
+
+
+def _mongo_orders(scale: Scale) -> str:
+    return str(min(scale.mongo_orders, scale.orders))
 
 
 def load_snapshots(
@@ -286,9 +293,7 @@ def _seed(
         data = generate(chosen, seed)
     rows = sum(data.rows(t) for t in data.tables)
     console.print(f"Generated {rows:,} rows in {time.perf_counter() - started:.1f} s")
-    meta = load_snapshots(
-        data, MAIN, services, console, mongo_orders=str(min(chosen.mongo_orders, chosen.orders))
-    )
+    meta = load_snapshots(data, MAIN, services, console, mongo_orders=_mongo_orders(chosen))
     with timed("reset main"):
         reset(Workspace(MAIN), services=services)
     elapsed = time.perf_counter() - started
@@ -297,11 +302,19 @@ def _seed(
 
 
 def ensure_seeded(scale: str | None = None, console: Console | None = None) -> dict[str, str]:
-    """Seed if nothing is seeded, or an older generator's data, or (when ``scale`` is given)
-    a different scale; make the edge-case workspaces if missing."""
+    """Seed if nothing is seeded, or an older generator's data, or data whose MongoDB holds
+    another count of orders than its scale now does, or (when ``scale`` is given) a different
+    scale; make the edge-case workspaces if missing."""
     with seed_lock():
         meta = seeded_meta()
         fresh = meta is not None and meta.get("generator_version") == GENERATOR_VERSION
+        if (
+            fresh
+            and meta["scale"] in SCALES
+            and not is_current(meta, SCALES[meta["scale"]], int(meta["seed"]))
+        ):
+            scale = scale or meta["scale"]  # reseeded below, at its own scale
+            fresh = False
         if fresh and (scale is None or meta.get("scale") == scale):
             # e.g. a new MongoDB or Redis server next to a seeded PostgreSQL, a lost snapshot
             if missing := repair_snapshots(meta, MAIN, SERVICES, console):

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import copy
 import copyreg
+import gc
 import io
 import pickle
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from mongoeco.engines._memory_collection import MemoryCollection, MemoryIndexMap
@@ -93,8 +96,23 @@ def database_names(engine: MemoryEngine) -> list[str]:
         return sorted(set(engine._storage) | set(engine._collections))
 
 
+@contextmanager
+def no_gc() -> Iterator[None]:
+    """Without the cyclic garbage collector meanwhile: making or reading an image creates
+    millions of objects and no cycles, and the collections it would trigger took half of a
+    snapshot's load time (``benchmarks/bench_mongo_snapshots.py``)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def dumps(image: Image) -> bytes:
-    return pickle.dumps((FORMAT, image), protocol=pickle.HIGHEST_PROTOCOL)
+    with no_gc():
+        return pickle.dumps((FORMAT, image), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 # Where this module lived when older images were written (images name the module of _rebuild).
@@ -108,7 +126,8 @@ class _Unpickler(pickle.Unpickler):
 
 def loads(data: bytes) -> Image:
     """The image in ``data``; ValueError if it was written by another layout version."""
-    fmt, image = _Unpickler(io.BytesIO(data)).load()
+    with no_gc():
+        fmt, image = _Unpickler(io.BytesIO(data)).load()
     if fmt != FORMAT:
         raise ValueError(f"snapshot format {fmt!r}, expected {FORMAT!r}: rebuild it")
     return image

@@ -8,8 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pymongo.results import InsertManyResult
+
 from dbdojo.mongo.emulator import memstate
 from dbdojo.mongo.emulator.server import SNAPSHOT_SUFFIX, write_atomic
+from dbdojo.mongo.snapshots import bulkload
 
 BUILD_DATABASE = "dojo_build"
 
@@ -34,8 +37,9 @@ def as_wire(value: Any) -> Any:
 class _Collection:
     """A mongoeco collection taking pymongo's arguments and storing what the wire would."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, engine: Any) -> None:
         self._inner = inner
+        self._engine = engine
 
     def create_index(self, keys: Any, **options: Any) -> str:
         options = {
@@ -45,6 +49,14 @@ class _Collection:
         return self._inner.create_index(keys, **options)
 
     def insert_many(self, documents: Any, *args: Any, **kwargs: Any) -> Any:
+        """Into a collection without secondary indexes: stored directly (:mod:`.bulkload`, the
+        same stored documents, several times faster); otherwise mongoeco's ``insert_many``."""
+        documents = list(documents)
+        if self._inner.name not in self._inner.database.list_collection_names():
+            self._inner.database.create_collection(self._inner.name)
+        name, database = self._inner.name, self._inner.database
+        if bulkload.bulk_insert(self._engine, database.name, name, documents):
+            return InsertManyResult([d["_id"] for d in documents], acknowledged=True)
         return self._inner.insert_many([as_wire(d) for d in documents], *args, **kwargs)
 
     def insert_one(self, document: Any, *args: Any, **kwargs: Any) -> Any:
@@ -57,17 +69,18 @@ class _Collection:
 class _Database:
     """A mongoeco database whose collections accept pymongo's ``create_index`` options."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, engine: Any) -> None:
         self._inner = inner
+        self._engine = engine
 
     def __getitem__(self, name: str) -> _Collection:
-        return _Collection(self._inner[name])
+        return _Collection(self._inner[name], self._engine)
 
     def get_collection(self, name: str, **kwargs: Any) -> _Collection:
-        return _Collection(self._inner.get_collection(name, **kwargs))
+        return _Collection(self._inner.get_collection(name, **kwargs), self._engine)
 
     def create_collection(self, name: str, **options: Any) -> _Collection:
-        return _Collection(self._inner.create_collection(name, **as_wire(options)))
+        return _Collection(self._inner.create_collection(name, **as_wire(options)), self._engine)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
@@ -76,7 +89,7 @@ class _Database:
 
         attr = getattr(self._inner, name)
         # `db.orders` is a collection in pymongo; wrap it like `db["orders"]`
-        return _Collection(attr) if isinstance(attr, Collection) else attr
+        return _Collection(attr, self._engine) if isinstance(attr, Collection) else attr
 
 
 def build_image(build: Callable[[Any], None]) -> memstate.Image:
@@ -88,8 +101,8 @@ def build_image(build: Callable[[Any], None]) -> memstate.Image:
 
     patch_costs()
     engine = MemoryEngine(aggregation_materialization_limit=MATERIALIZATION_LIMIT)
-    with MongoClient(engine) as client:
-        build(_Database(client[BUILD_DATABASE]))
+    with MongoClient(engine) as client, memstate.no_gc():
+        build(_Database(client[BUILD_DATABASE], engine))
         return memstate.capture(engine, BUILD_DATABASE)  # before close: it empties the engine
 
 
