@@ -139,6 +139,33 @@ def test_unauthenticated_clients_get_nothing(emulator, room):
         )
 
 
+def test_enforced_tells_a_server_that_refuses_strangers(emulator, room):
+    """The classroom warns when a server would take the learners' users without enforcing
+    them (a mongod without --auth); the URL's own credentials must not hide it."""
+    from urllib.parse import quote
+
+    from dbdojo.mongo import kitauth
+
+    assert kitauth.enforced(emulator.record.url)
+    secret = kitauth.credentials()
+    assert secret is not None
+    host = emulator.record.url.split("://", 1)[1].split("/", 1)[0]
+    admin_url = (
+        f"mongodb://{quote(secret['user'])}:{quote(secret['password'])}@{host}"
+        "/?authSource=admin&directConnection=true"
+    )
+    with pymongo.MongoClient(admin_url, serverSelectionTimeoutMS=5000) as admin:
+        assert admin.list_database_names()  # the URL's credentials do work
+    assert kitauth.enforced(admin_url)
+
+
+def test_a_server_without_access_control_is_not_enforced(tmp_path_factory):
+    from dbdojo.mongo import kitauth
+
+    for plain in running_emulator(tmp_path_factory):  # authorization off, as `dojo up` has it
+        assert not kitauth.enforced(plain.record.url)
+
+
 def test_the_kit_admin_sees_everything_and_users_show_no_secrets(emulator, room):
     from dbdojo.connect import mongo_client
 

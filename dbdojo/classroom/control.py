@@ -19,7 +19,7 @@ from dbdojo.checking.model import Exercise
 from dbdojo.checking.result import Rules
 from dbdojo.classroom import dashboard, hub, layout, mode, provision, roster, storage
 from dbdojo.classroom.roster import Learner
-from dbdojo.connect import pg_connect
+from dbdojo.connect import pg_connect, server_url
 from dbdojo.errors import Invalid
 from dbdojo.mongo import kitauth
 from dbdojo.paths import labs_dir, project_root
@@ -159,6 +159,13 @@ def up(
     roster.save(learners, layout.roster_file())
     if kitauth.require():
         say("MongoDB emulator: authorization on (a user per learner; the kit as dojo_admin)")
+    elif not kitauth.enforced(server_url("mongo")):
+        say(
+            "warning: MongoDB does not enforce access control (a mongod started without "
+            "--auth or --keyFile): every learner gets a user, but any learner can read and "
+            "change every database. Give the classroom a MongoDB with access control "
+            "(DOJO_MONGO_URL with an admin user), or use the kit's emulator."
+        )
     svc_port = procs.free_port()
     service_url = f"http://127.0.0.1:{svc_port}"
     # a spare copy per learner for instant resets only where it is a clone: else half the disk

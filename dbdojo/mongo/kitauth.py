@@ -94,6 +94,26 @@ def require() -> bool:
     return True
 
 
+def enforced(url: str) -> bool:
+    """Whether the MongoDB server at ``url`` refuses an unauthenticated client (its access
+    control is on): a ``mongod`` started without ``--auth`` or ``--keyFile`` accepts the
+    learners' users but enforces none of their rights."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import pymongo
+    import pymongo.errors
+
+    parts = urlsplit(url)  # without the URL's credentials, if it has any
+    query = "&".join(q for q in parts.query.split("&") if q and not q.startswith("auth"))
+    bare = urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, query, ""))
+    with pymongo.MongoClient(bare, serverSelectionTimeoutMS=10_000) as anonymous:
+        try:
+            anonymous.list_database_names()
+        except pymongo.errors.OperationFailure as exc:
+            return exc.code == 13  # Unauthorized
+    return False
+
+
 def release() -> None:
     """Authorization off, the kit's admin user dropped and its password forgotten."""
     import pymongo
