@@ -12,8 +12,8 @@ dataset's (decimal totals and prices, an items array):
 - the longest another client waits during one long read of every order (a count on an
   unindexed field, a ``$group``, a ``$project``, a ``$sort``, a filtered find; target: 1 s: the
   scan takes turns, :mod:`dbdojo.mongo.emulator.fairness`, and an aggregation's stages run
-  beside the event loop, :mod:`dbdojo.mongo.emulator.offload`; a ``$sort`` that goes into the
-  scan still sorts in one piece).
+  beside the event loop, :mod:`dbdojo.mongo.emulator.offload`, as does a ``$sort`` that goes
+  into the scan).
 
 Run: ``python benchmarks/bench_mongo_reads.py [--orders 3000 --customers 2000]``.
 """

@@ -124,6 +124,33 @@ def test_database_error_is_shown_with_its_message(checker):
     assert verdict.status == "error" and 'column "nope" does not exist' in verdict.message
 
 
+@pytest.mark.parametrize(
+    "answer",
+    ["SELEC customer_id FROM orders", "SELECT 1;\nSELEC count(*) AS n FROM orders;"],
+)
+def test_a_misspelt_statement_gets_the_servers_syntax_error(checker, answer):
+    """libpg_query's own split dropped a statement it knew no keyword of: the answer read as
+    empty, or as its other statements alone."""
+    verdict = checker.check(ex("sql", SPEND), answer)
+    assert verdict.status == "error" and 'syntax error at or near "SELEC"' in verdict.message
+
+
+def test_statements_split_as_the_server_scans_them():
+    from dbdojo.checking.sqltext import controls_transaction, split_statements
+
+    body = "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql"
+    assert split_statements(f"{body}; SELECT f(); -- done") == [body, "SELECT f()"]
+    assert split_statements("SELECT 'a;b' /* ; */;; -- x") == ["SELECT 'a;b' /* ; */"]
+    assert split_statements("-- nothing here") == split_statements(" ; ;") == []
+    assert split_statements("SELECT 1; SELECT 'open") == ["SELECT 1; SELECT 'open"]
+    assert [controls_transaction(s) for s in ("/* x */ commit", "END", "start transaction")] == [
+        True,
+        True,
+        True,
+    ]
+    assert not any(map(controls_transaction, ("rollback to savepoint a", "PREPARE p AS SELECT 1")))
+
+
 def test_long_query_is_stopped(checker):
     verdict = checker.check(ex("sql", "SELECT 1 AS x", timeout=0.5), "SELECT pg_sleep(3) AS x")
     assert verdict.status == "error" and "statement_timeout" in verdict.message

@@ -295,6 +295,46 @@ def test_other_clients_are_served_while_an_aggregations_stages_run(db):
     assert max(waits) < took / 3, f"another client waited {max(waits):.2f} s of {took:.2f} s"
 
 
+# The same for a sort done inside the scan (a sorted find, an aggregation's leading $sort):
+#   mongoeco gathered and sorted every document in one step; before the kit sorted beside the
+#   event loop (dbdojo.mongo.emulator.offload) another client waited for the whole sort.
+@pytest.mark.parametrize("read", ["find", "aggregate"])
+def test_other_clients_are_served_while_a_scan_sorts(db, read):
+    import threading
+    import time
+
+    from dbdojo.connect import mongo_client
+
+    total = 20000
+    db.tall.insert_many(
+        [{"_id": i, "v": (i * 7919) % total, "pad": "x" * 40} for i in range(total)]
+    )
+    other = mongo_client()[DB]
+    other.probe.insert_one({"_id": 1})
+    waits: list[float] = []
+    done = threading.Event()
+
+    def probe() -> None:
+        while not done.is_set():
+            began = time.perf_counter()
+            other.probe.find_one({"_id": 1})
+            waits.append(time.perf_counter() - began)
+            time.sleep(0.005)
+
+    prober = threading.Thread(target=probe)
+    prober.start()
+    began = time.perf_counter()
+    if read == "find":
+        top = list(db.tall.find({}, {"v": 1}).sort("v", -1).limit(3))
+    else:
+        top = list(db.tall.aggregate([{"$sort": {"v": -1}}, {"$limit": 3}, {"$project": {"v": 1}}]))
+    took = time.perf_counter() - began
+    done.set()
+    prober.join()
+    assert [d["v"] for d in top] == [total - 1, total - 2, total - 3]
+    assert max(waits) < took / 3, f"another client waited {max(waits):.2f} s of {took:.2f} s"
+
+
 # docs/manual/reference/operator/query/in/ : "$in selects the documents where the value of a
 #   field equals any value in the specified array"; an array field matches if any element
 #   does, or the array itself; regular expressions may be listed. docs/manual/tutorial/

@@ -41,25 +41,45 @@ def strip_comments(sql: str) -> str:
 def split_statements(sql: str) -> list[str]:
     """Statements as PostgreSQL's own scanner separates them (libpg_query, through pglast):
     ``E'\\''`` strings, nested comments and dollar quotes are what the server says they are.
-    Text the scanner cannot read is returned whole, for the server to report."""
+    Every piece between two semicolons that holds more than comments is a statement, even one
+    the scanner knows no keyword of (libpg_query's own split drops ``SELEC 1``; the server
+    names the mistake). Text the scanner cannot read is returned whole, for the server to
+    report."""
+    if ";" not in sql:  # one statement at most: no scanner needed (nor its import)
+        return [sql.strip()] if strip_comments(sql).strip() else []
     from pglast import parser
 
     try:
-        statements = parser.split(sql, with_parser=False)
+        scanned = parser.scan(sql)
     except Exception:  # pglast raises its own error types; the server's message is clearer
         return [sql.strip()] if strip_comments(sql).strip() else []
-    return [s.strip() for s in statements if s.strip()]
+    statements, start, content = [], 0, False
+    for token in scanned:
+        if token.name == "ASCII_59":
+            if content:
+                statements.append(sql[start : token.start].strip())
+            start, content = token.end + 1, False
+        elif token.name not in ("SQL_COMMENT", "C_COMMENT"):
+            content = True
+    if content:
+        statements.append(sql[start:].strip())
+    return statements
 
 
 _TRANSACTION_END = {"TRANS_STMT_BEGIN", "TRANS_STMT_START", "TRANS_STMT_COMMIT",
                     "TRANS_STMT_ROLLBACK", "TRANS_STMT_PREPARE", "TRANS_STMT_COMMIT_PREPARED",
                     "TRANS_STMT_ROLLBACK_PREPARED"}  # fmt: skip
+#: The words a transaction-control statement starts with (PostgreSQL's TransactionStmt).
+_TRANSACTION_WORDS = {"begin", "start", "commit", "end", "rollback", "abort", "prepare"}
 
 
 def controls_transaction(statement: str) -> bool:
     """Whether PostgreSQL's parser reads ``statement`` as BEGIN, COMMIT, ROLLBACK (not to a
     savepoint), PREPARE TRANSACTION or their synonyms. Unparsable text is not: the server
     refuses it too."""
+    words = [text.lower() for kind, text in tokens(statement)[:1] if kind == "word"]
+    if not words or words[0] not in _TRANSACTION_WORDS:  # no parser needed (nor its import)
+        return False
     from pglast import parser
 
     try:

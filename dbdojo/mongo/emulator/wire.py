@@ -66,8 +66,8 @@ async def serving(
     from dbdojo.mongo.emulator import dialect as mongo_dialect
     from dbdojo.mongo.emulator import fairness, offload
 
-    fairness.patch_yielding_writes()
     offload.patch_offloaded_stages()
+    fairness.patch_yielding_writes()
     mongo_dialect.patch_bson_sizes()
     mongo_dialect.patch_projection_slice()
     dialect = mongo_dialect.Dialect(engine)
