@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -266,9 +265,8 @@ def _drivers(data: Dataset) -> list[Doc]:
     return docs
 
 
-def builder(data: Dataset, meta: dict[str, str] | Callable[[], dict[str, str]]):
-    """The ``build(db)`` callback for :func:`dbdojo.mongo.snapshots.build_snapshot`; ``meta``
-    (or what it returns, asked for once every document is in) goes into ``dataset_info``."""
+def builder(data: Dataset, meta: dict[str, str]):
+    """The ``build(db)`` callback for :func:`dbdojo.mongo.snapshots.build_snapshot`."""
     docs = documents(data)
 
     def build(db: Database) -> None:
@@ -276,11 +274,10 @@ def builder(data: Dataset, meta: dict[str, str] | Callable[[], dict[str, str]]):
         for name, items in docs.items():
             for start in range(0, len(items), 5_000):
                 db[name].insert_many(items[start : start + 5_000], ordered=False)
-        db.create_collection("dataset_info")  # where it was listed before the wait below
+        db["dataset_info"].insert_one({"_id": "dataset", **meta})
         db.orders.create_index("customer.customer_id")
         db.orders.create_index("placed_at")
         db.products.create_index("category")
         db.drivers.create_index([("last_location", "2dsphere")])
-        db["dataset_info"].insert_one({"_id": "dataset", **(meta() if callable(meta) else meta)})
 
     return build

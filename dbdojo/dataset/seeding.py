@@ -25,7 +25,6 @@ from dbdojo.dataset.edge import LAYOUT, inputs_of, variant
 from dbdojo.dataset.edge_names import edge_workspaces
 from dbdojo.dataset.generate import GENERATOR_VERSION, Dataset, generate
 from dbdojo.dataset.heartbeat import heartbeat
-from dbdojo.dataset.mongo_build import MongoBuild
 from dbdojo.dataset.phases import timed
 from dbdojo.dataset.scales import DEFAULT_SEED, SCALES, Scale, get_scale
 from dbdojo.dataset.workspaces import MAIN, SERVICES, mongo_snapshot_name, reset
@@ -67,23 +66,6 @@ def load_snapshots(
     console = console or Console(stderr=True)
     services = list(services)
     meta = pg.metadata(data, **extra)
-    mongo = MongoBuild(data, dataset) if "mongo" in services else None  # under way meanwhile
-    try:
-        return _load_snapshots(data, dataset, services, console, layout_sql, meta, mongo)
-    finally:
-        if mongo is not None:
-            mongo.cancel()
-
-
-def _load_snapshots(
-    data: Dataset,
-    dataset: str,
-    services: list[str],
-    console: Console,
-    layout_sql: str,
-    meta: dict[str, str],
-    mongo: MongoBuild | None,
-) -> dict[str, str]:
     columns = [
         TextColumn("{task.description}"),
         BarColumn(),
@@ -123,13 +105,25 @@ def _load_snapshots(
             with timed(f"{prefix}Redis snapshot"):
                 redis_store.build_snapshot(keys, meta, dataset)
             bar.update(task, completed=len(keys.commands))
-        if mongo is not None:
-            task = bar.add_task("MongoDB snapshot", total=None)
-            with timed(f"{prefix}MongoDB snapshot (its wait)"):
-                if unsupported := mongo.finish(meta):
-                    console.print(f"[yellow]MongoDB skipped:[/] {unsupported}")
-            bar.update(task, total=1, completed=1)
+        if "mongo" in services:
+            with timed(f"{prefix}MongoDB snapshot"):
+                load_mongo(data, meta, dataset, bar, console)
     return meta
+
+
+def load_mongo(
+    data: Dataset, meta: dict[str, str], dataset: str, bar: Progress, console: Console
+) -> None:
+    from dbdojo.dataset import mongo_data
+    from dbdojo.mongo import snapshots as mongo_snapshots
+
+    build = mongo_data.builder(data, meta)
+    task = bar.add_task("MongoDB snapshot", total=None)
+    try:
+        mongo_snapshots.build_snapshot(mongo_snapshot_name(dataset), build)
+    except mongo_snapshots.SnapshotsUnsupported as exc:
+        console.print(f"[yellow]MongoDB skipped:[/] {exc}")
+    bar.update(task, total=1, completed=1)
 
 
 def snapshots_missing(meta: dict[str, str], dataset: str = MAIN) -> list[str]:
