@@ -143,6 +143,11 @@ def test_statements_split_as_the_server_scans_them():
     assert split_statements("SELECT 'a;b' /* ; */;; -- x") == ["SELECT 'a;b' /* ; */"]
     assert split_statements("-- nothing here") == split_statements(" ; ;") == []
     assert split_statements("SELECT 1; SELECT 'open") == ["SELECT 1; SELECT 'open"]
+    atomic = (
+        "CREATE FUNCTION f(x int) RETURNS int LANGUAGE sql BEGIN ATOMIC "
+        "SELECT CASE WHEN x > 0 THEN 1 ELSE 2 END; END"
+    )
+    assert split_statements(f"{atomic};\nSELECT f(1);") == [atomic, "SELECT f(1)"]
     assert [controls_transaction(s) for s in ("/* x */ commit", "END", "start transaction")] == [
         True,
         True,

@@ -43,8 +43,9 @@ def split_statements(sql: str) -> list[str]:
     ``E'\\''`` strings, nested comments and dollar quotes are what the server says they are.
     Every piece between two semicolons that holds more than comments is a statement, even one
     the scanner knows no keyword of (libpg_query's own split drops ``SELEC 1``; the server
-    names the mistake). Text the scanner cannot read is returned whole, for the server to
-    report."""
+    names the mistake), and a ``BEGIN ATOMIC ... END`` function body is one statement with
+    the ``CREATE`` that holds it (as psql reads it). Text the scanner cannot read is returned
+    whole, for the server to report."""
     if ";" not in sql:  # one statement at most: no scanner needed (nor its import)
         return [sql.strip()] if strip_comments(sql).strip() else []
     from pglast import parser
@@ -54,13 +55,19 @@ def split_statements(sql: str) -> list[str]:
     except Exception:  # pglast raises its own error types; the server's message is clearer
         return [sql.strip()] if strip_comments(sql).strip() else []
     statements, start, content = [], 0, False
-    for token in scanned:
-        if token.name == "ASCII_59":
+    atomic = 0  # depth inside a BEGIN ATOMIC ... END body, whose semicolons end no statement
+    for i, token in enumerate(scanned):
+        if token.name == "ASCII_59" and not atomic:
             if content:
                 statements.append(sql[start : token.start].strip())
             start, content = token.end + 1, False
         elif token.name not in ("SQL_COMMENT", "C_COMMENT"):
             content = True
+        following = scanned[i + 1].name if i + 1 < len(scanned) else ""
+        if (token.name, following) == ("BEGIN_P", "ATOMIC") or (atomic and token.name == "CASE"):
+            atomic += 1
+        elif atomic and token.name == "END_P":
+            atomic -= 1
     if content:
         statements.append(sql[start:].strip())
     return statements
