@@ -32,3 +32,25 @@ def test_an_image_of_another_format_is_refused():
 
     with pytest.raises(ValueError, match="rebuild it"):
         memstate.loads(pickle.dumps(("dbdojo-mongo-image/0", {})))
+
+
+def test_a_loaded_snapshot_is_out_of_the_collectors_sight(tmp_path):
+    """The emulator's first queries after it loaded the seeded orders held every other client
+    3.4-4.2 s: the cyclic collector traversed the image's containers, generation after
+    generation. A snapshot read by the emulator's store is frozen (gc.freeze) instead."""
+    import subprocess
+
+    from dbdojo.mongo.snapshots.inprocess import save_snapshot
+
+    docs = [{"_id": i, "lines": [{"sku": i, "qty": 1}]} for i in range(20000)]
+    save_snapshot(tmp_path, "big", build_image(lambda db: db.items.insert_many(docs)))
+    script = (
+        "import gc, sys\n"
+        "from dbdojo.mongo.emulator.server import SnapshotStore\n"
+        f"image = SnapshotStore(__import__('pathlib').Path({str(tmp_path)!r})).get('big')\n"
+        "print(gc.get_freeze_count(), len(gc.get_objects()))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-500:]
+    frozen, tracked = map(int, done.stdout.split())
+    assert frozen > 40000 and tracked < frozen / 4, (frozen, tracked)

@@ -103,6 +103,7 @@ class SnapshotStore:
         if cached and cached[0] == key:
             return cached[1]
         image = memstate.loads(path.read_bytes())
+        memstate.settle()
         self._cache[name] = (key, image)
         return image
 
@@ -299,6 +300,7 @@ class Recovery:
                 path = emulator.saved_dir / f"{database}.image"
                 data = await asyncio.to_thread(path.read_bytes)
                 image = await asyncio.to_thread(memstate.loads, data)
+                memstate.settle()
                 await memstate.install(emulator.engine, database, image)
             elif snapshot:
                 await emulator._install_snapshot(database, snapshot)
