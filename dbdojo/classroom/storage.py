@@ -101,8 +101,10 @@ def remount() -> bool:
     """Mount the class's image again if it exists and is not mounted (after a reboot, before
     PostgreSQL starts: its tablespace lives there); True if it is mounted now. A refusal is
     left to ``classroom up`` to report."""
-    if not image_file().exists() or xfsimage.mounted(mount_dir()):
-        return xfsimage.mounted(mount_dir())
+    if xfsimage.mounted(mount_dir()):
+        return True
+    if not image_file().exists():
+        return False
     try:
         xfsimage.mount(image_file(), mount_dir(), 0)
     except xfsimage.Refused:

@@ -1,8 +1,8 @@
 """A kit server that holds its port but does not answer is busy, not foreign: the MongoDB
 emulator serves one operation at a time between its turns (scans and long writes take turns
-between documents; a step that gathers its input in one piece, such as a ``$sort``, does not),
-so one long step can make other clients time out. ``dojo status`` and ``dojo doctor`` say so,
-and what to do."""
+between documents; an aggregation's stages and a sort run beside its event loop), so a step
+that still holds it, or a frozen process, can make other clients time out. ``dojo status``
+and ``dojo doctor`` say so, and what to do."""
 
 from __future__ import annotations
 

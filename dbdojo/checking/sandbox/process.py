@@ -81,9 +81,9 @@ def _lock_dir() -> Path:
     """Where the uid slots and turns are locked: as root one place per machine (every checkout
     and test worker draws from the same uids), writable by root alone; as anyone else the
     checkout's state directory (root's place is closed to them, and they switch no uids)."""
-    path = Path("/run/dbdojo-sandbox")
     if os.geteuid() != 0:
         return state_dir()
+    path = Path("/run/dbdojo-sandbox")
     try:
         path.mkdir(mode=0o700, exist_ok=True)
     except OSError:
