@@ -87,8 +87,8 @@ def profile(scale: str) -> None:
             parts = edge_parts.get(name.removeprefix("edge variant "), {})
             line += "   " + ", ".join(f"{k} {v:.2f}" for k, v in parts.items())
         print(line)
-    print(f"  {'dojo seed, total':40} {seeded:8.2f} s")
-    print(f"  {'with the edge variants':40} {total:8.2f} s")
+    print(f"  {'dojo seed, edge-case workspaces included':40} {seeded:8.2f} s   (target 45 s)")
+    print(f"  {'the edge variants again, on their own':40} {total - seeded:8.2f} s")
 
 
 KINDS = ("generate", "Redis", "MongoDB", "reset", "COPY")

@@ -119,6 +119,16 @@ def test_created_before_first_order(tiny):
     assert (signup.to_numpy() < first.to_numpy()).all()
 
 
+def test_pings_are_in_time_order_then_driver_order(tiny):
+    """gps_ping_id follows (recorded_at, driver_id), ties kept in the order they were made."""
+    pings = tiny.tables["gps_pings"]
+    at, driver = pings["recorded_at"], pings["driver_id"]
+    assert len(at) > 1000
+    later = (at[1:] > at[:-1]) | ((at[1:] == at[:-1]) & (driver[1:] >= driver[:-1]))
+    assert later.all()
+    assert (np.diff(pings["gps_ping_id"]) == 1).all()
+
+
 def test_edge_variants_carry_their_trouble():
     dup = edge.variant("duplicates").tables["customers"]["email"]
     assert len({e.lower() for e in dup}) < len(set(dup)) == len(dup)

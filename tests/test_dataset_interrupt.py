@@ -58,3 +58,28 @@ def test_kill_9_during_seed_leaves_a_complete_dataset(scratch, delay):
     assert info["checksum"] == meta["checksum"]
     if meta["seed"] != str(DEFAULT_SEED):  # the kill came after the swap: put the usual back
         seed("tiny", force=True)
+
+
+def test_a_failed_postgresql_load_makes_no_other_snapshot(seeded_tiny, monkeypatch):
+    """Redis's and MongoDB's snapshots are built in a thread beside PostgreSQL's load and wait
+    for its checksum: when that load fails, its error is the one raised, the thread ends, and
+    neither snapshot is written."""
+    import threading
+
+    from dbdojo.dataset import redis_store, seeding
+    from dbdojo.mongo import snapshots as mongo_snapshots
+
+    def broken(*args, **kwargs):
+        time.sleep(0.3)  # the thread is under way meanwhile
+        raise RuntimeError("the COPY failed")
+
+    monkeypatch.setattr(pg, "build_template", broken)
+    dataset = "edge_zz_failed_load"
+    with pytest.raises(RuntimeError, match="the COPY failed"):
+        seeding.load_snapshots(generate("tiny"), dataset, ("postgres", "redis", "mongo"))
+    deadline = time.monotonic() + 30
+    while any(t.name == "dojo-seed-snapshots" for t in threading.enumerate()):
+        assert time.monotonic() < deadline, "the snapshot thread is still waiting"
+        time.sleep(0.05)
+    assert redis_store.snapshot_meta(dataset) is None
+    assert dataset not in mongo_snapshots.snapshots()

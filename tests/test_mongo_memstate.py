@@ -54,3 +54,37 @@ def test_a_loaded_snapshot_is_out_of_the_collectors_sight(tmp_path):
     assert done.returncode == 0, done.stderr[-500:]
     frozen, tracked = map(int, done.stdout.split())
     assert frozen > 40000 and tracked < frozen / 4, (frozen, tracked)
+
+
+def test_a_snapshot_keeps_its_documents_packed_until_read():
+    """The seed stores the dataset's documents packed (memstate.PackedDocument): an image
+    pickles their bytes, not the payloads and what reads decoded from them, and reads and
+    writes after a load see the same documents."""
+    import asyncio
+
+    from mongoeco import MongoClient
+    from mongoeco.engines.memory import MemoryEngine
+
+    docs = [{"_id": i, "lines": [{"sku": i, "qty": 1}], "tags": ["a"]} for i in range(500)]
+
+    def build(db) -> None:
+        db.items.insert_many(docs)
+        db.items.create_index("lines.sku")  # reads (and decodes) every document
+
+    image = build_image(build)
+    stored = list(image["_storage"]["items"].values())
+    assert all(type(row) is memstate.PackedDocument for row in stored)
+    assert all(row.decoded_wrapped is not None for row in stored)  # the index build read them
+    plain = memstate.dumps(image)
+    for row in stored:
+        row.decoded_wrapped = None
+    assert len(memstate.dumps(image)) == len(plain)  # the decoded forms were left out
+    engine = MemoryEngine()
+    asyncio.run(memstate.install(engine, "x", memstate.loads(plain)))
+    with MongoClient(engine) as client:
+        items = client.x["items"]
+        assert list(items.find({}, sort=[("_id", 1)])) == docs
+        assert items.find_one({"lines.sku": 7}) == docs[7]
+        items.update_one({"_id": 7}, {"$push": {"tags": "b"}})
+        assert items.find_one({"_id": 7})["tags"] == ["a", "b"]
+        assert items.count_documents({"tags": "b"}) == 1

@@ -69,3 +69,28 @@ def test_without_mariadb_the_student_build_still_writes_x3(request, monkeypatch,
     assert exercise.reference is None  # a student cell: its body is the learner's answer
     verdict = Checker(edges=[]).check(exercise, "SELECT 1")
     assert verdict.status == "error" and "checked on MariaDB/MySQL" in verdict.message
+
+
+def test_a_workspace_gets_its_mariadb_copy_when_x3_first_asks(request, monkeypatch, capsys):
+    """`dojo reset` (and a seed, for the main workspace) makes no MariaDB copy: lesson X3's
+    first cell does, for the workspace it runs in, and `dojo reset` restores it from then on."""
+    from tests.fixtures.checking import dataset_checker, require_server
+
+    require_mysql_binary()
+    dataset_checker(request)
+    require_server(request, "mysql")
+    from dbdojo.dataset import disk, mysql_data, workspaces
+    from dbdojo.notebook.mysql import require_mysql
+    from dbdojo.workspace import Workspace
+
+    ws = Workspace("mysql_lazy_test")
+    try:
+        workspaces.reset(ws, workspaces.WITH_MYSQL)
+        assert not mysql_data.has_copy(ws), "a reset made a MariaDB copy nobody asked for"
+        monkeypatch.setenv("DOJO_WORKSPACE", ws.name)
+        assert require_mysql().startswith(("MariaDB", "MySQL"))
+        assert "Copying the seeded tables into MariaDB" in capsys.readouterr().err
+        assert mysql_data.has_copy(ws)
+        assert mysql_data.reset(ws, only_existing=True) is not None  # `dojo reset` restores it
+    finally:
+        disk.drop(ws)

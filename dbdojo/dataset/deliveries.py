@@ -169,7 +169,10 @@ def gps_pings(seed: int, jobs_table: Table, aux: dict, merchants: Table, orders:
     all_speed = np.concatenate([speed, np.full(2 * len(back), 15.0)])
     all_job = np.concatenate([job_id, np.full(2 * len(back), NULL_INT)])
     keep = all_at < aux["end_now"]
-    idx = np.flatnonzero(keep)[np.lexsort((all_driver[keep], all_at[keep]))]
+    # by time, then driver: one stable sort of a combined key (lexsort took three times as long)
+    at, by = all_at[keep], all_driver[keep]
+    key = (at - at.min(initial=0)) * (by.max(initial=0) + 1) + by
+    idx = np.flatnonzero(keep)[np.argsort(key, kind="stable")]
     n = len(idx)
     return {
         "gps_ping_id": np.arange(1, n + 1),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -265,16 +266,18 @@ def _drivers(data: Dataset) -> list[Doc]:
     return docs
 
 
-def builder(data: Dataset, meta: dict[str, str]):
-    """The ``build(db)`` callback for :func:`dbdojo.mongo.snapshots.build_snapshot`."""
-    docs = documents(data)
+def builder(data: Dataset, meta: Mapping[str, str] | Callable[[], Mapping[str, str]]):
+    """The ``build(db)`` callback for :func:`dbdojo.mongo.snapshots.build_snapshot` (which
+    makes the documents too: on the emulator, with the cyclic garbage collector paused).
+    ``meta``, the recorded metadata, may be a function: called once the documents are in."""
 
     def build(db: Database) -> None:
         db.create_collection("orders", validator=ORDER_VALIDATOR)
-        for name, items in docs.items():
+        for name, items in documents(data).items():
             for start in range(0, len(items), 5_000):
                 db[name].insert_many(items[start : start + 5_000], ordered=False)
-        db["dataset_info"].insert_one({"_id": "dataset", **meta})
+        info = meta() if callable(meta) else meta
+        db["dataset_info"].insert_one({"_id": "dataset", **info})
         db.orders.create_index("customer.customer_id")
         db.orders.create_index("placed_at")
         db.products.create_index("category")

@@ -4,8 +4,10 @@
 ``dojo_template_build`` and swapped in), and each edge case's into
 ``dojo_template_edge_<variant>``, so both servers hold the same rows: each table leaves
 PostgreSQL with ``COPY ... TO STDOUT`` in its text format, which is also ``LOAD DATA``'s
-default format (tab separated, ``\\N`` for NULL, backslash escapes). ``dojo reset`` makes the
-main workspace's database (``dojo``) a copy of that template, indexes included. Without a
+default format (tab separated, ``\\N`` for NULL, backslash escapes). A workspace's own
+database (``dojo`` for the main one) is a copy of that template, indexes included, made when
+lesson X3 first asks for it (:func:`reset`) and restored by ``dojo reset``; a new seed drops
+the main workspace's stale copy rather than copying again (X3 alone uses it). Without a
 MariaDB/MySQL server nothing happens (``dojo up`` says once how to get one).
 
 Lab answers are checked on ``dojo_template`` and the edge cases' copies, which only the kit

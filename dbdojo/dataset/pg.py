@@ -93,12 +93,13 @@ def build_template(
     dataset: str = MAIN,
     report: Report = lambda what, rows: None,
     layout_sql: str = "",
+    copied: Callable[[dict[str, str]], None] = lambda meta: None,
 ) -> dict[str, str]:
     """Load ``data`` into a fresh build database, finish it, swap it in as the template.
 
     ``layout_sql`` runs right after the COPY: statements that change where rows sit in the
     tables (an edge case's physical order), never what they hold. Returns ``meta`` with the
-    data's checksum, as recorded in the template.
+    data's checksum, as recorded in the template; ``copied`` gets it as soon as it is known.
     """
     from psycopg import sql
 
@@ -121,6 +122,7 @@ def build_template(
             conn, data, vector, report, digest, phase=lambda t: timed(f"{prefix}COPY {t}")
         )
         meta = {**meta, "checksum": digest.hexdigest()}
+        copied(meta)
         if layout_sql:
             conn.execute(layout_sql.encode())
         with conn.cursor() as cur:

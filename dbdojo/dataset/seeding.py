@@ -12,9 +12,13 @@ learner's ``%%check`` runs the edge-case checks the labs promise.
 
 from __future__ import annotations
 
+import contextvars
+import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager, suppress
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -62,7 +66,11 @@ def load_snapshots(
     **extra: str,
 ) -> dict[str, str]:
     """Build the snapshots of ``data`` in each service; returns the recorded metadata.
-    ``layout_sql``: see :func:`dbdojo.dataset.pg.build_template`."""
+    ``layout_sql``: see :func:`dbdojo.dataset.pg.build_template`.
+
+    Redis's and MongoDB's snapshots are built from ``data`` in a thread beside PostgreSQL's
+    and MariaDB's loads: those are the servers' work, the snapshots this process's (the
+    recorded checksum, known once PostgreSQL has its rows, is what they wait for)."""
     console = console or Console(stderr=True)
     services = list(services)
     meta = pg.metadata(data, **extra)
@@ -72,47 +80,93 @@ def load_snapshots(
         TextColumn("{task.completed:,.0f}/{task.total:,.0f}"),
         TimeElapsedColumn(),
     ]
+    recorded: Future[dict[str, str]] = Future()
     with (
         Progress(
             *columns, console=console, transient=False, disable=not console.is_terminal
         ) as bar,
         heartbeat(bar, console),
     ):
-        if "postgres" in services:
-            total = sum(data.rows(t) for t in data.tables)
-            task = bar.add_task(f"PostgreSQL {pg.template_name(dataset)}", total=total)
+        side = [s for s in ("redis", "mongo") if s in services]
+        beside = background(load_documents, data, recorded.result, dataset, side, bar, console)
+        try:
+            if "postgres" in services:
+                total = sum(data.rows(t) for t in data.tables)
+                task = bar.add_task(f"PostgreSQL {pg.template_name(dataset)}", total=total)
 
-            def report(what: str, rows: int) -> None:
-                bar.update(task, advance=rows, description=f"PostgreSQL: {what}")
+                def report(what: str, rows: int) -> None:
+                    bar.update(task, advance=rows, description=f"PostgreSQL: {what}")
 
-            meta = pg.build_template(data, meta, dataset, report, layout_sql)
-        else:
-            meta["checksum"] = data.checksum()
-        prefix = "" if dataset == MAIN else f"{dataset}: "
-        if "mysql" in services:  # a copy of PostgreSQL's new template
-            from dbdojo.dataset import mysql_data
+                meta = pg.build_template(
+                    data, meta, dataset, report, layout_sql, copied=recorded.set_result
+                )
+            else:
+                meta["checksum"] = data.checksum()
+                recorded.set_result(meta)
+            prefix = "" if dataset == MAIN else f"{dataset}: "
+            if "mysql" in services:  # a copy of PostgreSQL's new template
+                from dbdojo.dataset import mysql_data
 
-            with timed(f"{prefix}mysql"):
-                took = mysql_data.build_template(dataset)
-            if took is not None and dataset == MAIN:
-                console.print(f"MariaDB/MySQL: the tables copied in {took:.1f} s")
-        if "redis" in services:
-            from dbdojo.dataset import redis_data, redis_store
-
-            with timed(f"{prefix}Redis keys"):
-                keys = redis_data.build(data)
-            task = bar.add_task("Redis snapshot", total=len(keys.commands))
-            with timed(f"{prefix}Redis snapshot"):
-                redis_store.build_snapshot(keys, meta, dataset)
-            bar.update(task, completed=len(keys.commands))
-        if "mongo" in services:
-            with timed(f"{prefix}MongoDB snapshot"):
-                load_mongo(data, meta, dataset, bar, console)
+                with timed(f"{prefix}mysql"):
+                    took = mysql_data.build_template(dataset)
+                if took is not None and dataset == MAIN:
+                    console.print(f"MariaDB/MySQL: the tables copied in {took:.1f} s")
+        except BaseException as exc:
+            if not recorded.done():  # the snapshots wait for it: they are not made
+                recorded.set_exception(exc)
+            raise
+        with timed(f"{prefix}waiting for the Redis and MongoDB snapshots"):
+            beside.result()
     return meta
 
 
+def background(fn: Callable[..., None], *args: Any) -> Future[None]:
+    """``fn(*args)`` in a daemon thread (an interrupted seed does not wait for it), its
+    phases recorded with the caller's; the future holds its outcome."""
+    outcome: Future[None] = Future()
+    context = contextvars.copy_context()
+
+    def run() -> None:
+        try:
+            outcome.set_result(context.run(fn, *args))
+        except BaseException as exc:
+            outcome.set_exception(exc)
+
+    threading.Thread(target=run, name="dojo-seed-snapshots", daemon=True).start()
+    return outcome
+
+
+def load_documents(
+    data: Dataset,
+    meta: Callable[[], dict[str, str]],
+    dataset: str,
+    services: list[str],
+    bar: Progress,
+    console: Console,
+) -> None:
+    """Build the Redis and MongoDB snapshots of ``data`` (those in ``services``)."""
+    prefix = "" if dataset == MAIN else f"{dataset}: "
+    if "redis" in services:
+        from dbdojo.dataset import redis_data, redis_store
+
+        with timed(f"{prefix}Redis keys"):
+            keys = redis_data.build(data)
+        task = bar.add_task("Redis snapshot", total=len(keys.commands))
+        info = meta()
+        with timed(f"{prefix}Redis snapshot"):
+            redis_store.build_snapshot(keys, info, dataset)
+        bar.update(task, completed=len(keys.commands))
+    if "mongo" in services:
+        with timed(f"{prefix}MongoDB snapshot"):
+            load_mongo(data, meta, dataset, bar, console)
+
+
 def load_mongo(
-    data: Dataset, meta: dict[str, str], dataset: str, bar: Progress, console: Console
+    data: Dataset,
+    meta: Callable[[], dict[str, str]],
+    dataset: str,
+    bar: Progress,
+    console: Console,
 ) -> None:
     from dbdojo.dataset import mongo_data
     from dbdojo.mongo import snapshots as mongo_snapshots
@@ -148,7 +202,7 @@ def repair_mysql(
 ) -> bool:
     """Copy the seeded data of ``dataset`` into a configured MariaDB/MySQL server that lacks
     it (started after the seed, its data lost, or seeded before edge cases were copied), and
-    reset the main workspace there; True if it did."""
+    drop the main workspace's copy of older data there; True if it did."""
     from dbdojo.dataset import mysql_data
 
     if "mysql" not in services or not mysql_data.configured():
@@ -158,7 +212,7 @@ def repair_mysql(
     if mysql_data.build_template(dataset) is None:
         return False
     if dataset == MAIN:
-        mysql_data.reset(Workspace(MAIN))
+        mysql_data.drop(Workspace(MAIN))
     return True
 
 
@@ -223,10 +277,17 @@ def seed(
 ) -> dict[str, str]:
     """Seed the main dataset (skipped when the same scale and seed are already seeded, unless
     ``force``), then reset the main workspace from it. Returns the recorded metadata."""
-    with seed_lock():
-        meta = _seed(scale, seed, force, services, console)
-        ensure_edges(console)
-        return meta
+    with seed_lock(), edges_beside(console):
+        return _seed(scale, seed, force, services, console)
+
+
+@contextmanager
+def edges_beside(console: Console | None = None) -> Iterator[None]:
+    """Make the edge-case workspaces (:func:`ensure_edges`) in a thread meanwhile: their
+    small loads keep the servers busy while this process builds the main snapshots."""
+    edges = background(ensure_edges, console)
+    yield  # an interrupted seed does not wait for them: the next one finishes them
+    edges.result()
 
 
 def ensure_edges(console: Console | None = None) -> None:
@@ -295,7 +356,11 @@ def _seed(
     console.print(f"Generated {rows:,} rows in {time.perf_counter() - started:.1f} s")
     meta = load_snapshots(data, MAIN, services, console, mongo_orders=_mongo_orders(chosen))
     with timed("reset main"):
-        reset(Workspace(MAIN), services=services)
+        reset(Workspace(MAIN), services=[s for s in services if s != "mysql"])
+    if "mysql" in services:  # a copy of the old data: lesson X3 makes the new one on first use
+        from dbdojo.dataset import mysql_data
+
+        mysql_data.drop(Workspace(MAIN))
     elapsed = time.perf_counter() - started
     console.print(f"Seeded {chosen.name} in {elapsed:.1f} s (checksum {meta['checksum'][:12]})")
     return meta
@@ -320,7 +385,8 @@ def ensure_seeded(scale: str | None = None, console: Console | None = None) -> d
             if missing := repair_snapshots(meta, MAIN, SERVICES, console):
                 reset(Workspace(MAIN), services=missing)
             repair_mysql(meta)
+            ensure_edges(console)
         else:
-            meta = _seed(scale or "default", DEFAULT_SEED, False, SERVICES, console)
-        ensure_edges(console)
+            with edges_beside(console):
+                meta = _seed(scale or "default", DEFAULT_SEED, False, SERVICES, console)
         return meta

@@ -11,8 +11,8 @@ from dbdojo.dataset import pg
 from dbdojo.settings import SERVICES
 from dbdojo.workspace import MAIN, Workspace, current
 
-# A notebook's dojo.reset() leaves MariaDB's copy alone (it takes a minute: X3 resets its own);
-# `dojo reset` and `dojo seed` reset it too, where a MariaDB/MySQL server is configured.
+# A notebook's dojo.reset() leaves MariaDB's copy alone (it takes seconds: X3 resets its own);
+# `dojo reset` resets a workspace's copy too, where it has one (X3 makes it on first use).
 WITH_MYSQL = SERVICES
 WITHOUT_MYSQL = tuple(s for s in SERVICES if s != "mysql")
 EDGE_PREFIX = "edge_"
@@ -83,10 +83,10 @@ def _reset(ws: Workspace, services: list[str], source: str | None = None) -> Non
         redis_store.restore(ws, dataset)
     if "mongo" in services:
         reset_mongo(ws, dataset)
-    if "mysql" in services:  # MariaDB's copy: the main workspace's, or one X3 already made
+    if "mysql" in services:  # MariaDB's copy, if X3 made one
         from dbdojo.dataset import mysql_data
 
-        mysql_data.reset(ws, only_existing=ws.name != MAIN)
+        mysql_data.reset(ws, only_existing=True)
 
 
 def reset_mongo(ws: Workspace, dataset: str) -> None:
