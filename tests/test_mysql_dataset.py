@@ -94,3 +94,20 @@ def test_a_workspace_gets_its_mariadb_copy_when_x3_first_asks(request, monkeypat
         assert mysql_data.reset(ws, only_existing=True) is not None  # `dojo reset` restores it
     finally:
         disk.drop(ws)
+
+
+def test_the_seeds_mariadb_copy_in_its_own_process_reports_a_failure(request):
+    """The seed copies the main dataset into MariaDB from a process of its own: its failure
+    still fails the seed, saying so."""
+    import pytest
+
+    from tests.fixtures.checking import dataset_checker, require_server
+
+    require_mysql_binary()
+    dataset_checker(request)
+    require_server(request, "mysql")
+    from dbdojo.dataset import mysql_data
+    from dbdojo.errors import DojoError
+
+    with pytest.raises(DojoError, match="copying the dataset into MariaDB/MySQL failed"):
+        mysql_data.build_template_apart("edge_no_such_variant")
