@@ -30,8 +30,9 @@ import os
 import signal
 import socket
 import sys
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -72,8 +73,11 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
 class SnapshotStore:
     """Snapshot images on disk, loaded on first use and reloaded when their file changes."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(
+        self, directory: Path, loaded: Callable[[memstate.Image], None] = lambda image: None
+    ) -> None:
         self.directory = directory
+        self.loaded = loaded  # told of each image read from disk
         self._cache: dict[str, tuple[tuple[int, int], memstate.Image]] = {}
 
     def path(self, name: str) -> Path:
@@ -105,6 +109,7 @@ class SnapshotStore:
         image = memstate.loads(path.read_bytes())
         memstate.settle()
         self._cache[name] = (key, image)
+        self.loaded(image)
         return image
 
 
@@ -121,7 +126,7 @@ class Emulator:
         self.security = mongo_auth.Security(home, _write_private, enabled=auth)
         self.engine: Any = None
         self.ready = asyncio.Event()
-        self.snapshots = SnapshotStore(home / "snapshots")
+        self.snapshots = SnapshotStore(home / "snapshots", loaded=self.warm)
         self.registry_path = home / "workspaces.json"
         self.registry: dict[str, str] = (
             json.loads(self.registry_path.read_text()) if self.registry_path.exists() else {}
@@ -148,6 +153,14 @@ class Emulator:
         """The image of snapshot ``name``, read from disk in a thread (once at a time)."""
         async with self._loading.setdefault(name, asyncio.Lock()):
             return await asyncio.to_thread(self.snapshots.get, name)
+
+    def warm(self, image: memstate.Image) -> None:
+        """Decode a newly loaded image's indexed collections in a thread of its own."""
+        from dbdojo.mongo.emulator import memstate
+
+        threading.Thread(
+            target=memstate.warm, args=(self.engine, image), name="warm", daemon=True
+        ).start()
 
     async def restore(self, database: str, snapshot: str) -> dict[str, Any]:
         await self.recovery.settle(database)
@@ -302,6 +315,7 @@ class Recovery:
                 image = await asyncio.to_thread(memstate.loads, data)
                 memstate.settle()
                 await memstate.install(emulator.engine, database, image)
+                emulator.warm(image)
             elif snapshot:
                 await emulator._install_snapshot(database, snapshot)
             await self._replay(database)
