@@ -47,9 +47,17 @@ def test_the_seed_prints_a_line_every_few_seconds_without_a_terminal():
         task = bar.add_task("PostgreSQL: COPY orders", total=1000)
         bar.update(task, advance=250)
         time.sleep(0.35)
+        beside = bar.add_task("MongoDB snapshot", total=None)  # the seed's thread
+        time.sleep(0.25)
+        bar.update(beside, total=1, completed=1)
+        time.sleep(0.25)
     lines = out.getvalue().splitlines()
     assert len(lines) >= 2, lines
-    assert lines[-1].startswith("seeding: PostgreSQL: COPY orders 250/1,000 (25%)")
+    assert any(
+        line.startswith("seeding: PostgreSQL: COPY orders 250/1,000 (25%) | MongoDB snapshot")
+        for line in lines
+    ), lines
+    assert lines[-1].startswith("seeding: PostgreSQL: COPY orders 250/1,000 (25%) (")
 
 
 def test_on_a_terminal_the_bar_draws_itself():

@@ -10,17 +10,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
-from rich.progress import Progress
+from rich.progress import Progress, Task
 
 INTERVAL = 5.0
 
 
 def describe(bar: Progress) -> str:
-    """The last unfinished task of ``bar``: its description and how far it is."""
+    """The unfinished tasks of ``bar`` (the seed runs some side by side), or the last one:
+    each one's description and how far it is."""
     active = [t for t in bar.tasks if not t.finished] or bar.tasks[-1:]
     if not active:
         return "starting"
-    task = active[-1]
+    return " | ".join(_state(task) for task in active)
+
+
+def _state(task: Task) -> str:
     if task.total:
         done = f"{task.completed:,.0f}/{task.total:,.0f}"
         return f"{task.description} {done} ({task.percentage:.0f}%)"

@@ -107,12 +107,14 @@ def load_snapshots(
             if "mysql" in services:  # a copy of PostgreSQL's new template
                 from dbdojo.dataset import mysql_data
 
+                task = bar.add_task("MariaDB/MySQL copy", total=None)
                 with timed(f"{prefix}mysql"):
                     took = (
                         mysql_data.build_template_apart(dataset)
                         if dataset == MAIN  # the edge cases' few rows: here
                         else mysql_data.build_template(dataset)
                     )
+                bar.update(task, total=1, completed=1)
                 if took is not None and dataset == MAIN:
                     console.print(f"MariaDB/MySQL: the tables copied in {took:.1f} s")
         except BaseException as exc:
