@@ -111,3 +111,48 @@ def test_the_seeds_mariadb_copy_in_its_own_process_reports_a_failure(request):
 
     with pytest.raises(DojoError, match="copying the dataset into MariaDB/MySQL failed"):
         mysql_data.build_template_apart("edge_no_such_variant")
+
+
+def test_the_seeds_mariadb_copy_dies_with_the_seed(request):
+    """Killed with SIGKILL, a seed takes its MariaDB copy down with it: an orphan copy would
+    go on writing the build database the next seed starts again."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    from tests.fixtures.checking import dataset_checker, require_server
+
+    require_mysql_binary()
+    dataset_checker(request)
+    require_server(request, "mysql")
+    from dbdojo.dataset import mysql_data
+
+    build = mysql_data.template("edge_nulls") + "_build"
+    with mysql_data._admin() as holder, holder.cursor() as cur:
+        cur.execute(f"CREATE DATABASE IF NOT EXISTS `{build}`")
+        cur.execute(f"CREATE TABLE IF NOT EXISTS `{build}`.held (x INT)")
+        cur.execute("BEGIN")
+        cur.execute(f"SELECT * FROM `{build}`.held")  # the copy's DROP DATABASE waits on this
+        code = "from dbdojo.dataset import mysql_data as m; m.build_template_apart('edge_nulls')"
+        seed = subprocess.Popen([sys.executable, "-c", code], env=os.environ.copy())
+        try:
+            deadline = time.monotonic() + 30
+            while not (children := psutil.Process(seed.pid).children()):
+                assert time.monotonic() < deadline, "the copy's process never started"
+                time.sleep(0.05)
+            [copy] = children
+            time.sleep(1.0)  # imported, connected, waiting for the lock
+            assert copy.is_running()
+            os.kill(seed.pid, signal.SIGKILL)
+            seed.wait()
+            _, alive = psutil.wait_procs([copy], timeout=10)
+            assert not alive, "the MariaDB copy outlived the seed that started it"
+        finally:
+            if seed.poll() is None:
+                seed.kill()
+            cur.execute("ROLLBACK")
+    mysql_data.build_template("edge_nulls")  # the interrupted variant's copy, whole again
