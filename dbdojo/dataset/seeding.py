@@ -88,7 +88,10 @@ def load_snapshots(
         heartbeat(bar, console),
     ):
         side = [s for s in ("redis", "mongo") if s in services]
-        beside = background(load_documents, data, recorded.result, dataset, side, bar, console)
+        beside = background(
+            load_documents, data, recorded.result, dataset, side, bar, console,
+            name="dojo-seed-snapshots",
+        )  # fmt: skip
         try:
             if "postgres" in services:
                 total = sum(data.rows(t) for t in data.tables)
@@ -126,9 +129,9 @@ def load_snapshots(
     return meta
 
 
-def background(fn: Callable[..., None], *args: Any) -> Future[None]:
-    """``fn(*args)`` in a daemon thread (an interrupted seed does not wait for it), its
-    phases recorded with the caller's; the future holds its outcome."""
+def background(fn: Callable[..., None], *args: Any, name: str) -> Future[None]:
+    """``fn(*args)`` in a daemon thread ``name`` (an interrupted seed does not wait for it),
+    its phases recorded with the caller's; the future holds its outcome."""
     outcome: Future[None] = Future()
     context = contextvars.copy_context()
 
@@ -138,7 +141,7 @@ def background(fn: Callable[..., None], *args: Any) -> Future[None]:
         except BaseException as exc:
             outcome.set_exception(exc)
 
-    threading.Thread(target=run, name="dojo-seed-snapshots", daemon=True).start()
+    threading.Thread(target=run, name=name, daemon=True).start()
     return outcome
 
 
@@ -291,7 +294,7 @@ def seed(
 def edges_beside(console: Console | None = None) -> Iterator[None]:
     """Make the edge-case workspaces (:func:`ensure_edges`) in a thread meanwhile: their
     small loads keep the servers busy while this process builds the main snapshots."""
-    edges = background(ensure_edges, console)
+    edges = background(ensure_edges, console, name="dojo-seed-edges")
     yield  # an interrupted seed does not wait for them: the next one finishes them
     edges.result()
 
