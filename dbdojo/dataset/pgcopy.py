@@ -77,15 +77,12 @@ def copy_tables(
     encoded = _encoded_ahead(_chunks(data, vector, digest))
     for table, chunks in itertools.groupby(encoded, key=lambda item: item[0]):
         columns = ", ".join(name for name, _, _ in data.columns(table, vector))
-        with phase(table), conn.transaction():
-            # FREEZE (the table emptied in the same transaction) writes the rows frozen and
-            # visible to all: no hint bits for the constraint checks to set, no pages for the
-            # VACUUM to visit; index-only scans work from the start.
-            conn.execute(f"TRUNCATE {table}")
-            sql = f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY, FREEZE)"
-            with conn.cursor().copy(sql) as copy:
-                copy.write(HEADER)
-                for _, rows, chunk in chunks:
-                    copy.write(chunk)
-                    report(table, rows)
-                copy.write(TRAILER)
+        with (
+            phase(table),
+            conn.cursor().copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy,
+        ):
+            copy.write(HEADER)
+            for _, rows, chunk in chunks:
+                copy.write(chunk)
+                report(table, rows)
+            copy.write(TRAILER)
