@@ -12,6 +12,8 @@ server user when tests run as root). Services whose ``DOJO_*_URL`` is set use th
 instead, as the CLI does; so ``DOJO_POSTGRES_URL=... pytest`` runs against your own server.
 The servers are stopped and the directory removed at the end of the session.
 
+``ipython_shell`` (session): the process's one IPython shell, for tests of the magics.
+
 ``seeded_tiny`` (module) and ``scratch`` (one test): the tiny dataset in those servers and
 a workspace of it for one test.
 
@@ -84,6 +86,15 @@ def dojo_servers() -> Iterator[DojoServers]:
             yield DojoServers(root, outcomes)
         finally:
             manager.down()
+
+
+@pytest.fixture(scope="session")
+def ipython_shell():
+    """The one IPython shell of this test process: IPython allows a single interactive shell
+    per process, so every test that needs one shares it (the first to ask makes it)."""
+    from IPython.testing import globalipapp
+
+    return globalipapp.start_ipython() or globalipapp.get_ipython()
 
 
 @pytest.fixture(scope="module")

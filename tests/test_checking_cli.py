@@ -173,13 +173,11 @@ def test_hints_one_more_per_call_and_progress(lab_env):
     assert " easy " in report.text()
 
 
-def test_check_magic_in_ipython(lab_env, monkeypatch, capsys):
-    from IPython.core.interactiveshell import InteractiveShell
-
+def test_check_magic_in_ipython(lab_env, monkeypatch, capsys, ipython_shell):
     from dbdojo.checking.magics import register
     from dbdojo.checking.verdict import CheckFailed
 
-    shell = InteractiveShell.instance()
+    shell = ipython_shell
     register(shell)
     monkeypatch.setenv("DOJO_STRICT", "1")
     shell.run_cell_magic("check", "zz.cities", REF)

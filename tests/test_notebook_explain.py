@@ -104,10 +104,8 @@ def test_estimates_only_and_errors(workspace):
         explain("SELECT * FROM no_such_table")
 
 
-def test_the_magic_on_a_line_and_on_a_cell(workspace):
-    from IPython.testing import globalipapp
-
-    shell = globalipapp.start_ipython() or globalipapp.get_ipython()  # once per process
+def test_the_magic_on_a_line_and_on_a_cell(workspace, ipython_shell):
+    shell = ipython_shell
     explaining.register(shell)
     line = shell.run_line_magic("explain", LOOKUP)
     assert isinstance(line, Plan) and line.analyzed

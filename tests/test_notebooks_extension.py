@@ -14,11 +14,9 @@ from dbdojo.notebook import testenv
 from dbdojo.workspace import Workspace
 
 
-@pytest.fixture(scope="module")
-def shell():
-    from IPython.testing import globalipapp
-
-    return globalipapp.start_ipython() or globalipapp.get_ipython()  # once per process
+@pytest.fixture
+def shell(ipython_shell):
+    return ipython_shell
 
 
 def _scratch_database(admin_url: str, ws: Workspace) -> None:
