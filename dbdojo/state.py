@@ -177,8 +177,6 @@ def secret(name: str) -> str:
     its data, and those win: they are the ones its data was made with. A server's own password
     (:data:`SERVICE_SECRETS`) is never invented for data that already exists."""
     service = name.split("_")[0] if name.split("_")[0] in SERVICE_SECRETS else None
-    if (known := _known_secret(name, service)) is not None:
-        return known
     with locked() as data:
         store = data.setdefault("secrets", {})
         kept = _read_credentials(service) if service else {}
@@ -190,15 +188,6 @@ def secret(name: str) -> str:
         store[name] = value
         if service and kept.get(name) != value:
             write_private(credentials_file(service), json.dumps({**kept, name: value}, indent=1))
-    return value
-
-
-def _known_secret(name: str, service: str | None) -> str | None:
-    """The value :func:`secret` would return if it has nothing to write (both copies agree),
-    read without the lock: a check opens a connection per edge case, each asking for one."""
-    value = load().get("secrets", {}).get(name)
-    if value is not None and service and _read_credentials(service).get(name) != value:
-        return None
     return value
 
 
@@ -246,8 +235,6 @@ def data_root() -> Path:
     """Where servers keep their data: the state directory if the server user can reach it,
     else ``/var/tmp/dbdojo-<id>`` (as root, when the checkout sits in a private directory such
     as /root). Chosen once and recorded, so data is found again."""
-    if (recorded := load().get("data_root")) and Path(recorded).is_dir():
-        return Path(recorded)  # the usual case: read, no lock taken
     with locked() as data:
         if recorded := data.get("data_root"):
             root = Path(recorded)

@@ -40,8 +40,6 @@ def _forget_after_fork() -> None:
         _pid = os.getpid()
 
 
-_limit: int | None = None  # most PostgreSQL connections held at once (None: no bound)
-
 
 def pg(ws: Workspace) -> psycopg.Connection:
     """A live autocommit connection to the workspace's PostgreSQL database, as the kit's own
