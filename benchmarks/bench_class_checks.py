@@ -1,11 +1,12 @@
 """Check latency for one learner and for a class.
 
-1. ``dojo grade`` of an SQL answer, a fresh process each time (imports, connections, the
-   reference's results from the on-disk cache): median of ``--runs``, target <= 0.3 s. With
-   ``--before DIR`` (a checkout of older code, e.g. ``git worktree add --detach DIR main``) the
-   same command runs that code too, on the same servers, alternating with this checkout's, so
-   both medians come from the same load. The child processes may write bytecode (as a learner's
-   install does), whatever ``PYTHONDONTWRITEBYTECODE`` says here.
+1. ``dojo grade`` of an SQL answer, a fresh command each time, answered by the check server
+   (:mod:`dbdojo.commands.grade_server`, started if none runs) and graded in its own process
+   (``DOJO_CHECK_SERVER=0``: imports, logins, the reference's results from the on-disk
+   cache), taking turns so both medians come from the same load: target <= 0.3 s. With
+   ``--before DIR`` (a checkout of older code, e.g. ``git worktree add --detach DIR main``)
+   that code runs in its own process too, on the same servers. The child processes may write
+   bytecode (as a learner's install does), whatever ``PYTHONDONTWRITEBYTECODE`` says here.
 2. ``--learners N`` (default 30; 0: only part 1) simulated learners, each a process of its
    own like a kernel, warmed by one check of each kind (a kernel that has checked before), then
    checking SQL and Redis answers at a realistic pace (a check every ``--pace`` seconds on
@@ -35,25 +36,27 @@ SQL = "intro.no-phone"
 REDIS = "intro.top-drivers"
 
 
-def grade_times(runs: int, codes: dict[str, str | None]) -> dict[str, list[float]]:
-    """Seconds of each ``dojo grade`` run, per code (None: this checkout's; else a directory
-    put first on ``PYTHONPATH``), the codes taking turns."""
+def grade_times(runs: int, ways: dict[str, dict[str, str]]) -> dict[str, list[float]]:
+    """Seconds of each ``dojo grade`` run, per way of running it (environment variables added:
+    ``PYTHONPATH`` puts older code first and runs it as ``python -m dbdojo.cli``), the ways
+    taking turns."""
     from dbdojo.checking import discovery
     from dbdojo.paths import project_root
 
     dojo = Path(sys.executable).parent / "dojo"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["DOJO_HOME"] = str(project_root())  # this checkout's servers and labs, whatever the code
-    times: dict[str, list[float]] = {name: [] for name in codes}
+    times: dict[str, list[float]] = {name: [] for name in ways}
     with tempfile.NamedTemporaryFile("w", suffix=".sql") as answer:
         answer.write(discovery.find(SQL).reference or "")
         answer.flush()
-        command = [dojo, "grade", SQL, "--answer", answer.name]
+        args = ["grade", SQL, "--answer", answer.name]
         for run in range(runs + 1):  # the first run of each writes bytecode: not counted
-            for name, code in codes.items():
-                child = {**env, "PYTHONPATH": code} if code else env
+            for name, extra in ways.items():
+                older = "PYTHONPATH" in extra
+                command = [sys.executable, "-m", "dbdojo.cli", *args] if older else [dojo, *args]
                 started = time.perf_counter()
-                done = subprocess.run(command, capture_output=True, text=True, env=child)
+                done = subprocess.run(command, capture_output=True, text=True, env=env | extra)
                 if run:
                     times[name].append(time.perf_counter() - started)
                 assert done.returncode == 0, done.stdout + done.stderr
@@ -92,19 +95,26 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=90.0)
     parser.add_argument("--before", help="a checkout of older code to time `dojo grade` of too")
     args = parser.parse_args()
-    codes = {"this checkout": None}
+    from dbdojo.commands import grade_server
+
+    ways = {"check server": {}, "in its own process": {"DOJO_CHECK_SERVER": "0"}}
     if args.before:
-        codes = {f"before ({args.before})": str(Path(args.before).resolve()), **codes}
+        ways[f"before ({args.before})"] = {"PYTHONPATH": str(Path(args.before).resolve())}
+    if not grade_server.start(wait=30) or not (before := grade_server.ping()):
+        raise SystemExit("the check server does not start: see .dojo/check-server.log")
     load = os.getloadavg()[0]
-    times = grade_times(args.runs, codes)
+    times = grade_times(args.runs, ways)
+    served = grade_server.ping()["served"] - before["served"]
     print(f"load average {load:.1f} before, {os.getloadavg()[0]:.1f} after, {os.cpu_count()} CPUs")
     medians = {name: statistics.median(found) for name, found in times.items()}
     for name, found in times.items():
         print(f"dojo grade ({SQL}), {name}: median {medians[name]:.2f} s of {args.runs} "
               f"(min {min(found):.2f} s, max {max(found):.2f} s); target <= 0.3 s")  # fmt: skip
-    if args.before:
-        first, last = medians.values()
-        print(f"ratio before/after: {first / last:.2f}")
+    print(f"the check server served {served} of the {args.runs + 1} grades sent its way")
+    fast = medians["check server"]
+    for name, median in medians.items():
+        if name != "check server":
+            print(f"ratio {name} / check server: {median / fast:.2f}")
     if args.learners <= 0:
         return
     print(f"load average before the class: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")

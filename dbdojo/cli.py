@@ -73,7 +73,9 @@ def up(docker: bool, only: tuple[str, ...], replicas: bool, wait: bool) -> None:
     """
     from dbdojo.commands import report
 
-    ok = report.show_outcomes(report.run_up(only or None, docker=docker, wait=wait), "up")
+    outcomes = report.run_up(only or None, docker=docker, wait=wait)
+    ok = report.show_outcomes(outcomes, "up")
+    report.start_check_server(outcomes)
     if replicas and ok:
         from dbdojo.services import replicas as topology
 
@@ -92,6 +94,8 @@ def down(only: tuple[str, ...]) -> None:
     from dbdojo.services import manager, replicas
 
     report.show_outcomes(replicas.down(only or None) + manager.down(only or None), "down")
+    if not only or not manager.any_running():
+        report.stop_check_server()
 
 
 @main.command()

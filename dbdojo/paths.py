@@ -6,39 +6,20 @@ import hashlib
 from functools import cache
 from pathlib import Path
 
-from dbdojo import env
+from dbdojo import env, locate
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(locate.PACKAGE_DIR)
 
 
 @cache
 def project_root() -> Path:
-    """The checkout the kit works for.
-
-    ``DOJO_HOME`` wins; otherwise the nearest parent of the working directory that holds
-    ``datasets/`` and a ``pyproject.toml`` naming dbdojo; otherwise the package's own checkout.
-    """
-    if home := env.value("DOJO_HOME"):
-        return Path(home).expanduser().resolve()
-    for candidate in (Path.cwd(), *Path.cwd().parents):
-        if _is_checkout(candidate):
-            return candidate
-    return PACKAGE_DIR.parent
-
-
-def _is_checkout(path: Path) -> bool:
-    pyproject = path / "pyproject.toml"
-    return (
-        (path / "datasets").is_dir()
-        and pyproject.is_file()
-        and ('name = "dbdojo"' in pyproject.read_text(errors="replace"))
-    )
+    """The checkout the kit works for (see :func:`dbdojo.locate.project_root`)."""
+    return Path(locate.project_root())
 
 
 def state_dir() -> Path:
     """One git-ignored state directory per checkout (ports, passwords, pids, data, logs)."""
-    found = env.value("DOJO_STATE_DIR")
-    path = project_root() / ".dojo" if found is None else Path(found)
+    path = Path(locate.state_dir()) if env.value("DOJO_STATE_DIR") else project_root() / ".dojo"
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -7,6 +7,7 @@ directory, exactly as ``dojo up`` starts them. Use it whenever a test needs a li
         url = dojo_servers.url("postgres")        # fails clearly if PostgreSQL is not up
         conn = dbdojo.connect.pg_connect(...)     # DOJO_STATE_DIR already points at them
 
+It starts the check server too (``dojo grade`` goes to it, as after ``dojo up``).
 It sets ``DOJO_STATE_DIR`` for the session (under /var/tmp, reachable by the unprivileged
 server user when tests run as root). Services whose ``DOJO_*_URL`` is set use that server
 instead, as the CLI does; so ``DOJO_POSTGRES_URL=... pytest`` runs against your own server.
@@ -38,6 +39,8 @@ from tests.helpers import isolated_state
 
 if TYPE_CHECKING:
     from dbdojo.workspace import Workspace
+
+pytest_plugins = ["tests.fixtures.checking.cli_lab"]
 
 
 @dataclass
@@ -75,6 +78,7 @@ class DojoServers:
 
 @pytest.fixture(scope="session")
 def dojo_servers() -> Iterator[DojoServers]:
+    from dbdojo.commands import grade_server
     from dbdojo.services import manager
 
     with isolated_state(keep_user_urls=True) as root:
@@ -82,9 +86,11 @@ def dojo_servers() -> Iterator[DojoServers]:
         for outcome in outcomes.values():
             if not outcome.ok:  # in the warnings summary, whichever tests need it
                 warnings.warn(f"{outcome.service} did not start: {outcome.detail}", stacklevel=1)
+        grade_server.start(wait=30)  # as `dojo up` does: the tests' `dojo grade` goes to it
         try:
             yield DojoServers(root, outcomes)
         finally:
+            grade_server.stop()
             manager.down()
 
 

@@ -59,16 +59,23 @@ def stop_servers_under(root: Path) -> list[str]:
     return stopped
 
 
+CHECK_SERVER = "check server"
+
+
 def _running() -> dict[str, int]:
-    """The checkout's servers (primaries and replicas) running now: name -> pid."""
+    """The checkout's servers (primaries, replicas, the check server) running now: name -> pid."""
     from dbdojo import state
+    from dbdojo.commands import grade_server
     from dbdojo.services.manager import process_alive
 
     try:
         records = state.records()
     except Exception:  # no state yet, or damaged: nothing the kit can tell is running
         return {}
-    return {n: r.pid for n, r in records.items() if r.pid and process_alive(r)}
+    found = {n: r.pid for n, r in records.items() if r.pid and process_alive(r)}
+    if pid := grade_server.running():
+        found[CHECK_SERVER] = pid
+    return found
 
 
 def _size(path: Path) -> int:
@@ -92,12 +99,15 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput"):
         return
     from dbdojo import state
+    from dbdojo.commands import grade_server
     from dbdojo.services import manager, replicas
 
     now = _running()
     started = {n: pid for n, pid in now.items() if _before.get(n) != pid}
     primaries = [n for n in started if n in manager.selected(None)]
     with contextlib.suppress(Exception):
+        if CHECK_SERVER in started:
+            grade_server.stop()
         for name in started:
             if name in replicas.PRIMARY_OF:  # the X1 notebook's replicas
                 replicas.stop(name)

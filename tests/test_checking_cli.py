@@ -10,41 +10,9 @@ import nbformat
 import pytest
 from click.testing import CliRunner
 
-from dbdojo.checking.authoring import exercise_cells, new_lab
+from dbdojo.checking.authoring import new_lab
 from dbdojo.cli import main
-from tests.fixtures.checking import require_servers, workspaces
-
-REF = "SELECT city, count(*) AS n FROM customers GROUP BY city ORDER BY city"
-WRONG = (
-    "SELECT city, count(*) AS n FROM customers WHERE city <> 'Delft' GROUP BY city ORDER BY city"
-)
-
-
-@pytest.fixture
-def lab_env(request, tmp_path, monkeypatch) -> Path:
-    require_servers(request)
-    fx = workspaces()
-    labs = tmp_path / "labs"
-    labs.mkdir()
-    nb = new_lab("zz", "CLI lab")
-    nb.cells += exercise_cells(
-        "zz.cities",
-        "Customers per city",
-        kind="sql",
-        difficulty="easy",
-        prompt="Count per city.",
-        reference=REF,
-        starter="-- here",
-        hints=["GROUP BY city", "count(*)"],
-        wrong=[WRONG, REF + " DESC"],
-    )
-    nbformat.write(nb, labs / "zz-cli.ipynb")
-    monkeypatch.setenv("DOJO_LABS_DIR", str(labs))
-    monkeypatch.setenv("DOJO_WORKSPACE", fx.main.name)
-    monkeypatch.setenv("DOJO_LEARNER", f"tester_{tmp_path.name}")
-    (tmp_path / "ref.sql").write_text(REF)
-    (tmp_path / "wrong.sql").write_text(WRONG)
-    return tmp_path
+from tests.fixtures.checking.cli_lab import REF, WRONG
 
 
 def dojo(*args: str):

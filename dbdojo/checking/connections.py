@@ -40,7 +40,6 @@ def _forget_after_fork() -> None:
         _pid = os.getpid()
 
 
-
 def pg(ws: Workspace) -> psycopg.Connection:
     """A live autocommit connection to the workspace's PostgreSQL database, as the kit's own
     (administrative) user: for references, probes and catalog reads, never for answers."""

@@ -78,9 +78,11 @@ def command(port: int, open_browser: bool) -> list[str]:
 def run(port: int, open_browser: bool) -> None:
     """Start everything, then hand this process over to JupyterLab."""
     _jupyter()  # before starting servers: say what is missing first
-    if not report.show_outcomes(report.run_up(None, docker=False, wait=True), "up"):
+    outcomes = report.run_up(None, docker=False, wait=True)
+    if not report.show_outcomes(outcomes, "up"):
         raise procs.StartFailed("a database did not start (see above); `dojo doctor` may say why")
     _seed()
+    report.start_check_server(outcomes)
     work = prepare_workspace()
     console.print(f"Your labs: {work.relative_to(project_root())}/ (your answers stay yours)")
     token = secrets.token_urlsafe(24)

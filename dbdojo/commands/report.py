@@ -43,6 +43,22 @@ def run_up(only: Iterable[str] | None, *, docker: bool, wait: bool = False) -> l
         return manager.up(only, docker=docker, wait=wait, on_service=announce)
 
 
+def start_check_server(outcomes: list[Outcome]) -> None:
+    """After ``up``: the check server that makes ``dojo grade`` quick
+    (:mod:`dbdojo.commands.grade_server`), if any server came up."""
+    from dbdojo.commands import grade_server
+
+    if any(o.ok for o in outcomes) and (pid := grade_server.start()):
+        console.print(f"[dim]check server: pid {pid}; `dojo grade` answers from it.[/]")
+
+
+def stop_check_server() -> None:
+    from dbdojo.commands import grade_server
+
+    if grade_server.stop():
+        console.print(f"[yellow]{'stopped':>11}[/] the check server")
+
+
 def show_outcomes(outcomes: list[Outcome], verb: str) -> bool:
     """One line per service; returns False if any failed."""
     for outcome in outcomes:
@@ -76,6 +92,11 @@ def show_status(rows: list[manager.Row], as_json: bool) -> None:
             escape(row.detail),
         )
     console.print(table)
+    from dbdojo.commands import grade_server
+
+    pid = grade_server.running()
+    said = f"pid {pid}, `dojo grade` answers from it" if pid else "not running (`dojo up`)"
+    console.print(f"[dim]check server: {said}[/]")
 
 
 def show_checks(checks) -> bool:

@@ -179,6 +179,11 @@ def _down(names: list[str], available: dict[str, Service], outcomes: list[Outcom
             state.put_record(outcome.record)
 
 
+def any_running() -> bool:
+    """Whether any of the kit's own servers of this state directory still runs."""
+    return any(r.pid and process_alive(r) for r in state.records().values())
+
+
 def status(only: Iterable[str] | None = None) -> list[Row]:
     """Every service as it is now: each recorded or user URL is probed for real."""
     names = selected(only)
