@@ -3,7 +3,9 @@
 A learner's kernel holds two idle connections (``pg`` and the one behind ``%sql``); while a
 check runs, the checker adds two more (the kit's own and the answer role's, one workspace at a
 time, closed when the check ends). The kit, the instructor, background spare jobs and replicas
-need a few more. ``dojo up`` sets PostgreSQL's ``max_connections`` from the expected class size
+need a few more, as does the check server of ``dojo up`` (:mod:`dbdojo.commands.grade_server`:
+one per workspace a ``dojo grade`` checks on, nine for an SQL exercise, closed after a minute
+without grades). ``dojo up`` sets PostgreSQL's ``max_connections`` from the expected class size
 (``DOJO_CLASS_SIZE`` in the environment or ``.env``) and ``dojo status`` shows it.
 """
 

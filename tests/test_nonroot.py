@@ -9,6 +9,7 @@ running the tests otherwise): `dojo up`, a tiny seed, a reset, a graded answer, 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -72,6 +73,9 @@ def test_up_runs_every_server_as_the_learner(learner):
         assert row["backend"] in expected, row
         assert learner.owner_of(row["pid"]) == learner.name, f"{name} runs as someone else"
     assert (learner.repo / ".dojo" / "state.json").exists(), "state lives in their checkout"
+    checker = re.search(r"check server: pid (\d+)", ok(learner.dojo("status")))
+    assert checker, "`dojo up` started no check server"
+    assert learner.owner_of(int(checker[1])) == learner.name, "the check server is not theirs"
 
 
 def test_tiny_seed_reset_and_a_graded_answer(learner):

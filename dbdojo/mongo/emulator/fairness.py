@@ -9,6 +9,11 @@ document's write is atomic, the operation as a whole is not, and other operation
 with it (the manual's "Atomicity and Transactions"). So a multi-document write yields to the
 event loop between two documents once a time slice is used up, and a large ``insert`` outside a
 transaction runs as consecutive inserts of :data:`INSERT_SLICE` documents.
+
+Long replies share it too: the documents of a cursor's batch are encoded to BSON one by one,
+taking turns (:func:`encoded_in_turns`), before mongoeco encodes the reply around them in one
+piece (a find of 20,000 orders with no batch size held the others 1.2-1.5 s while its reply
+was encoded).
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ PER_DOCUMENT_WRITES = ("update_with_operation", "delete_with_operation", "delete
 
 #: Documents per slice of a large ``insert``.
 INSERT_SLICE = 200
+
+#: Documents in a cursor's batch from which the batch is encoded in turns.
+LONG_BATCH = 200
 
 
 class _Clock:
@@ -119,3 +127,27 @@ async def insert_in_slices(body: dict[str, Any], run: Run) -> dict[str, Any]:
     if errors:
         merged["writeErrors"] = errors
     return merged
+
+
+async def encoded_in_turns(result: Any) -> Any:
+    """``result`` with the documents of its cursor batch, when there are many, as BSON already
+    (``RawBSONDocument``, which the reply's encoding copies as they are), encoded taking turns.
+    The bytes are those mongoeco's encoding of the whole reply would give them."""
+    cursor = result.get("cursor") if isinstance(result, dict) else None
+    if not isinstance(cursor, dict):
+        return result
+    for key in ("firstBatch", "nextBatch"):
+        documents = cursor.get(key)
+        if isinstance(documents, list) and len(documents) > LONG_BATCH:
+            from bson import BSON
+            from bson.raw_bson import RawBSONDocument
+            from mongoeco.wire.bson_bridge import encode_wire_value
+
+            encoded = []
+            for document in documents:
+                if isinstance(document, dict):
+                    document = RawBSONDocument(BSON.encode(encode_wire_value(document)))
+                encoded.append(document)
+                await _take_turn()
+            cursor[key] = encoded
+    return result

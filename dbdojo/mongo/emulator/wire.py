@@ -63,8 +63,8 @@ async def serving(
     replaying the journal)."""
     from mongoeco.wire import AsyncMongoEcoProxyServer
 
+    from dbdojo.mongo.emulator import collector, fairness, offload
     from dbdojo.mongo.emulator import dialect as mongo_dialect
-    from dbdojo.mongo.emulator import fairness, offload
 
     offload.patch_offloaded_stages()
     fairness.patch_yielding_writes()
@@ -98,10 +98,14 @@ async def serving(
         return await dialect.execute(context, execute)
 
     async def gated(context: Any) -> dict[str, Any]:
-        await before(context.db_name, context.command_name)
-        if security is not None:
-            return await security.serve(context, journaled)
-        return await journaled(context)
+        activity.begin()
+        try:
+            await before(context.db_name, context.command_name)
+            if security is not None:
+                return await fairness.encoded_in_turns(await security.serve(context, journaled))
+            return await fairness.encoded_in_turns(await journaled(context))
+        finally:
+            activity.end()
 
     async def journaled(context: Any) -> dict[str, Any]:
         result = await conflicts.execute(context, dialect_execute)
@@ -130,6 +134,13 @@ async def serving(
 
     executor.execute_prepared = gated
     executor._build_request_context = built
-    async with proxy:
-        listener.proxy = proxy
-        yield run
+    activity = collector.Activity()
+    collecting = asyncio.create_task(
+        collector.collect_when_idle(activity, collector.defer_full_passes())
+    )
+    try:
+        async with proxy:
+            listener.proxy = proxy
+            yield run
+    finally:
+        collecting.cancel()
