@@ -95,16 +95,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=90.0)
     parser.add_argument("--before", help="a checkout of older code to time `dojo grade` of too")
     args = parser.parse_args()
-    from dbdojo.commands import grade_server
+    from dbdojo.commands import grade_control
 
     ways = {"check server": {}, "in its own process": {"DOJO_CHECK_SERVER": "0"}}
     if args.before:
         ways[f"before ({args.before})"] = {"PYTHONPATH": str(Path(args.before).resolve())}
-    if not grade_server.start(wait=30) or not (before := grade_server.ping()):
+    if not grade_control.start(wait=30) or not (before := grade_control.ping()):
         raise SystemExit("the check server does not start: see .dojo/check-server.log")
     load = os.getloadavg()[0]
     times = grade_times(args.runs, ways)
-    served = grade_server.ping()["served"] - before["served"]
+    served = grade_control.ping()["served"] - before["served"]
     print(f"load average {load:.1f} before, {os.getloadavg()[0]:.1f} after, {os.cpu_count()} CPUs")
     medians = {name: statistics.median(found) for name, found in times.items()}
     for name, found in times.items():

@@ -78,7 +78,7 @@ class DojoServers:
 
 @pytest.fixture(scope="session")
 def dojo_servers() -> Iterator[DojoServers]:
-    from dbdojo.commands import grade_server
+    from dbdojo.commands import grade_control
     from dbdojo.services import manager
 
     with isolated_state(keep_user_urls=True) as root:
@@ -86,11 +86,11 @@ def dojo_servers() -> Iterator[DojoServers]:
         for outcome in outcomes.values():
             if not outcome.ok:  # in the warnings summary, whichever tests need it
                 warnings.warn(f"{outcome.service} did not start: {outcome.detail}", stacklevel=1)
-        grade_server.start(wait=30)  # as `dojo up` does: the tests' `dojo grade` goes to it
+        grade_control.start(wait=30)  # as `dojo up` does: the tests' `dojo grade` goes to it
         try:
             yield DojoServers(root, outcomes)
         finally:
-            grade_server.stop()
+            grade_control.stop()
             manager.down()
 
 

@@ -65,7 +65,7 @@ CHECK_SERVER = "check server"
 def _running() -> dict[str, int]:
     """The checkout's servers (primaries, replicas, the check server) running now: name -> pid."""
     from dbdojo import state
-    from dbdojo.commands import grade_server
+    from dbdojo.commands import grade_control
     from dbdojo.services.manager import process_alive
 
     try:
@@ -73,7 +73,7 @@ def _running() -> dict[str, int]:
     except Exception:  # no state yet, or damaged: nothing the kit can tell is running
         return {}
     found = {n: r.pid for n, r in records.items() if r.pid and process_alive(r)}
-    if pid := grade_server.running():
+    if pid := grade_control.running():
         found[CHECK_SERVER] = pid
     return found
 
@@ -99,7 +99,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput"):
         return
     from dbdojo import state
-    from dbdojo.commands import grade_server
+    from dbdojo.commands import grade_control
     from dbdojo.services import manager, replicas
 
     now = _running()
@@ -107,7 +107,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     primaries = [n for n in started if n in manager.selected(None)]
     with contextlib.suppress(Exception):
         if CHECK_SERVER in started:
-            grade_server.stop()
+            grade_control.stop()
         for name in started:
             if name in replicas.PRIMARY_OF:  # the X1 notebook's replicas
                 replicas.stop(name)

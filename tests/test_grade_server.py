@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from dbdojo import locate
-from dbdojo.commands import grade_client, grade_server
+from dbdojo.commands import grade_client, grade_control, grade_server
 from dbdojo.launch import wait_until
 from dbdojo.paths import PACKAGE_DIR
 from tests.fixtures.checking.cli_lab import REF
@@ -24,7 +24,7 @@ from tests.helpers import dojo, isolated_state
 
 
 def _served() -> int:
-    reply = grade_server.ping()
+    reply = grade_control.ping()
     assert reply is not None, "the session's check server does not answer"
     return reply["served"]
 
@@ -133,40 +133,40 @@ def test_up_starts_it_down_stops_it_and_it_follows_the_code_and_its_directory():
         up = dojo("up", "--only", "redis")
         assert up.returncode == 0, up.stderr
         assert "check server" in up.stdout
-        pid = grade_server.running()
-        assert pid and wait_until(grade_server.ping, 30)
-        assert grade_server.start() == pid, "a second server was started"
-        stamp = grade_server.ping()["stamp"]
+        pid = grade_control.running()
+        assert pid and wait_until(grade_control.ping, 30)
+        assert grade_control.start() == pid, "a second server was started"
+        stamp = grade_control.ping()["stamp"]
         touched = PACKAGE_DIR / "commands" / "grade_client.py"
         before = touched.stat()
         os.utime(touched, ns=(before.st_atime_ns, time.time_ns() + 5 * 10**9))
         try:  # new code on disk: the same process starts again with it
             assert wait_until(
-                lambda: (grade_server.ping() or {"stamp": stamp})["stamp"] != stamp, 30
+                lambda: (grade_control.ping() or {"stamp": stamp})["stamp"] != stamp, 30
             )
-            assert grade_server.ping()["pid"] == pid
+            assert grade_control.ping()["pid"] == pid
         finally:
             os.utime(touched, ns=(before.st_atime_ns, before.st_mtime_ns))
         down = dojo("down")
         assert "stopped" in down.stdout and "check server" in down.stdout
-        assert grade_server.running() is None and not Path(root / "check.sock").exists()
-        pid = grade_server.start(wait=30)
-        assert pid and grade_server.ping()
+        assert grade_control.running() is None and not Path(root / "check.sock").exists()
+        pid = grade_control.start(wait=30)
+        assert pid and grade_control.ping()
         (root / "check.sock").unlink()  # its state directory going away
-        assert wait_until(lambda: grade_server.running() is None, 30), "it outlived its socket"
-    if grade_server.running():  # the session's server restarts twice too: let it settle
+        assert wait_until(lambda: grade_control.running() is None, 30), "it outlived its socket"
+    if grade_control.running():  # the session's server restarts twice too: let it settle
         current = list(grade_server.code_stamp())
-        assert wait_until(lambda: (grade_server.ping() or {}).get("stamp") == current, 30)
+        assert wait_until(lambda: (grade_control.ping() or {}).get("stamp") == current, 30)
 
 
 def test_up_only_some_then_down_only_some_keeps_it_while_servers_run():
     with isolated_state():
         assert dojo("up", "--only", "redis").returncode == 0
-        assert grade_server.start(wait=30)
+        assert grade_control.start(wait=30)
         down = dojo("down", "--only", "mongo")  # redis still runs: grades still go to it
-        assert down.returncode == 0 and grade_server.running()
+        assert down.returncode == 0 and grade_control.running()
         dojo("down", "--only", "redis")
-        assert grade_server.running() is None
+        assert grade_control.running() is None
 
 
 @pytest.mark.parametrize("value", ["0", "off", "No", "false"])
@@ -174,4 +174,4 @@ def test_it_can_be_turned_off(value, monkeypatch):
     monkeypatch.setenv(grade_client.OFF_ENV, value)
     assert not grade_client.enabled()
     with isolated_state():
-        assert grade_server.start() is None
+        assert grade_control.start() is None

@@ -11,6 +11,8 @@ code changes on disk it starts itself again; it exits when its socket or state d
 removed. PostgreSQL connections idle for :data:`IDLE_CLOSE` seconds are closed.
 
     python -m dbdojo.commands.grade_server STATE_DIR
+
+:mod:`dbdojo.commands.grade_control` starts, finds and stops it.
 """
 
 from __future__ import annotations
@@ -30,10 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from dbdojo.commands import grade_client
+from dbdojo.commands.grade_control import LOCK_FILE, MARKER
 
-MARKER = "dbdojo.commands.grade_server"
-LOCK_FILE = "check-server.lock"  # held by the running server: one per state directory
-LOG_FILE = "check-server.log"
 POLL = 1.0  # seconds between looks at the socket, the code and idle connections
 IDLE_CLOSE = 60.0
 MAX_REQUEST = 4 * 1024 * 1024
@@ -226,67 +226,6 @@ def _read(conn: socket.socket) -> Any:
 def _log(line: str) -> str:
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}", flush=True)
     return ""
-
-
-# --- lifecycle: start, find, stop (used by `dojo up` / `dojo down` and the tests) -----------
-
-
-def _files(state_dir: Path | None) -> tuple[Path, Path]:
-    from dbdojo.paths import state_dir as default
-
-    root = state_dir or default()
-    return root / LOCK_FILE, Path(grade_client.socket_path(str(root)))
-
-
-def running(state_dir: Path | None = None) -> int | None:
-    """The pid of the state directory's check server, if one runs (found by its command line:
-    also while it starts, before it listens)."""
-    import psutil
-
-    lock, _ = _files(state_dir)
-    wanted = [MARKER, str(lock.parent)]
-    for proc in psutil.process_iter(["cmdline", "status"]):
-        found = (proc.info["cmdline"] or [])[-2:] == wanted and proc.pid != os.getpid()
-        if found and proc.info["status"] != psutil.STATUS_ZOMBIE:
-            return proc.pid
-    return None
-
-
-def start(state_dir: Path | None = None, wait: float = 0.0) -> int | None:
-    """Start the check server unless one runs (or ``DOJO_CHECK_SERVER=0``, or the state
-    directory's path is too long for a socket); its pid. ``wait``: seconds to wait until it
-    answers."""
-    from dbdojo import procs
-
-    lock, sock = _files(state_dir)
-    if not grade_client.enabled() or len(str(sock)) > grade_client.MAX_SOCKET_PATH:
-        return None
-    pid = running(state_dir)
-    if pid is None:
-        log = lock.with_name(LOG_FILE)
-        pid = procs.spawn([sys.executable, "-m", MARKER, str(lock.parent)], log, None)
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline and not ping(state_dir):
-        time.sleep(0.05)
-    return pid
-
-
-def ping(state_dir: Path | None = None) -> dict | None:
-    """The server's pid and how many requests it served, or None if it does not answer."""
-    _, sock = _files(state_dir)
-    return grade_client.call(str(sock), {"ping": True}, timeout=5.0)
-
-
-def stop(state_dir: Path | None = None) -> bool:
-    """Stop the check server; whether one was running."""
-    from dbdojo import procs
-
-    pid = running(state_dir)
-    started = procs.started_at(pid) if pid else None
-    return procs.stop(pid, started, MARKER, timeout=10)
-
-
-# --- the process -----------------------------------------------------------------------------
 
 
 def _hold_lock(lock: Path):

@@ -46,16 +46,16 @@ def run_up(only: Iterable[str] | None, *, docker: bool, wait: bool = False) -> l
 def start_check_server(outcomes: list[Outcome]) -> None:
     """After ``up``: the check server that makes ``dojo grade`` quick
     (:mod:`dbdojo.commands.grade_server`), if any server came up."""
-    from dbdojo.commands import grade_server
+    from dbdojo.commands import grade_control
 
-    if any(o.ok for o in outcomes) and (pid := grade_server.start()):
+    if any(o.ok for o in outcomes) and (pid := grade_control.start()):
         console.print(f"[dim]check server: pid {pid}; `dojo grade` answers from it.[/]")
 
 
 def stop_check_server() -> None:
-    from dbdojo.commands import grade_server
+    from dbdojo.commands import grade_control
 
-    if grade_server.stop():
+    if grade_control.stop():
         console.print(f"[yellow]{'stopped':>11}[/] the check server")
 
 
@@ -92,9 +92,9 @@ def show_status(rows: list[manager.Row], as_json: bool) -> None:
             escape(row.detail),
         )
     console.print(table)
-    from dbdojo.commands import grade_server
+    from dbdojo.commands import grade_control
 
-    pid = grade_server.running()
+    pid = grade_control.running()
     said = f"pid {pid}, `dojo grade` answers from it" if pid else "not running (`dojo up`)"
     console.print(f"[dim]check server: {said}[/]")
 
