@@ -7,11 +7,20 @@ from __future__ import annotations
 import sys
 
 SERVED = ("grade",)
+# In a path, these name this process's own streams or state (``--answer /dev/stdin``): the
+# server would open its own instead.
+OWN = ("/dev/", "/proc/")
+
+
+def served(argv: list[str]) -> bool:
+    """Whether the check server may run ``dojo <argv>`` in this process's place."""
+    own = any(part in arg for arg in argv for part in OWN)
+    return bool(argv) and argv[0] in SERVED and not own and not {"-h", "--help"} & set(argv)
 
 
 def main() -> None:
     argv = sys.argv[1:]
-    if argv[:1] and argv[0] in SERVED and not {"-h", "--help"} & set(argv):
+    if served(argv):
         from dbdojo import locate
         from dbdojo.commands import grade_client
 

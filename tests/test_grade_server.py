@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import socket
 import stat
+import subprocess
 import threading
 import time
 import warnings
@@ -17,10 +18,11 @@ import pytest
 
 from dbdojo import locate
 from dbdojo.commands import grade_client, grade_control, grade_server
+from dbdojo.entry import served
 from dbdojo.launch import wait_until
 from dbdojo.paths import PACKAGE_DIR
 from tests.fixtures.checking.cli_lab import REF
-from tests.helpers import dojo, isolated_state
+from tests.helpers import DOJO, dojo, isolated_state
 
 
 def _served() -> int:
@@ -60,6 +62,19 @@ def test_a_served_grade_says_what_the_command_says_in_its_own_process(lab_env, m
     exits = {name: dojo("grade", *args).returncode for name, args in cases.items()}
     assert exits["correct"] == 0 and exits["wrong"] == 1 and exits["missing file"] == 2
     assert exits["usage error"] == 2 and exits["not an answer"] == 2
+
+
+def test_an_answer_on_standard_input_is_graded_in_the_process_that_has_it(lab_env):
+    before = _served()
+    for answer in ("/dev/stdin", "/proc/self/fd/0"):
+        with open(lab_env / "ref.sql") as stdin:
+            done = subprocess.run(
+                [str(DOJO), "grade", "zz.cities", "--answer", answer],
+                stdin=stdin, capture_output=True, text=True, timeout=120, check=False,
+            )  # fmt: skip
+        assert done.returncode == 0 and "correct" in done.stdout, done.stdout + done.stderr
+    assert _served() == before
+    assert not served(["grade", "x", "--answer=/dev/fd/3"]) and served(["grade", "x"])
 
 
 def test_a_grade_in_another_environment_is_not_served_but_still_graded(lab_env):
