@@ -1,8 +1,9 @@
 """The process environment and a checkout's ``.env`` file: where every ``DOJO_*`` value is read.
 
-It sits below :mod:`dbdojo.paths` and :mod:`dbdojo.settings`: ``paths`` reads ``DOJO_HOME``
-and ``DOJO_STATE_DIR`` here (they say where the checkout, and so its ``.env``, is), and
-``settings`` gives every other ``DOJO_*`` variable a typed accessor built on :func:`value`.
+It sits below :mod:`dbdojo.paths` and :mod:`dbdojo.settings`: ``paths`` reads ``DOJO_STATE_DIR``
+here (``DOJO_HOME``, which says where the checkout and so its ``.env`` are, is read by
+:mod:`dbdojo.locate` with ``os`` alone), and ``settings`` gives every other ``DOJO_*`` variable
+a typed accessor built on :func:`value`.
 """
 
 from __future__ import annotations

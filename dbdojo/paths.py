@@ -19,7 +19,7 @@ def project_root() -> Path:
 
 def state_dir() -> Path:
     """One git-ignored state directory per checkout (ports, passwords, pids, data, logs)."""
-    path = Path(locate.state_dir()) if env.value("DOJO_STATE_DIR") else project_root() / ".dojo"
+    path = Path(env.value("DOJO_STATE_DIR") or project_root() / ".dojo")
     path.mkdir(parents=True, exist_ok=True)
     return path
 

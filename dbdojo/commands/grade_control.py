@@ -16,11 +16,14 @@ LOCK_FILE = "check-server.lock"  # held by the running server: one per state dir
 LOG_FILE = "check-server.log"
 
 
-def _files(state_dir: Path | None) -> tuple[Path, Path]:
+def _root(state_dir: Path | None) -> Path:
     from dbdojo.paths import state_dir as default
 
-    root = state_dir or default()
-    return root / LOCK_FILE, Path(grade_client.socket_path(str(root)))
+    return state_dir or default()
+
+
+def _socket(state_dir: Path | None) -> str:
+    return grade_client.socket_path(str(_root(state_dir)))
 
 
 def running(state_dir: Path | None = None) -> int | None:
@@ -28,8 +31,7 @@ def running(state_dir: Path | None = None) -> int | None:
     also while it starts, before it listens)."""
     import psutil
 
-    lock, _ = _files(state_dir)
-    wanted = [MARKER, str(lock.parent)]
+    wanted = [MARKER, str(_root(state_dir))]
     for proc in psutil.process_iter(["cmdline", "status"]):
         found = (proc.info["cmdline"] or [])[-2:] == wanted and proc.pid != os.getpid()
         if found and proc.info["status"] != psutil.STATUS_ZOMBIE:
@@ -43,13 +45,12 @@ def start(state_dir: Path | None = None, wait: float = 0.0) -> int | None:
     answers."""
     from dbdojo import procs
 
-    lock, sock = _files(state_dir)
-    if not grade_client.enabled() or len(str(sock)) > grade_client.MAX_SOCKET_PATH:
+    root = _root(state_dir)
+    if not grade_client.enabled() or len(_socket(root)) > grade_client.MAX_SOCKET_PATH:
         return None
     pid = running(state_dir)
     if pid is None:
-        log = lock.with_name(LOG_FILE)
-        pid = procs.spawn([sys.executable, "-m", MARKER, str(lock.parent)], log, None)
+        pid = procs.spawn([sys.executable, "-m", MARKER, str(root)], root / LOG_FILE, None)
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline and not ping(state_dir):
         time.sleep(0.05)
@@ -58,8 +59,7 @@ def start(state_dir: Path | None = None, wait: float = 0.0) -> int | None:
 
 def ping(state_dir: Path | None = None) -> dict | None:
     """The server's pid and how many requests it served, or None if it does not answer."""
-    _, sock = _files(state_dir)
-    return grade_client.call(str(sock), {"ping": True}, timeout=5.0)
+    return grade_client.call(_socket(state_dir), {"ping": True}, timeout=5.0)
 
 
 def stop(state_dir: Path | None = None) -> bool:

@@ -74,7 +74,6 @@ class Server:
     """The serving loop of one state directory."""
 
     def __init__(self, state_dir: Path) -> None:
-        self.state_dir = state_dir
         self.path = grade_client.socket_path(str(state_dir))
         self.stamp = code_stamp()
         self.identity = grade_client.identity()

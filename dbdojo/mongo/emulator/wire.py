@@ -101,9 +101,9 @@ async def serving(
         activity.begin()
         try:
             await before(context.db_name, context.command_name)
-            if security is not None:
-                return await fairness.encoded_in_turns(await security.serve(context, journaled))
-            return await fairness.encoded_in_turns(await journaled(context))
+            secured = security is not None
+            served = security.serve(context, journaled) if secured else journaled(context)
+            return await fairness.encoded_in_turns(await served)
         finally:
             activity.end()
 
