@@ -13,7 +13,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from dbdojo.records import ServerRecord
-from tests.leftovers import stop_servers_under
+from tests.leftovers import stop_servers_under, temporary_state_dir
 
 if TYPE_CHECKING:  # imported where used: conftest loads this module for every test
     import pymongo
@@ -40,7 +39,7 @@ _CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
 def isolated_state(*, keep_user_urls: bool = False) -> Iterator[Path]:
     """A fresh state directory as ``DOJO_STATE_DIR`` (removed afterwards); user URLs are
     hidden unless ``keep_user_urls``. Tests skip initdb's final fsync (DOJO_PG_NO_SYNC)."""
-    root = Path(tempfile.mkdtemp(prefix="dojo-test-", dir="/var/tmp"))
+    root = temporary_state_dir()
     root.chmod(0o755)
     changed = ["DOJO_STATE_DIR", "DOJO_PG_NO_SYNC", *([] if keep_user_urls else URL_VARS)]
     saved = {var: os.environ.get(var) for var in changed}
@@ -204,12 +203,11 @@ class Running:
         return pymongo.MongoClient(self.record.url, serverSelectionTimeoutMS=3000)
 
 
-def running_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    """Start an emulator with its own state dir (and no user URL); stop it afterwards."""
-    state_dir = tmp_path_factory.mktemp("dojo_state")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DOJO_STATE_DIR", str(state_dir))
-        mp.delenv("DOJO_MONGO_URL", raising=False)
+def running_emulator() -> Iterator[Running]:
+    """Start an emulator with its own state dir (and no user URL); stop it afterwards. The
+    state dir is an ``isolated_state`` one, which the server user can enter: in a private
+    directory (pytest's tmp_path as root) the data would go to /var/tmp/dbdojo-<id> and stay."""
+    with isolated_state() as state_dir:
         emulator = Running(state_dir)
         emulator.start()
         try:

@@ -8,18 +8,65 @@
   (``.dojo``: what notebooks run on) that the session started are stopped, replicas included;
   those that ran before the session are left running, and the summary says so, with their
   data's size on disk.
+- At its start the session removes the temporary state directories of this user's sessions
+  that were killed before they could clean up (their owner process is gone): a killed
+  ``make test`` leaves gigabytes in /var/tmp, which a later run on a small disk needs.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import time
 from pathlib import Path
 
 import psutil
 import pytest
 
 STOP_TIMEOUT = 10.0
+TEMP_PARENT = Path("/var/tmp")
+TEMP_PREFIX = "dojo-test-"
+OWNER_FILE = ".owner"  # "<pid> <start time>" of the process that made the directory
+ORPHAN_AGE = 600.0  # seconds before a directory without an owner file may be an orphan
+
+
+def temporary_state_dir() -> Path:
+    """A new temporary state directory under /var/tmp, marked with its owner process."""
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=TEMP_PARENT))
+    me = psutil.Process()
+    (root / OWNER_FILE).write_text(f"{me.pid} {me.create_time()}")
+    return root
+
+
+def _orphaned(root: Path) -> bool:
+    """Whether ``root``'s owner process is gone (no owner file: no process works in it)."""
+    try:
+        pid, started = (root / OWNER_FILE).read_text().split()
+        return psutil.Process(int(pid)).create_time() != float(started)
+    except FileNotFoundError:  # an older kit's, or one made this instant: give it time
+        if time.time() - root.stat().st_mtime < ORPHAN_AGE:
+            return False
+        return not any(_rooted_in(proc, str(root)) for proc in psutil.process_iter())
+    except (ValueError, psutil.Error):
+        return True
+
+
+def sweep_orphaned_state_dirs() -> tuple[int, int]:
+    """Stop the servers of, and remove, this user's orphaned temporary state directories;
+    (how many, bytes freed)."""
+    count = freed = 0
+    for root in TEMP_PARENT.glob(TEMP_PREFIX + "*"):
+        with contextlib.suppress(OSError):
+            if root.stat().st_uid != os.geteuid() or not _orphaned(root):
+                continue
+            stop_servers_under(root)
+            freed += _size(root)
+            shutil.rmtree(root, ignore_errors=True)
+            count += 1
+    return count, freed
 
 
 def _rooted_in(proc: psutil.Process, root: str) -> bool:
@@ -90,9 +137,19 @@ def _size(path: Path) -> int:
 _before: dict[str, int] = {}
 
 
+_swept: list[str] = []
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    if not hasattr(config, "workerinput"):
-        _before.update(_running())
+    if hasattr(config, "workerinput"):
+        return
+    _before.update(_running())
+    count, freed = sweep_orphaned_state_dirs()
+    if count:
+        _swept.append(
+            f"removed {count} temporary state directories of killed test sessions "
+            f"({freed / 1e9:.1f} GB in {TEMP_PARENT})"
+        )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -114,7 +171,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         if primaries:
             manager.down(primaries)
     kept = {n: pid for n, pid in now.items() if n not in started}
-    lines = [f"stopped {', '.join(sorted(started))} (started by this session)"] if started else []
+    lines = list(_swept)
+    if started:
+        lines.append(f"stopped {', '.join(sorted(started))} (started by this session)")
     if kept:
         names = ", ".join(f"{n} (pid {pid})" for n, pid in sorted(kept.items()))
         lines.append(f"left running, as before the session: {names}; `dojo down` stops them")

@@ -7,6 +7,7 @@ tests/fixtures/checking; the Valkey of the last test is started here and must be
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import threading
@@ -25,7 +26,12 @@ from dbdojo.services.redis import embedded_binary
 from dbdojo.workspace import REDIS_DATABASES, SNAPSHOT_REDIS_DB, Workspace
 from tests.fixtures.checking import FixtureWorkspaces, require_servers, workspaces
 from tests.helpers import isolated_state
-from tests.leftovers import stop_servers_under
+from tests.leftovers import (
+    OWNER_FILE,
+    stop_servers_under,
+    sweep_orphaned_state_dirs,
+    temporary_state_dir,
+)
 
 COUNT = "SELECT count(*) AS n FROM orders"
 
@@ -182,3 +188,28 @@ def test_a_temporary_state_dir_loses_its_servers_before_its_files():
         stopped = stop_servers_under(root)
     assert server.wait(timeout=15) is not None
     assert any(str(server.pid) in line for line in stopped)
+
+
+def test_a_killed_sessions_temporary_state_dir_is_removed_by_the_next_session():
+    """A killed test session cannot clean up: the next one removes what it left, not a live
+    session's directory."""
+    killed = subprocess.run(
+        [sys.executable, "-c", "from tests.leftovers import temporary_state_dir as t; print(t())"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parent.parent,
+    )
+    orphan = Path(killed.stdout.strip())
+    assert (orphan / OWNER_FILE).is_file()
+    (orphan / "postgres").mkdir()
+    (orphan / "postgres" / "data").write_bytes(b"x" * 100_000)
+    live = temporary_state_dir()
+    try:
+        count, freed = sweep_orphaned_state_dirs()
+        assert not orphan.exists(), "the dead session's directory is still there"
+        assert count >= 1 and freed >= 100_000
+        assert live.is_dir(), "a live session's directory was removed"
+    finally:
+        shutil.rmtree(live, ignore_errors=True)
+        shutil.rmtree(orphan, ignore_errors=True)

@@ -20,8 +20,8 @@ from tests.helpers import Running, running_emulator
 
 
 @pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    yield from running_emulator(tmp_path_factory)
+def emulator() -> Iterator[Running]:
+    yield from running_emulator()
 
 
 @pytest.fixture(scope="module")
@@ -159,10 +159,10 @@ def test_enforced_tells_a_server_that_refuses_strangers(emulator, room):
     assert kitauth.enforced(admin_url)
 
 
-def test_a_server_without_access_control_is_not_enforced(tmp_path_factory):
+def test_a_server_without_access_control_is_not_enforced():
     from dbdojo.mongo import kitauth
 
-    for plain in running_emulator(tmp_path_factory):  # authorization off, as `dojo up` has it
+    for plain in running_emulator():  # authorization off, as `dojo up` has it
         assert not kitauth.enforced(plain.record.url)
 
 
