@@ -38,13 +38,16 @@ _CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
 @contextmanager
 def isolated_state(*, keep_user_urls: bool = False) -> Iterator[Path]:
     """A fresh state directory as ``DOJO_STATE_DIR`` (removed afterwards); user URLs are
-    hidden unless ``keep_user_urls``. Tests skip initdb's final fsync (DOJO_PG_NO_SYNC)."""
+    hidden unless ``keep_user_urls``. Tests skip initdb's final fsync (DOJO_PG_NO_SYNC), and
+    resets make no spare copies unless a test asks (DOJO_RESET_SPARES: each spare is a copy of
+    the dataset, 0.8 GB at the default scale, and a small CI disk ran full)."""
     root = temporary_state_dir()
     root.chmod(0o755)
-    changed = ["DOJO_STATE_DIR", "DOJO_PG_NO_SYNC", *([] if keep_user_urls else URL_VARS)]
+    fixed = {"DOJO_STATE_DIR": str(root), "DOJO_PG_NO_SYNC": "1", "DOJO_RESET_SPARES": "0"}
+    changed = [*fixed, *([] if keep_user_urls else URL_VARS)]
     saved = {var: os.environ.get(var) for var in changed}
-    os.environ.update(DOJO_STATE_DIR=str(root), DOJO_PG_NO_SYNC="1")
-    for var in changed[2:]:
+    os.environ.update(fixed)
+    for var in changed[len(fixed) :]:
         os.environ.pop(var, None)
     try:
         yield root
