@@ -267,9 +267,9 @@ def test_other_clients_are_served_during_a_long_read(db):
 def test_other_clients_are_served_while_an_aggregations_stages_run(db):
     db.wide.insert_many([{"_id": i, "xs": list(range(40))} for i in range(1000)])
     fold = {"$reduce": {"input": "$xs", "initialValue": 0, "in": {"$add": ["$$value", "$$this"]}}}
-    docs, took, waited = _while_probed(lambda: list(db.wide.aggregate([{"$project": {"s": fold}}])))
+    docs, halves = _while_probed(lambda: list(db.wide.aggregate([{"$project": {"s": fold}}])))
     assert {d["s"] for d in docs} == {sum(range(40))}
-    assert waited < took / 3, f"another client waited {waited:.2f} s of {took:.2f} s"
+    assert min(halves) >= 1, f"another client's reads served in each half: {halves}"
 
 
 # The same for a sort done inside the scan (a sorted find, an aggregation's leading $sort):
@@ -286,9 +286,9 @@ def test_other_clients_are_served_while_a_scan_sorts(db, read):
         "find": lambda: list(db.tall.find({}, {"v": 1}).sort("v", -1).limit(3)),
         "aggregate": lambda: list(db.tall.aggregate(pipeline)),
     }
-    top, took, waited = _while_probed(queries[read])
+    top, halves = _while_probed(queries[read])
     assert [d["v"] for d in top] == [total - 1, total - 2, total - 3]
-    assert waited < took / 3, f"another client waited {waited:.2f} s of {took:.2f} s"
+    assert min(halves) >= 1, f"another client's reads served in each half: {halves}"
 
 
 # The same for a find of many whole documents with no batch size: its reply is made of every
@@ -303,10 +303,9 @@ def test_other_clients_are_served_during_a_find_of_many_documents(db):
             for i in range(total)
         ]
     )
-    docs, took, waited = _while_probed(lambda: list(db.many.find()))
+    docs, halves = _while_probed(lambda: list(db.many.find()))
     assert len(docs) == total and docs[-1]["items"][2] == {"k": 2, "p": Decimal128("1.25")}
-    # 0.12-0.14 of the find here; 0.24 without the kit's turns and collection policy
-    assert waited < took / 5, f"another client waited {waited:.2f} s of {took:.2f} s"
+    assert min(halves) >= 1, f"another client's reads served in each half: {halves}"
 
 
 # A batch of many documents reaches the client as each document alone does, every BSON type
@@ -344,8 +343,13 @@ def test_documents_of_a_long_batch_arrive_as_they_were_stored(db):
 
 
 def _while_probed(query):
-    """``query()``'s result, its seconds, and the longest another client waited for a
-    ``find_one`` meanwhile (asked every 5 ms)."""
+    """``query()``'s result, and how many of another client's ``find_one`` calls (one after
+    another, 5 ms apart) were asked and answered within each half of the query's run.
+
+    Served in each half, not a bound on the longest wait: how long a wait is depends on the
+    machine's load; an operation that holds the emulator for its second half (a sort, a stage,
+    an encoding after the scan) leaves that half without a served read, however fast it ran.
+    The wait itself is measured by benchmarks/bench_mongo_reads.py."""
     import threading
     import time
 
@@ -353,26 +357,29 @@ def _while_probed(query):
 
     other = mongo_client()[DB]
     other.probe.insert_one({"_id": 1})
-    waits: list[float] = [0.0]
+    served: list[tuple[float, float]] = []
     done = threading.Event()
 
     def probe() -> None:
         while not done.is_set():
-            began = time.perf_counter()
+            asked = time.perf_counter()
             other.probe.find_one({"_id": 1})
-            waits.append(time.perf_counter() - began)
+            served.append((asked, time.perf_counter()))
             time.sleep(0.005)
 
     prober = threading.Thread(target=probe)
     prober.start()
+    time.sleep(0.05)  # the prober's client connected and served once
     began = time.perf_counter()
     try:
         result = query()
     finally:
-        took = time.perf_counter() - began
+        ended = time.perf_counter()
         done.set()
         prober.join()
-    return result, took, max(waits)
+    middle = (began + ended) / 2
+    halves = [(began, middle), (middle, ended)]
+    return result, [sum(1 for a, b in served if lo <= a and b <= hi) for lo, hi in halves]
 
 
 # docs/manual/reference/operator/query/in/ : "$in selects the documents where the value of a
