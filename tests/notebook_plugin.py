@@ -14,6 +14,7 @@ import os
 import pytest
 
 from dbdojo.notebook import testenv
+from dbdojo.settings import RESET_SPARES_ENV
 
 BASE_ENV: dict[str, str] = {}
 _prepared: dict[str, str] = {}  # notebook node id -> "" (ready) or why it is not
@@ -21,6 +22,10 @@ _prepared: dict[str, str] = {}  # notebook node id -> "" (ready) or why it is no
 
 def pytest_configure(config: pytest.Config) -> None:
     BASE_ENV.update(os.environ)
+    # No spare copies of the notebooks' workspaces (DOJO_RESET_SPARES): each is a copy of the
+    # dataset (0.8 GB), and lesson X1's replica copies the whole cluster again; a CI disk ran
+    # full. A notebook's reset then copies the dataset while it waits (seconds, once each).
+    BASE_ENV.setdefault(RESET_SPARES_ENV, "0")
 
 
 def _notebook_of(item: pytest.Item) -> pytest.Collector | None:
