@@ -10,7 +10,8 @@
   data's size on disk.
 - At its start the session removes the temporary state directories of this user's sessions
   that were killed before they could clean up (their owner process is gone): a killed
-  ``make test`` leaves gigabytes in /var/tmp, which a later run on a small disk needs.
+  ``make test`` leaves gigabytes in /var/tmp, which a later run on a small disk needs. Its
+  header says how much disk is free and how much a full run takes at its peak.
 """
 
 from __future__ import annotations
@@ -138,6 +139,25 @@ _before: dict[str, int] = {}
 
 
 _swept: list[str] = []
+
+#: The disk a full run takes at its peak from a fresh checkout (`df` sampled every 10 s through
+#: `make test`): the checkout's servers with X1's replica, and each worker's own servers.
+PEAK_DISK_GB = 20
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if hasattr(config, "workerinput"):
+        return None
+    from dbdojo import state
+    from dbdojo.failures import disk_free
+
+    places = {TEMP_PARENT, state.known_data_root()}
+    free = min(disk_free(p) for p in places if p.exists()) / 1e9
+    line = (
+        f"dbdojo: {free:.0f} GB free; a full run from a fresh checkout takes up to "
+        f"{PEAK_DISK_GB} GB at its peak (in {TEMP_PARENT} and the checkout's state directory)"
+    )
+    return line + (" - the disk may run full" if free < PEAK_DISK_GB else "")
 
 
 def pytest_configure(config: pytest.Config) -> None:

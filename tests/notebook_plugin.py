@@ -1,5 +1,6 @@
 """Notebook runs under pytest (nbval): each notebook file gets the checkout's servers (started
-and seeded once), its worker's workspace freshly reset before its first cell, and a kernel
+and seeded once), its worker's workspace freshly reset before its first cell (no spare copy,
+and dropped when the worker ends: it only held disk until the next run's reset), and a kernel
 started with ``DOJO_WORKSPACE`` and ``DOJO_STRICT=1`` so SQL errors raise.
 
 Loaded from the top-level ``conftest.py``. Fixtures and other hooks may change ``os.environ``
@@ -26,6 +27,16 @@ def pytest_configure(config: pytest.Config) -> None:
     # dataset (0.8 GB), and lesson X1's replica copies the whole cluster again; a CI disk ran
     # full. A notebook's reset then copies the dataset while it waits (seconds, once each).
     BASE_ENV.setdefault(RESET_SPARES_ENV, "0")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):
+        return
+    try:
+        with testenv.environ(BASE_ENV):
+            testenv.drop_worker_workspace()
+    except Exception as exc:  # the servers already down, say: the next run resets it anyway
+        print(f"dbdojo: the worker's notebook workspace was not dropped: {exc}")
 
 
 def _notebook_of(item: pytest.Item) -> pytest.Collector | None:

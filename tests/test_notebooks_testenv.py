@@ -42,3 +42,27 @@ def test_kernel_environment_is_strict_and_names_the_workspace():
         "DOJO_STRICT": "1",
         "DOJO_WORKSPACE_SUFFIX": "_nb_gw0_2",
     }
+
+
+DROP = (
+    "from dbdojo.dataset.workspaces import reset; from dbdojo.notebook import testenv; "
+    "ws = testenv.worker_workspace(); reset(ws, services=('postgres', 'redis')); "
+    "print(testenv.drop_worker_workspace()); testenv._ready.add('seeded'); "
+    "print(testenv.drop_worker_workspace())"
+)
+
+
+def test_a_worker_drops_its_notebook_workspace_when_it_ends(seeded_tiny):
+    """Only a worker that ran notebooks (seeded) drops its workspace, and all of it."""
+    from dbdojo.dataset import pg
+
+    env = {**os.environ, "PYTEST_XDIST_WORKER": "gw9"}
+    out = subprocess.run(
+        [sys.executable, "-c", DROP], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    before_seeded, dropped = out.stdout.splitlines()
+    assert before_seeded == "[]"
+    assert "PostgreSQL dojo_nb_gw9" in dropped and "Redis" in dropped, dropped
+    with pg.admin() as conn:
+        assert not pg.exists(conn, "dojo_nb_gw9")

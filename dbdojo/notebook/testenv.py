@@ -110,6 +110,16 @@ def ensure_seeded() -> None:
     _ready.add("seeded")
 
 
+def drop_worker_workspace() -> list[str]:
+    """Drop this worker's notebook workspace, if it took one (its next run resets it before
+    its first notebook anyway, so it only held disk between runs); what was dropped."""
+    if _slot is None or "seeded" not in _ready:
+        return []
+    from dbdojo.dataset import disk
+
+    return disk.drop(_slot[0])
+
+
 def fresh_workspace(ws: Workspace) -> None:
     """Restore ``ws`` to the seeded data in all three databases."""
     ensure_seeded()

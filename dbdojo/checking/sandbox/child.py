@@ -245,15 +245,18 @@ def main() -> None:
     ctypes.CDLL(None).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     pid = os.fork()
     if pid == 0:
+        os.setpgid(0, 0)  # a group of its own: one killpg ends all it forked, a fork bomb too
         try:
             _work(config, request, scratch)
         except BaseException:
             traceback.print_exc()  # the grader shows its last line
         finally:
             os._exit(0)
+    with contextlib.suppress(OSError):  # here too: whichever of the two runs first
+        os.setpgid(pid, pid)
     seconds = float(request["timeout"]) * max(1, len(request.get("targets") or []))
     finished = _wait(pid, time.monotonic() + seconds + 1)
-    _end_all(config["uid"])
+    _end_all(config["uid"], pid)
     if not finished:
         (scratch / "result.json").write_text(json.dumps(timed_out(seconds)))
 
@@ -289,11 +292,16 @@ def _wait(pid: int, deadline: float) -> bool:
     return False
 
 
-def _end_all(uid: int | None) -> None:
-    """Kill every process the answer started, wherever it went, and reap them."""
+def _end_all(uid: int | None, group: int) -> None:
+    """Kill every process the answer started, wherever it went, and reap them: its process
+    ``group`` at once (the kernel lets no fork escape a group kill; as a learner, without a
+    sandbox uid, a fork bomb has no process limit), then any that left the group."""
     import psutil
 
     for _ in range(5):
+        if psutil.Process().children():  # the group's pid is not reused while we hold some
+            with contextlib.suppress(OSError):
+                os.killpg(group, signal.SIGKILL)
         if uid is not None and os.fork() == 0:  # as the sandbox user: kill all of its processes
             os.setresgid(uid, uid, uid)
             os.setresuid(uid, uid, uid)

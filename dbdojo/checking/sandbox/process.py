@@ -181,6 +181,11 @@ def _run(
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
+    """Kill the child's process group and its worker's (a group of its own: child.py)."""
+    with contextlib.suppress(psutil.Error):
+        for worker in psutil.Process(proc.pid).children():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(worker.pid, signal.SIGKILL)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
