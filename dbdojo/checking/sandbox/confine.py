@@ -18,7 +18,7 @@ from dbdojo.checking.sandbox import landlock
 MEMORY_BYTES = 1536 * 1024 * 1024
 FILE_BYTES = 64 * 1024 * 1024
 OPEN_FILES = 256
-PROCESSES = 256  # per sandbox user, threads included (root only: a user's own count otherwise)
+PROCESSES = 256  # per sandbox user, threads included; a learner's answer: this many more
 
 
 @dataclass
@@ -54,6 +54,8 @@ def apply(c: Confinement) -> Confinement:
     }
     if c.uid is not None:
         limits[resource.RLIMIT_NPROC] = PROCESSES
+    elif os.geteuid() != 0:  # the learner's own uid: this many beyond what the learner runs
+        limits[resource.RLIMIT_NPROC] = _within_hard_limit(_tasks_of(os.getuid()) + PROCESSES)
     for which, value in limits.items():
         resource.setrlimit(which, (value, value))
     c.granted.append("memory, CPU, file and process limits")
@@ -66,6 +68,23 @@ def apply(c: Confinement) -> Confinement:
     if version:
         c.granted.append(f"landlock ABI {version}")
     return c
+
+
+def _tasks_of(uid: int) -> int:
+    """The tasks (threads included) ``uid`` runs now: what RLIMIT_NPROC counts."""
+    import psutil
+
+    count = 0
+    for proc in psutil.process_iter(["uids", "num_threads"]):
+        uids, threads = proc.info["uids"], proc.info["num_threads"]
+        if uids is not None and uids.real == uid:
+            count += threads or 1
+    return count
+
+
+def _within_hard_limit(wanted: int) -> int:
+    hard = resource.getrlimit(resource.RLIMIT_NPROC)[1]
+    return wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
 
 
 def expected() -> tuple[str, str, str]:
