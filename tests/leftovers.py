@@ -141,8 +141,10 @@ _before: dict[str, int] = {}
 _swept: list[str] = []
 
 #: The disk a full run takes at its peak from a fresh checkout (`df` sampled every 10 s through
-#: `make test`): the checkout's servers with X1's replica, and each worker's own servers.
-PEAK_DISK_GB = 23  # as root: 22.4 GB measured (30.8 GB when tests and notebooks made spares); 13.2 unprivileged
+#: `make test`): each worker's own servers, the checkout's with X1's replica, and as root the
+#: classroom and copy-on-write images. As root 22.4 GB (30.8 GB when tests and notebooks made
+#: spare copies); as another user 13.2 GB.
+PEAK_DISK_GB = 23
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
